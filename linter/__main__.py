@@ -1,0 +1,5 @@
+"""``python -m querylint``."""
+
+from querylint.cli import main
+
+raise SystemExit(main())

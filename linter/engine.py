@@ -1,0 +1,325 @@
+"""The engine: discover, read and parse once, index the project, check files, filter.
+
+It knows no rule by name: rules are routed by their base class (``querylint.rule``).
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import traceback
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from querylint import discovery, registry, suppressions
+from querylint.config import Config
+from querylint.diagnostics import Diagnostic, Severity
+from querylint.project import ParsedFile, ParseProblem, ProjectIndex
+from querylint.rule import (
+    FileContext,
+    InternalErrorRule,
+    MigrationRule,
+    ParseErrorRule,
+    ProjectContext,
+    ProjectRule,
+    PythonContext,
+    PythonRule,
+    QueryRule,
+    Rule,
+    SqlContext,
+    SqlRule,
+    UnusedSuppressionRule,
+    visitor_methods,
+)
+from querylint.source import Language, SourceFile, Span
+from querylint.sqlsource import SqlFragment
+
+
+@dataclass
+class RunResult:
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    sources: dict[str, SourceFile] = field(default_factory=dict)
+    checked: list[str] = field(default_factory=list)
+    project: ProjectIndex | None = None
+
+
+def read_file(abspath: str, path: str, config: Config) -> tuple[SourceFile | None, ParseProblem | None]:
+    """Read one file as text; binary, undecodable, huge or missing files become a problem."""
+    empty = Span(path, 0, 0)
+    lang = Language.for_path(path) or Language.PYTHON
+    try:
+        size = os.path.getsize(abspath)
+        if size > config.max_file_size:
+            return None, ParseProblem(empty, f"file is {size} bytes, over the {config.max_file_size}-byte limit (`max-file-size`); not checked")
+        with open(abspath, "rb") as fh:
+            data = fh.read()
+    except FileNotFoundError:
+        return None, ParseProblem(empty, "file not found")
+    except OSError as exc:
+        return None, ParseProblem(empty, f"cannot read file: {exc.strerror or exc}")
+    if b"\x00" in data:
+        return None, ParseProblem(empty, "file contains NUL bytes (binary?); not checked")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        return None, ParseProblem(empty, f"file is not valid UTF-8 (invalid byte 0x{data[exc.start]:02x} on line {line}); not checked")
+    return SourceFile(path, text, lang, abspath), None
+
+
+def parse_file(source: SourceFile) -> ParsedFile:
+    """Parse once: ``ast`` for Python (plus the SQL inside it), pglast for SQL."""
+    from querylint import sql as sqlfe
+
+    pf = ParsedFile(source)
+    if source.language is Language.PYTHON:
+        try:
+            pf.tree = ast.parse(source.text, filename=source.path)
+        except SyntaxError as exc:
+            lineno = exc.lineno or 1
+            col = (exc.offset or 1) - 1
+            start = source.offset(lineno, col + 1) if lineno <= source.line_count else len(source.text)
+            pf.problems.append(ParseProblem(Span(source.path, start, min(len(source.text), start + 1)), f"Python syntax error: {exc.msg}"))
+            return pf
+        except (ValueError, RecursionError, MemoryError) as exc:
+            pf.problems.append(ParseProblem(Span(source.path, 0, 0), f"Python file could not be parsed: {exc}"))
+            return pf
+        pf.fragments = sqlfe.find_sql_in_python(source, pf.tree)
+    else:
+        pf.fragments = [SqlFragment.whole_file(source.path, source.text)]
+    for frag in pf.fragments:
+        stmts, problems = sqlfe.parse_fragment(frag)
+        pf.statements.extend(stmts)
+        pf.problems.extend(problems)
+    return pf
+
+
+def index_project(files: dict[str, ParsedFile], root: str, on_error: Callable[[str, BaseException], None]) -> ProjectIndex:
+    """Phase one: models, migrations, schema, queries, call graph."""
+    from querylint import migrations, python
+    from querylint import sql as sqlfe
+
+    project = ProjectIndex(root=root, files=files)
+    steps: list[tuple[str, Callable[[ProjectIndex], None]]] = [
+        ("models", python.index_models),
+        ("migrations", migrations.gather),
+        ("schema", migrations.build_schema),
+        ("python queries", python.index_queries),
+    ]
+    for name, step in steps:
+        try:
+            step(project)
+        except Exception as exc:  # one broken front end must not stop the run
+            on_error(name, exc)
+    for pf in files.values():
+        for st in pf.statements:
+            try:
+                project.queries.extend(sqlfe.to_queries(st))
+            except Exception as exc:
+                on_error(f"SQL -> IR in {pf.source.path}", exc)
+    return project
+
+
+class Engine:
+    def __init__(self, config: Config, rules: Sequence[Rule] | None = None, *, verbose: bool = False) -> None:
+        self.config = config
+        self.rules = list(rules) if rules is not None else registry.instantiate(config)
+        self.verbose = verbose
+        self.all_rule_classes = registry.all_rules()
+        self._tool: dict[type[Rule], type[Rule] | None] = {}
+        self.sql_rules = [r for r in self.rules if isinstance(r, SqlRule)]
+        self.py_rules = [r for r in self.rules if isinstance(r, PythonRule)]
+        self.query_rules = [r for r in self.rules if isinstance(r, QueryRule)]
+        self.migration_rules = [r for r in self.rules if isinstance(r, MigrationRule)]
+        self.project_rules = [r for r in self.rules if isinstance(r, ProjectRule)]
+        self._sql_visitors = _dispatch_table(self.sql_rules)
+        self._py_visitors = _dispatch_table(self.py_rules)
+        self.enabled_codes = {r.code for r in self.rules}
+
+    # -- tool diagnostics ---------------------------------------------------------------
+    def _tool_rule(self, base: type[Rule]) -> type[Rule] | None:
+        if base not in self._tool:
+            self._tool[base] = next((c for c in self.all_rule_classes if issubclass(c, base)), None)
+        return self._tool[base]
+
+    def tool_diagnostic(self, base: type[Rule], span: Span, message: str, *, help: str | None = None, details: str | None = None) -> Diagnostic | None:
+        cls = self._tool_rule(base)
+        if cls is None or cls.code not in self.enabled_codes:
+            return None
+        return Diagnostic(cls.code, cls.name, span, message, severity=cls.severity, help=help, details=details)
+
+    def internal_error(self, span: Span, where: str, exc: BaseException) -> Diagnostic | None:
+        tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        return self.tool_diagnostic(
+            InternalErrorRule, span,
+            f"internal error in {where}: {type(exc).__name__}: {exc}",
+            help="Please report this; run with --verbose for the traceback. Other rules and files were still checked.",
+            details=tb,
+        )
+
+    # -- the run -------------------------------------------------------------------------
+    def run(self, paths: Sequence[str], *, stdin: tuple[str, str] | None = None) -> RunResult:
+        """Lint ``paths`` (or one buffer: ``stdin=(display_path, text)``)."""
+        cfg = self.config
+        root = os.path.abspath(cfg.root)
+        result = RunResult()
+        problems: list[tuple[str, ParseProblem]] = []
+        files: dict[str, ParsedFile] = {}
+
+        targets: list[str] = []
+        if stdin is not None:
+            spath, text = stdin
+            disp = discovery.display_path(os.path.abspath(spath), root)
+            lang = Language.for_path(disp) or Language.PYTHON
+            files[disp] = parse_file(SourceFile(disp, text, lang, os.path.abspath(spath)))
+            targets.append(disp)
+        else:
+            for cand in discovery.discover(paths, cfg):
+                if cand.path in files:
+                    continue
+                src, prob = read_file(cand.abspath, cand.path, cfg)
+                if src is None:
+                    assert prob is not None
+                    problems.append((cand.path, prob))
+                    targets.append(cand.path)
+                    continue
+                files[cand.path] = parse_file(src)
+                targets.append(cand.path)
+
+        # the rest of the project, for the index (models, schema, functions that query)
+        for cand in discovery.project_files(cfg, exclude=set(files)):
+            src, prob = read_file(cand.abspath, cand.path, cfg)
+            if src is not None:
+                files[cand.path] = parse_file(src)
+
+        index_errors: list[Diagnostic] = []
+
+        def on_error(where: str, exc: BaseException) -> None:
+            d = self.internal_error(Span(targets[0] if targets else ".", 0, 0), f"project indexing ({where})", exc)
+            if d is not None:
+                index_errors.append(d)
+
+        project = index_project(files, root, on_error)
+        result.project = project
+        result.diagnostics.extend(index_errors)
+
+        for path, prob in problems:
+            d = self.tool_diagnostic(ParseErrorRule, prob.span, prob.message)
+            if d is not None:
+                result.diagnostics.append(d)
+
+        checked = [t for t in targets if t in files]
+        result.checked = checked
+        for path in checked:
+            pf = files[path]
+            result.sources[path] = pf.source
+            result.diagnostics.extend(self.check_file(pf, project))
+
+        if self.project_rules:
+            pctx = ProjectContext(project, cfg, frozenset(checked))
+            for rule in self.project_rules:
+                try:
+                    for d in rule.check_project(pctx) or ():
+                        if d.span.path in pctx.checked_paths:
+                            result.diagnostics.append(d)
+                except Exception as exc:
+                    e = self.internal_error(Span(checked[0] if checked else ".", 0, 0), f"rule {rule.name}", exc)
+                    if e is not None:
+                        result.diagnostics.append(e)
+
+        result.diagnostics = self._filter(result.diagnostics, result.sources)
+        result.diagnostics.sort(key=lambda d: (d.span.path, d.span.start, d.code))
+        return result
+
+    def check_file(self, pf: ParsedFile, project: ProjectIndex) -> list[Diagnostic]:
+        cfg = self.config
+        out: list[Diagnostic] = []
+        src = pf.source
+        for prob in pf.problems:
+            d = self.tool_diagnostic(ParseErrorRule, prob.span, prob.message)
+            if d is not None:
+                out.append(d)
+
+        def guarded(rule: Rule, fn: Callable[[], Iterable[Diagnostic] | None], span: Span) -> None:
+            try:
+                out.extend(fn() or ())
+            except Exception as exc:
+                e = self.internal_error(span, f"rule {rule.name} on {src.path}", exc)
+                if e is not None:
+                    out.append(e)
+
+        # Python tree rules: one walk
+        if pf.tree is not None and self.py_rules:
+            pctx = PythonContext(src, project, cfg, tree=pf.tree)
+            for parent in ast.walk(pf.tree):
+                for child in ast.iter_child_nodes(parent):
+                    pctx.parents[id(child)] = parent
+            for node in ast.walk(pf.tree):
+                for rule, meth in self._py_visitors.get(type(node).__name__, ()):
+                    guarded(rule, lambda m=meth, n=node: m(n, pctx), pctx.node_span(node) if hasattr(node, "lineno") else Span(src.path, 0, 0))
+
+        # SQL tree rules: one walk per statement
+        if self.sql_rules and pf.statements:
+            from pglast.visitors import Visitor
+
+            engine = self
+
+            for st in pf.statements:
+                sctx = SqlContext(src, project, cfg, statement=st)
+
+                class _Walk(Visitor):  # type: ignore[misc]
+                    def visit(self, ancestors: Any, node: Any) -> None:
+                        handlers = engine._sql_visitors.get(type(node).__name__)
+                        if handlers:
+                            sctx.ancestors = ancestors
+                            for rule, meth in handlers:
+                                guarded(rule, lambda m=meth, n=node: m(n, sctx), st.span)
+
+                try:
+                    _Walk()(st.node)
+                except Exception as exc:
+                    e = self.internal_error(st.span, f"SQL walk on {src.path}", exc)
+                    if e is not None:
+                        out.append(e)
+
+        fctx = FileContext(src, project, cfg)
+        if self.query_rules:
+            for q in project.queries_in(src.path):
+                for qrule in self.query_rules:
+                    guarded(qrule, lambda r=qrule, qq=q: r.check_query(qq, fctx), q.span)
+        if self.migration_rules:
+            for m in project.migrations_in(src.path):
+                for mrule in self.migration_rules:
+                    guarded(mrule, lambda r=mrule, mm=m: r.check_migration(mm, fctx), m.span)
+        return out
+
+    def _filter(self, diags: list[Diagnostic], sources: dict[str, SourceFile]) -> list[Diagnostic]:
+        """Per-file ignores, suppression comments, and unused-suppression findings."""
+        by_path: dict[str, list[Diagnostic]] = {}
+        for d in diags:
+            by_path.setdefault(d.span.path, []).append(d)
+        out: list[Diagnostic] = []
+        for path in sorted(set(by_path) | set(sources)):
+            ds = by_path.get(path, [])
+            ignored = registry.ignored_for_path(self.config, path)
+            ds = [d for d in ds if d.code not in ignored]
+            src = sources.get(path)
+            if src is None:
+                out.extend(ds)
+                continue
+            kept, unused = suppressions.apply(src, ds)
+            out.extend(kept)
+            for s in unused:
+                d = self.tool_diagnostic(UnusedSuppressionRule, s.span, f"unused suppression `{s.text}`: no {', '.join(s.keys)} finding on this line")
+                if d is not None and d.code not in ignored:
+                    out.append(d)
+        return [d for d in out if d.severity is not None or isinstance(d.severity, Severity)]
+
+
+def _dispatch_table(rules: Sequence[Rule]) -> dict[str, list[tuple[Rule, Any]]]:
+    table: dict[str, list[tuple[Rule, Any]]] = {}
+    for r in rules:
+        for node_name, meth in visitor_methods(r).items():
+            table.setdefault(node_name, []).append((r, meth))
+    return table

@@ -1,0 +1,20 @@
+"""Migrations: SQL files, Django migrations and Alembic revisions -> MigrationOp; the schema.
+
+Entry points used by the engine (phase one):
+
+* :func:`gather` — read every migration of the project into ``project.migrations``;
+* :func:`build_schema` — apply models, migrations (in dependency order) and SQL DDL to
+  ``project.schema``.
+"""
+
+from __future__ import annotations
+
+from querylint.project import ProjectIndex
+
+
+def gather(project: ProjectIndex) -> None:
+    return None
+
+
+def build_schema(project: ProjectIndex) -> None:
+    return None

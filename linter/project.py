@@ -1,0 +1,59 @@
+"""The project index: everything phase one learns before any file is checked.
+
+Phase one reads and parses every project file once (:class:`ParsedFile`), then the front ends
+fill a :class:`ProjectIndex`: models, the schema, every query, every migration, and the
+Python call graph. Phase two checks the requested files against it, so a pre-commit run on
+three files still knows every model in the project.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from typing import Any
+
+from querylint.ir import Query
+from querylint.migration import Migration
+from querylint.models import ModelRegistry
+from querylint.schema import Schema
+from querylint.source import SourceFile, Span
+from querylint.sqlsource import SqlFragment, SqlStatement
+
+
+@dataclass(frozen=True, slots=True)
+class ParseProblem:
+    """A file or fragment that could not be read or parsed (becomes a parse-error finding)."""
+
+    span: Span
+    message: str
+
+
+@dataclass
+class ParsedFile:
+    source: SourceFile
+    tree: ast.Module | None = None
+    fragments: list[SqlFragment] = field(default_factory=list)
+    statements: list[SqlStatement] = field(default_factory=list)
+    problems: list[ParseProblem] = field(default_factory=list)
+
+
+@dataclass
+class ProjectIndex:
+    root: str
+    files: dict[str, ParsedFile] = field(default_factory=dict)  # display path -> parsed file
+    schema: Schema = field(default_factory=Schema)
+    models: ModelRegistry = field(default_factory=ModelRegistry)
+    queries: list[Query] = field(default_factory=list)
+    migrations: list[Migration] = field(default_factory=list)
+    #: front-end specific facts (the Python call graph, function summaries...), by owner
+    facts: dict[str, Any] = field(default_factory=dict)
+
+    def queries_in(self, path: str) -> list[Query]:
+        return [q for q in self.queries if q.span.path == path]
+
+    def migrations_in(self, path: str) -> list[Migration]:
+        return [m for m in self.migrations if m.path == path]
+
+    def source(self, path: str) -> SourceFile | None:
+        pf = self.files.get(path)
+        return pf.source if pf is not None else None

@@ -1,0 +1,103 @@
+"""Source files, spans and position conversion.
+
+Positions are stored as character offsets into ``SourceFile.text`` and converted at the edges:
+1-based line/column (text, GitHub, SARIF), 0-based line with UTF-16 column (LSP), and the
+UTF-8 byte columns the stdlib ``ast`` module reports.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class Language(Enum):
+    PYTHON = "python"
+    SQL = "sql"
+
+    @staticmethod
+    def for_path(path: str) -> Language | None:
+        lower = path.lower()
+        if lower.endswith((".py", ".pyi")):
+            return Language.PYTHON
+        if lower.endswith(".sql"):
+            return Language.SQL
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class SourceFile:
+    """One file's text. ``path`` is the display path (relative to the project root, posix)."""
+
+    path: str
+    text: str
+    language: Language
+    abspath: str = ""
+    line_starts: tuple[int, ...] = field(init=False, repr=False, compare=False)
+    digest: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        starts = [0]
+        text = self.text
+        idx = text.find("\n")
+        while idx != -1:
+            starts.append(idx + 1)
+            idx = text.find("\n", idx + 1)
+        object.__setattr__(self, "line_starts", tuple(starts))
+        object.__setattr__(
+            self, "digest", hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+        )
+
+    # -- offsets <-> positions -------------------------------------------------------------
+    def line_of(self, offset: int) -> int:
+        """1-based line of a character offset."""
+        return bisect.bisect_right(self.line_starts, offset)
+
+    def location(self, offset: int) -> tuple[int, int]:
+        """1-based (line, column); columns count characters (code points)."""
+        offset = max(0, min(offset, len(self.text)))
+        line = self.line_of(offset)
+        return line, offset - self.line_starts[line - 1] + 1
+
+    def offset(self, line: int, column: int) -> int:
+        """Character offset of a 1-based (line, column)."""
+        line = max(1, min(line, len(self.line_starts)))
+        return min(self.line_starts[line - 1] + column - 1, len(self.text))
+
+    def line_text(self, line: int) -> str:
+        start = self.line_starts[line - 1]
+        end = self.line_starts[line] - 1 if line < len(self.line_starts) else len(self.text)
+        return self.text[start:end].rstrip("\r")
+
+    @property
+    def line_count(self) -> int:
+        return len(self.line_starts)
+
+    def offset_from_ast(self, lineno: int, col_offset: int) -> int:
+        """Character offset of an ``ast`` position (1-based line, UTF-8 *byte* column)."""
+        line = self.line_text(lineno) if 1 <= lineno <= len(self.line_starts) else ""
+        col = len(line.encode("utf-8", "surrogatepass")[:col_offset].decode("utf-8", "ignore"))
+        return self.offset(lineno, col + 1)
+
+    def utf16_position(self, offset: int) -> tuple[int, int]:
+        """0-based (line, UTF-16 column), as the Language Server Protocol counts."""
+        line, col = self.location(offset)
+        prefix = self.line_text(line)[: col - 1]
+        return line - 1, len(prefix.encode("utf-16-le", "surrogatepass")) // 2
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A half-open character range ``[start, end)`` in the file at ``path``."""
+
+    path: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class RelatedSpan:
+    span: Span
+    label: str
