@@ -1,0 +1,102 @@
+"""Benchmark harness: time ``querylint check`` on a corpus against a bare ``ast.parse`` pass.
+
+Every measurement is a fresh subprocess (interpreter start-up included on both sides), run
+``--runs`` times; the report gives medians and the ratio to the baseline measured in the same
+run, so numbers from different machines compare by ratio, never by seconds.
+
+    python bench/run.py CORPUS_DIR [--runs 5] [--jobs N] [--sqlfluff]
+
+Measured:
+  baseline   ast.parse of every .py file under CORPUS_DIR (one process, sequential)
+  cold       querylint check with an empty cache (cache folder removed before each run)
+  warm       querylint check again with nothing changed (cache kept)
+  files      querylint check on three files of the corpus (the pre-commit case), warm
+  sqlfluff   sqlfluff lint --dialect postgres on the .sql files (only with --sqlfluff, if installed)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+BASELINE = r"""
+import ast, os, sys
+n = 0
+for dp, dn, fn in os.walk(sys.argv[1]):
+    dn[:] = [d for d in dn if not d.startswith('.') and d not in ('node_modules', '__pycache__')]
+    for f in fn:
+        if f.endswith('.py'):
+            try:
+                with open(os.path.join(dp, f), 'rb') as fh:
+                    ast.parse(fh.read())
+                n += 1
+            except (SyntaxError, ValueError):
+                pass
+print(n)
+"""
+
+
+def timed(cmd: list[str], env: dict[str, str] | None = None, cwd: str | None = None) -> float:
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, cwd=cwd)
+    dt = time.perf_counter() - t0
+    if proc.returncode not in (0, 1):
+        sys.stderr.write(f"command failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stderr.decode()[-2000:]}\n")
+    return dt
+
+
+def files_of(corpus: str, suffix: str) -> list[str]:
+    out = []
+    for dp, dn, fn in os.walk(corpus):
+        dn[:] = [d for d in dn if not d.startswith(".") and d not in ("node_modules", "__pycache__")]
+        out.extend(os.path.join(dp, f) for f in fn if f.endswith(suffix))
+    return sorted(out)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("corpus")
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--sqlfluff", action="store_true")
+    args = ap.parse_args()
+    corpus = os.path.abspath(args.corpus)
+    py = files_of(corpus, ".py")
+    sql = files_of(corpus, ".sql")
+    size = sum(os.path.getsize(f) for f in py + sql)
+    print(f"corpus: {corpus}: {len(py)} .py, {len(sql)} .sql, {size / 1e6:.1f} MB; {args.runs} runs each; medians")
+
+    cache_dir = tempfile.mkdtemp(prefix="querylint-bench-cache-")
+    env = dict(os.environ, PRE_COMMIT="1")
+    ql = [sys.executable, "-m", "querylint", "check", "--exit-zero", "--output-format", "concise"]
+    ql_cached = [*ql, "--cache-dir", cache_dir]
+    results: dict[str, list[float]] = {"baseline": [], "cold": [], "warm": [], "files": []}
+    three = [os.path.relpath(f, corpus) for f in py[: 3]]
+    for _ in range(args.runs):
+        results["baseline"].append(timed([sys.executable, "-c", BASELINE, corpus]))
+        shutil.rmtree(cache_dir, ignore_errors=True)
+        results["cold"].append(timed([*ql_cached, corpus], env=env, cwd=corpus))
+        results["warm"].append(timed([*ql_cached, corpus], env=env, cwd=corpus))
+        if three:
+            results["files"].append(timed([*ql_cached, *three], env=env, cwd=corpus))
+    if args.sqlfluff and sql and shutil.which("sqlfluff"):
+        results["sqlfluff"] = [timed(["sqlfluff", "lint", "--dialect", "postgres", *sql]) for _ in range(args.runs)]
+    shutil.rmtree(cache_dir, ignore_errors=True)
+
+    base = statistics.median(results["baseline"])
+    print(f"{'what':<10} {'median s':>9} {'ratio':>7}")
+    for name, runs in results.items():
+        if not runs:
+            continue
+        med = statistics.median(runs)
+        print(f"{name:<10} {med:9.3f} {med / base:7.2f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
