@@ -95,12 +95,12 @@ def parse_file(source: SourceFile) -> ParsedFile:
     return pf
 
 
-def index_project(files: dict[str, ParsedFile], root: str, on_error: Callable[[str, BaseException], None]) -> ProjectIndex:
+def index_project(files: dict[str, ParsedFile], root: str, on_error: Callable[[str, BaseException], None], config: Config | None = None) -> ProjectIndex:
     """Phase one: models, migrations, schema, queries, call graph."""
     from querylint import migrations, python
     from querylint import sql as sqlfe
 
-    project = ProjectIndex(root=root, files=files)
+    project = ProjectIndex(root=root, files=files, config=config)
     steps: list[tuple[str, Callable[[ProjectIndex], None]]] = [
         ("models", python.index_models),
         ("migrations", migrations.gather),
@@ -200,7 +200,7 @@ class Engine:
             if d is not None:
                 index_errors.append(d)
 
-        project = index_project(files, root, on_error)
+        project = index_project(files, root, on_error, config=cfg)
         result.project = project
         result.diagnostics.extend(index_errors)
 

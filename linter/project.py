@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from querylint.ir import Query
 from querylint.migration import Migration
@@ -18,6 +18,9 @@ from querylint.models import ModelRegistry
 from querylint.schema import Schema
 from querylint.source import SourceFile, Span
 from querylint.sqlsource import SqlFragment, SqlStatement
+
+if TYPE_CHECKING:
+    from querylint.config import Config
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +50,8 @@ class ProjectIndex:
     migrations: list[Migration] = field(default_factory=list)
     #: front-end specific facts (the Python call graph, function summaries...), by owner
     facts: dict[str, Any] = field(default_factory=dict)
+    #: the run's configuration (front ends read e.g. ``sql_migrations_in_transaction``)
+    config: Config | None = None
 
     def queries_in(self, path: str) -> list[Query]:
         return [q for q in self.queries if q.span.path == path]
