@@ -13,7 +13,9 @@ from querylint.project import ProjectIndex
 
 
 def gather(project: ProjectIndex) -> None:
-    return None
+    from querylint.migrations.sql import gather_sql_migrations  # H7: .sql migration files
+
+    gather_sql_migrations(project)
 
 
 def build_schema(project: ProjectIndex) -> None:
