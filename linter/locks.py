@@ -12,10 +12,12 @@ each command's page.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import Enum
 
-from querylint.migration import ConstraintKind, MigrationOp, OpKind
+from querylint.diagnostics import Applicability, Edit, Fix
+from querylint.migration import ConstraintKind, MigrationFramework, MigrationOp, OpKind
 
 
 class LockMode(Enum):
@@ -155,3 +157,61 @@ def _blocked_words(mode: LockMode) -> str:
     if mode.blocks_writes:
         return "writes are blocked"
     return "other schema changes and VACUUM are blocked"
+
+
+def by_framework(framework: MigrationFramework, *, sql: str, django: str, alembic: str) -> str:
+    """Pick the help text for the user's migration framework."""
+    if framework is MigrationFramework.DJANGO:
+        return django
+    if framework is MigrationFramework.ALEMBIC:
+        return alembic
+    return sql
+
+
+def existing_table(op: MigrationOp) -> bool:
+    """The op touches a table that existed before this migration (so it may be big and busy)."""
+    return not op.table_is_new
+
+
+def keyword_fix(text: str, op: MigrationOp, pattern: str, insert: str, title: str, applicability: Applicability) -> Fix | None:
+    """Insert ``insert`` right after the first match of ``pattern`` in an SQL op's statement.
+
+    Only for ops read from ``.sql`` files, where the op's span is the statement itself.
+    """
+    if op.framework is not MigrationFramework.SQL:
+        return None
+    m = re.search(pattern, text[op.span.start : op.span.end], re.IGNORECASE | re.DOTALL)
+    if m is None:
+        return None
+    pos = op.span.start + m.end()
+    return Fix(title, (Edit(op.span.path, pos, pos, insert),), applicability)
+
+
+def not_valid_fix(text: str, op: MigrationOp) -> Fix | None:
+    """`NOT VALID` at the end of a one-action, named ADD CONSTRAINT, plus a VALIDATE statement."""
+    if op.framework is not MigrationFramework.SQL or op.name is None or op.sql is None or "," in _outside_parens(op.sql):
+        return None
+    stmt = text[op.span.start : op.span.end]
+    end = op.span.start + len(stmt.rstrip().rstrip(";").rstrip())
+    semi = text.find(";", end, op.span.end + 2)
+    after = semi + 1 if semi != -1 else end
+    validate = f"\nALTER TABLE {op.table} VALIDATE CONSTRAINT {op.name};"
+    if semi == -1:
+        validate = ";" + validate
+    return Fix(
+        "Add `NOT VALID` and a separate `VALIDATE CONSTRAINT`",
+        (Edit(op.span.path, end, end, " NOT VALID"), Edit(op.span.path, after, after, validate)),
+        Applicability.UNSAFE if not op.in_transaction else Applicability.DISPLAY_ONLY,
+    )
+
+
+def _outside_parens(sql: str) -> str:
+    depth, out = 0, []
+    for ch in sql:
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif depth == 0:
+            out.append(ch)
+    return "".join(out)

@@ -473,3 +473,16 @@ def _rename(node: Any, op: Any, state: SqlState) -> list[MigrationOp]:
     if rt == "OBJECT_TABCONSTRAINT":
         return [op(OpKind.OTHER, table=table, name=node.subname, new_name=node.newname)]
     return [op(OpKind.OTHER, table=table)]
+
+
+def typed_columns(migration: Migration) -> list[tuple[MigrationOp, str, str]]:
+    """(op, column name, type) of every column a migration declares or retypes (for type-choice rules)."""
+    out: list[tuple[MigrationOp, str, str]] = []
+    for op in migration.ops:
+        if op.kind is OpKind.CREATE_TABLE:
+            out.extend((op, c.name, c.type) for c in op.columns if c.type)
+        elif op.kind is OpKind.ADD_COLUMN and op.column is not None and op.column.type:
+            out.append((op, op.column.name, op.column.type))
+        elif op.kind is OpKind.ALTER_COLUMN_TYPE and op.new_type and op.name:
+            out.append((op, op.name, op.new_type))
+    return out
