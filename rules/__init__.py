@@ -7,6 +7,23 @@ is listed and that codes and names are unique.
 from __future__ import annotations
 
 from querylint.rule import Rule
+
+# QL0xx: tool
+from querylint.rules.internal_error import InternalError
+from querylint.rules.parse_error import ParseError
+from querylint.rules.unused_suppression import UnusedSuppression
+
+# isort: split
+# QL1xx: query shape (SQL front end)
+
+# isort: split
+# QL2xx: round trips (ORM front end)
+
+# isort: split
+# QL3xx: indexes
+
+# isort: split
+# QL4xx: migration safety
 from querylint.rules.add_column_volatile_default import AddColumnVolatileDefault
 from querylint.rules.add_primary_key import AddPrimaryKey
 from querylint.rules.add_required_column import AddRequiredColumn
@@ -14,11 +31,6 @@ from querylint.rules.add_unique_constraint import AddUniqueConstraint
 from querylint.rules.check_not_valid import CheckNotValid
 from querylint.rules.column_type_change import ColumnTypeChange
 from querylint.rules.concurrent_index_in_transaction import ConcurrentIndexInTransaction
-
-# QL1xx: query shape (SQL front end)
-# QL2xx: round trips (ORM front end)
-# QL3xx: indexes
-# QL4xx: migration safety
 from querylint.rules.create_index_not_concurrent import CreateIndexNotConcurrent
 from querylint.rules.detach_partition_not_concurrent import DetachPartitionNotConcurrent
 from querylint.rules.drop_column import DropColumn
@@ -26,11 +38,7 @@ from querylint.rules.drop_index_not_concurrent import DropIndexNotConcurrent
 from querylint.rules.drop_table import DropTable
 from querylint.rules.foreign_key_not_valid import ForeignKeyNotValid
 from querylint.rules.identifier_too_long import IdentifierTooLong
-
-# QL0xx: tool
-from querylint.rules.internal_error import InternalError
 from querylint.rules.missing_lock_timeout import MissingLockTimeout
-from querylint.rules.parse_error import ParseError
 from querylint.rules.prefer_bigint import PreferBigint
 from querylint.rules.prefer_identity import PreferIdentity
 from querylint.rules.prefer_robust_statements import PreferRobustStatements
@@ -44,7 +52,6 @@ from querylint.rules.rewrite_table import RewriteTable
 from querylint.rules.set_not_null import SetNotNull
 from querylint.rules.transaction_nesting import TransactionNesting
 from querylint.rules.truncate_cascade import TruncateCascade
-from querylint.rules.unused_suppression import UnusedSuppression
 from querylint.rules.validate_in_same_transaction import ValidateInSameTransaction
 
 ALL: tuple[type[Rule], ...] = (
