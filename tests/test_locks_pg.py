@@ -15,7 +15,6 @@ import time
 from typing import Any
 
 import pytest
-
 from querylint.locks import LockMode, lock_for, referenced_lock
 from querylint.migration import MigrationFramework, OpKind
 from querylint.migrations.sql import statements_to_ops
@@ -141,7 +140,7 @@ def test_lock_mode_outside_transaction(scratch_db: str, sql: str, table: str) ->
         def run() -> None:
             try:
                 runner.execute(sql)
-            except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            except BaseException as exc:
                 errors.append(exc)
 
         thread = threading.Thread(target=run)
