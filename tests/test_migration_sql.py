@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from querylint.migration import ConstraintKind, Migration, MigrationFramework, OpKind
 from querylint.migrations.sql import is_migration_sql_file, statements_to_ops
 from querylint.source import Span

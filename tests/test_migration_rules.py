@@ -1,0 +1,207 @@
+"""Migration-safety rules (QL4xx) beyond their docs examples: fixes, versions, transactions, defaults."""
+
+from __future__ import annotations
+
+import pytest
+from querylint.diagnostics import Applicability, Diagnostic
+from querylint.registry import all_rules
+from querylint.rule import Example, MigrationRule, Rule
+from querylint.testing import lint_files
+
+PATH = "migrations/0002_change.sql"
+
+
+def _lint(sql: str, select: list[str], path: str = PATH, **config: object) -> list[Diagnostic]:
+    result = lint_files({path: sql}, select=select, **config)
+    return [d for d in result.diagnostics if d.code != "QL001"]
+
+
+def _found(sql: str, select: list[str], **config: object) -> list[tuple[str, int]]:
+    result = lint_files({PATH: sql}, select=select, **config)
+    src = result.sources[PATH]
+    return [(d.code, src.location(d.span.start)[0]) for d in result.diagnostics]
+
+
+def _apply(text: str, d: Diagnostic) -> str:
+    assert d.fix is not None
+    for e in sorted(d.fix.edits, key=lambda e: e.start, reverse=True):
+        text = text[: e.start] + e.replacement + text[e.end :]
+    return text
+
+
+def _fixed_examples() -> list[object]:
+    out = []
+    for r in all_rules():
+        if issubclass(r, MigrationRule):
+            for ex in r.INVALID:
+                if ex.fixed is not None:
+                    out.append(pytest.param(r, ex, id=r.name))
+    return out
+
+
+@pytest.mark.parametrize(("rule", "ex"), _fixed_examples())
+def test_fix_produces_documented_text_and_silences_rule(rule: type[Rule], ex: Example) -> None:
+    path = ex.path or rule.example_path
+    result = lint_files({path: ex.text}, select=[rule.code], **dict(ex.config))
+    mine = [d for d in result.diagnostics if d.code == rule.code]
+    assert _apply(ex.text, mine[0]) == ex.fixed
+    again = lint_files({path: ex.fixed or ""}, select=[rule.code], **dict(ex.config))
+    assert [d for d in again.diagnostics if d.code == rule.code] == []
+
+
+def test_migration_rule_codes_and_opt_in_set() -> None:
+    codes = {r.code: r for r in all_rules() if r.code.startswith("QL4")}
+    assert sorted(codes)[:29] == [f"QL4{n:02d}" for n in range(1, 30)]
+    opt_in = {c for c, r in codes.items() if not r.default_enabled}
+    assert opt_in == {"QL419", "QL420", "QL421", "QL422", "QL424"}
+
+
+def test_concurrently_fix_is_unsafe_and_present_only_for_sql() -> None:
+    (d,) = _lint("CREATE INDEX i ON orders (a);\n", ["QL401"])
+    assert d.fix is not None and d.fix.applicability is Applicability.UNSAFE
+    assert d.help == "Use `CREATE INDEX CONCURRENTLY`, outside any transaction block"
+
+
+def test_unique_index_fix_keeps_unique() -> None:
+    sql = "CREATE UNIQUE INDEX i ON orders (a);\n"
+    (d,) = _lint(sql, ["QL401"])
+    assert _apply(sql, d) == "CREATE UNIQUE INDEX CONCURRENTLY i ON orders (a);\n"
+
+
+def test_not_valid_fix_is_display_only_inside_a_transaction() -> None:
+    sql = "BEGIN;\nALTER TABLE orders ADD CONSTRAINT fk FOREIGN KEY (c) REFERENCES customers (id);\nCOMMIT;\n"
+    (d,) = _lint(sql, ["QL406"])
+    assert d.fix is not None and d.fix.applicability is Applicability.DISPLAY_ONLY
+
+
+def test_not_valid_fix_needs_a_constraint_name() -> None:
+    (d,) = _lint("ALTER TABLE orders ADD FOREIGN KEY (c) REFERENCES customers (id);\n", ["QL406"])
+    assert d.fix is None
+
+
+def test_drop_index_fix_skipped_for_cascade() -> None:
+    (d,) = _lint("DROP INDEX i CASCADE;\n", ["QL402"])
+    assert d.fix is None
+
+
+def test_volatile_default_detection() -> None:
+    sql = (
+        "ALTER TABLE orders ADD COLUMN a timestamptz DEFAULT now();\n"
+        "ALTER TABLE orders ADD COLUMN b timestamptz DEFAULT clock_timestamp();\n"
+        "ALTER TABLE orders ADD COLUMN c uuid DEFAULT uuid_generate_v4();\n"
+        "ALTER TABLE orders ADD COLUMN d float DEFAULT random();\n"
+        "ALTER TABLE orders ADD COLUMN e int DEFAULT 0;\n"
+        "ALTER TABLE orders ADD COLUMN f bigint DEFAULT nextval('s');\n"
+    )
+    assert _found(sql, ["QL405"]) == [("QL405", 2), ("QL405", 3), ("QL405", 4), ("QL405", 6)]
+    assert _found(sql, ["QL405"], postgres_version=10) == [("QL405", n) for n in range(1, 7)]
+
+
+def test_set_not_null_recipe_is_quiet_only_from_pg12() -> None:
+    sql = (
+        "ALTER TABLE orders ADD CONSTRAINT nn CHECK (status IS NOT NULL) NOT VALID;\n"
+        "ALTER TABLE orders VALIDATE CONSTRAINT nn;\n"
+        "ALTER TABLE orders ALTER COLUMN status SET NOT NULL;\n"
+    )
+    assert _found(sql, ["QL408"]) == []
+    assert _found(sql, ["QL408"], postgres_version=11) == [("QL408", 3)]
+    # a NOT VALID check that was never validated proves nothing
+    assert _found(sql.replace("ALTER TABLE orders VALIDATE CONSTRAINT nn;\n", ""), ["QL408"]) == [("QL408", 2)]
+    # a check on another column proves nothing
+    assert _found(sql.replace("(status IS", "(total IS"), ["QL408"]) == [("QL408", 3)]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "flagged"),
+    [
+        ("varchar(10)", "varchar(20)", False),
+        ("varchar(20)", "varchar(10)", True),
+        ("varchar(10)", "text", False),
+        ("varchar(10)", "varchar", False),
+        ("text", "varchar", False),
+        ("text", "varchar(10)", True),
+        ("numeric(10,2)", "numeric(12,2)", False),
+        ("numeric(10,2)", "numeric(12,3)", True),
+        ("numeric(10,2)", "numeric", False),
+        ("integer", "bigint", True),
+        ("cidr", "inet", False),
+        ("timestamp", "timestamptz", True),
+        ("timestamp(3)", "timestamp(6)", False),
+        ("char(5)", "text", True),
+    ],
+)
+def test_type_change_binary_coercible(old: str, new: str, flagged: bool) -> None:
+    sql = f"ALTER TABLE orders ADD COLUMN x {old};\nALTER TABLE orders ALTER COLUMN x TYPE {new};\n"
+    assert _found(sql, ["QL409"]) == ([("QL409", 2)] if flagged else [])
+
+
+def test_type_change_with_using_is_flagged() -> None:
+    sql = "ALTER TABLE orders ADD COLUMN x varchar(10);\nALTER TABLE orders ALTER COLUMN x TYPE varchar(20) USING trim(x);\n"
+    assert _found(sql, ["QL409"]) == [("QL409", 2)]
+
+
+def test_lock_timeout_tracking() -> None:
+    # session SET covers the whole file; LOCAL ends at COMMIT; only once per migration
+    assert _found("SET lock_timeout = '2s';\nALTER TABLE a DROP COLUMN x;\n", ["QL416"]) == []
+    assert _found("SET lock_timeout = 0;\nALTER TABLE a DROP COLUMN x;\n", ["QL416"]) == [("QL416", 2)]
+    assert _found("ALTER TABLE a DROP COLUMN x;\nALTER TABLE b DROP COLUMN y;\n", ["QL416"]) == [("QL416", 1)]
+    # SET LOCAL outside a transaction block does nothing
+    assert _found("SET LOCAL lock_timeout = '2s';\nALTER TABLE a DROP COLUMN x;\n", ["QL416"]) == [("QL416", 2)]
+    # concurrent builds take SHARE UPDATE EXCLUSIVE: they do not make other queries queue
+    assert _found("CREATE INDEX CONCURRENTLY i ON a (x);\n", ["QL416"]) == []
+
+
+def test_validate_in_separate_transactions_is_quiet() -> None:
+    sql = (
+        "BEGIN;\nALTER TABLE o ADD CONSTRAINT c CHECK (t > 0) NOT VALID;\nCOMMIT;\n"
+        "BEGIN;\nALTER TABLE o VALIDATE CONSTRAINT c;\nCOMMIT;\n"
+    )
+    assert _found(sql, ["QL418"]) == []
+    # the runner's wrapping transaction holds both statements
+    plain = "ALTER TABLE o ADD CONSTRAINT c CHECK (t > 0) NOT VALID;\nALTER TABLE o VALIDATE CONSTRAINT c;\n"
+    assert _found(plain, ["QL418"]) == []
+    assert _found(plain, ["QL418"], sql_migrations_in_transaction=True) == [("QL418", 2)]
+
+
+def test_transaction_nesting_begin_inside_begin() -> None:
+    sql = "BEGIN;\nBEGIN;\nALTER TABLE o ADD COLUMN n text;\nCOMMIT;\nCOMMIT;\n"
+    assert _found(sql, ["QL427"]) == [("QL427", 2)]
+
+
+def test_concurrent_index_in_explicit_transaction_block_after_commit_is_fine() -> None:
+    sql = "BEGIN;\nALTER TABLE o ADD COLUMN n text;\nCOMMIT;\nCREATE INDEX CONCURRENTLY i ON o (n);\n"
+    assert _found(sql, ["QL403"]) == []
+
+
+def test_detach_partition_depends_on_version() -> None:
+    sql = "ALTER TABLE m DETACH PARTITION m_2020;\n"
+    assert _found(sql, ["QL429"]) == [("QL429", 1)]
+    assert _found(sql, ["QL429"], postgres_version=13) == []
+
+
+def test_robust_statements_quiet_inside_transaction_and_fix_text() -> None:
+    sql = "DROP TABLE t;\nALTER TABLE o DROP COLUMN x;\n"
+    ds = _lint(sql, ["QL424"])
+    assert [_apply(sql, d) for d in ds] == [
+        "DROP TABLE IF EXISTS t;\nALTER TABLE o DROP COLUMN x;\n",
+        "DROP TABLE t;\nALTER TABLE o DROP COLUMN IF EXISTS x;\n",
+    ]
+    assert _lint(sql, ["QL424"], sql_migrations_in_transaction=True) == []
+
+
+def test_default_set_excludes_opt_in_rules() -> None:
+    sql = "CREATE TABLE t (id serial, name varchar(10), at timestamp);\n"
+    result = lint_files({PATH: sql})
+    assert [d.code for d in result.diagnostics] == []
+    codes = sorted({d.code for d in lint_files({PATH: sql}, extend_select=("QL419", "QL420", "QL421", "QL422")).diagnostics})
+    assert codes == ["QL419", "QL420", "QL421", "QL422"]
+
+
+def test_identifier_length_counts_bytes() -> None:
+    name = "é" * 32  # 64 bytes, 32 characters
+    (d,) = _lint(f"CREATE TABLE t ({name} int);\n", ["QL423"])
+    assert d.message.startswith(f"identifier `{name}` is 64 bytes")
+
+
+def test_no_findings_outside_migration_files() -> None:
+    assert _lint("CREATE INDEX i ON orders (a);\nDROP TABLE x;\n", ["QL4"], path="db/schema.sql") == []
