@@ -46,11 +46,11 @@ class PreferBigint(MigrationRule):
     ]
 
     def check_migration(self, migration: Migration, ctx: FileContext) -> Iterator[Diagnostic]:
-        for op, col_name, typ in typed_columns(migration):
+        for op, col_name, typ, span in typed_columns(migration, ctx.source.text):
             if typ in _SMALL:
                 limit = "32,767" if typ.startswith("small") or typ in ("serial2",) else "2,147,483,647"
                 yield self.diagnostic(
-                    op.span,
+                    span,
                     f"`{op.table}.{col_name}` is {typ}: it runs out at {limit} and widening it later rewrites the "
                     f"table; use {_SMALL[typ].split()[0]}",
                     help=f"Declare `{col_name}` as {_SMALL[typ]}",

@@ -46,10 +46,10 @@ class PreferText(MigrationRule):
     ]
 
     def check_migration(self, migration: Migration, ctx: FileContext) -> Iterator[Diagnostic]:
-        for op, col_name, typ in typed_columns(migration):
+        for op, col_name, typ, span in typed_columns(migration, ctx.source.text):
             if typ.startswith("varchar("):
                 yield self.diagnostic(
-                    op.span,
+                    span,
                     f"`{op.table}.{col_name}` is {typ}: shrinking the limit later rewrites the table; use text with a "
                     "CHECK constraint",
                     help=f"Declare `{col_name}` as text, with `CHECK (char_length({col_name}) <= n)` if the limit matters",

@@ -47,10 +47,10 @@ class PreferTimestamptz(MigrationRule):
     ]
 
     def check_migration(self, migration: Migration, ctx: FileContext) -> Iterator[Diagnostic]:
-        for op, col_name, typ in typed_columns(migration):
+        for op, col_name, typ, span in typed_columns(migration, ctx.source.text):
             if typ == "timestamp" or typ.startswith("timestamp("):
                 yield self.diagnostic(
-                    op.span,
+                    span,
                     f"`{op.table}.{col_name}` is timestamp without time zone: it stores wall-clock time, not an instant; "
                     "use timestamptz",
                     help=f"Declare `{col_name}` as timestamptz",

@@ -475,14 +475,34 @@ def _rename(node: Any, op: Any, state: SqlState) -> list[MigrationOp]:
     return [op(OpKind.OTHER, table=table)]
 
 
-def typed_columns(migration: Migration) -> list[tuple[MigrationOp, str, str]]:
-    """(op, column name, type) of every column a migration declares or retypes (for type-choice rules)."""
-    out: list[tuple[MigrationOp, str, str]] = []
+def typed_columns(migration: Migration, text: str = "") -> list[tuple[MigrationOp, str, str, Span]]:
+    """(op, column name, type, span) of every column a migration declares or retypes.
+
+    For type-choice rules. In ``.sql`` files the span is the column's definition inside a
+    ``CREATE TABLE`` (so the finding sits on the column's line); otherwise the op's span.
+    """
+    out: list[tuple[MigrationOp, str, str, Span]] = []
     for op in migration.ops:
         if op.kind is OpKind.CREATE_TABLE:
-            out.extend((op, c.name, c.type) for c in op.columns if c.type)
+            out.extend((op, c.name, c.type, _column_span(op, c.name, text)) for c in op.columns if c.type)
         elif op.kind is OpKind.ADD_COLUMN and op.column is not None and op.column.type:
-            out.append((op, op.column.name, op.column.type))
+            out.append((op, op.column.name, op.column.type, op.span))
         elif op.kind is OpKind.ALTER_COLUMN_TYPE and op.new_type and op.name:
-            out.append((op, op.name, op.new_type))
+            out.append((op, op.name, op.new_type, op.span))
     return out
+
+
+def _column_span(op: MigrationOp, name: str, text: str) -> Span:
+    if op.framework is not MigrationFramework.SQL or not text:
+        return op.span
+    stmt = text[op.span.start : op.span.end]
+    paren = stmt.find("(")
+    if paren == -1:
+        return op.span
+    m = re.compile(rf'[(,]\s*(?:--[^\n]*\n\s*)*("{re.escape(name)}"|\b{re.escape(name)}\b)', re.IGNORECASE).search(stmt, paren)
+    if m is None:
+        return op.span
+    start = op.span.start + m.start(1)
+    line_end = text.find("\n", start)
+    end = min(op.span.end, line_end if line_end != -1 else op.span.end)
+    return Span(op.span.path, start, max(start, end))
