@@ -21,6 +21,12 @@ from querylint.rules.unused_suppression import UnusedSuppression
 
 # isort: split
 # QL3xx: indexes
+from querylint.rules.index_column_order import IndexColumnOrder
+from querylint.rules.missing_expression_index import MissingExpressionIndex
+from querylint.rules.missing_index import MissingIndex
+from querylint.rules.missing_partial_index import MissingPartialIndex
+from querylint.rules.redundant_index import RedundantIndex
+from querylint.rules.unindexed_foreign_key import UnindexedForeignKey
 
 # isort: split
 # QL4xx: migration safety
@@ -62,6 +68,12 @@ ALL: tuple[type[Rule], ...] = (
     # QL1xx
     # QL2xx
     # QL3xx
+    MissingIndex,
+    IndexColumnOrder,
+    MissingPartialIndex,
+    UnindexedForeignKey,
+    RedundantIndex,
+    MissingExpressionIndex,
     # QL4xx
     CreateIndexNotConcurrent,
     DropIndexNotConcurrent,
