@@ -2,8 +2,11 @@
 
 Entry points used by the engine (phase one):
 
-* :func:`gather` — read every migration of the project into ``project.migrations``;
-* :func:`build_schema` — apply models, migrations (in dependency order) and SQL DDL to
+* :func:`gather` — read every migration of the project into ``project.migrations``: SQL
+  migration files (path order), Django migrations (graph order), Alembic revisions (chain
+  order); operations the readers do not understand are listed in
+  ``project.facts["migration_unknown_ops"]`` (path -> names);
+* :func:`build_schema` — apply SQL DDL, migrations (in dependency order) and the models to
   ``project.schema``.
 """
 
@@ -13,10 +16,16 @@ from querylint.project import ProjectIndex
 
 
 def gather(project: ProjectIndex) -> None:
+    from querylint.migrations.alembic import gather_alembic_migrations
+    from querylint.migrations.django import gather_django_migrations
     from querylint.migrations.sql import gather_sql_migrations  # H7: .sql migration files
 
     gather_sql_migrations(project)
+    gather_django_migrations(project)
+    gather_alembic_migrations(project)
 
 
 def build_schema(project: ProjectIndex) -> None:
-    return None
+    from querylint.migrations.schema_builder import build_schema as impl
+
+    impl(project)

@@ -1,0 +1,154 @@
+"""Migration ordering: the Django dependency graph and the Alembic revision chain (networkx).
+
+Django: one node per migration ``(app_label, name)``; an edge from each dependency to the
+migration that needs it, cross-app edges included. ``__first__`` is the app's first migration,
+``__latest__`` its leaf; ``swappable_dependency(settings.AUTH_USER_MODEL)`` is read as the
+user model's app (``auth`` unless the settings say otherwise). A squashed migration
+(``replaces = [...]``) stands for the migrations it replaces, as on a fresh database:
+they are dropped and edges to them point at the squash. Dependencies on migrations outside
+the project (``django.contrib``) are ignored. Order: topological, ties broken by
+``(app_label, name)``, so the order is stable.
+
+Alembic: one node per revision, an edge from each ``down_revision`` (several at a merge point);
+heads are the revisions nothing revises. Order: topological, ties by file path.
+
+Helpers for the advisor: :func:`django_leaf_migrations`, :func:`alembic_heads`,
+:func:`alembic_versions_folder`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from querylint.migration import Migration, MigrationFramework
+
+if TYPE_CHECKING:
+    from querylint.migrations.alembic import AlembicFile
+    from querylint.migrations.django import DjangoFile
+    from querylint.project import ProjectIndex
+
+
+def django_graph(files: Sequence[DjangoFile]) -> Any:
+    """The ``networkx.DiGraph`` of the migrations (nodes ``(app_label, name)``, attr ``file``)."""
+    import networkx as nx
+
+    by_key = {df.key: df for df in files}
+    replaced_by: dict[tuple[str, str], tuple[str, str]] = {}
+    for df in files:
+        for r in df.replaces:
+            replaced_by[r] = df.key
+    g = nx.DiGraph()
+    for df in files:
+        if df.key in replaced_by and replaced_by[df.key] in by_key:
+            continue
+        g.add_node(df.key, file=df)
+
+    def first(app: str) -> tuple[str, str] | None:
+        cands = sorted(k for k in g.nodes if k[0] == app)
+        return cands[0] if cands else None
+
+    def resolve(dep: tuple[str, str]) -> tuple[str, str] | None:
+        app, name = dep
+        if name == "__first__":
+            return first(app)
+        if name == "__latest__":
+            leaves = sorted(k for k in g.nodes if k[0] == app and not any(s[0] == app for s in g.successors(k)))
+            return leaves[-1] if leaves else None
+        seen = 0
+        while dep in replaced_by and seen < 50:
+            dep = replaced_by[dep]
+            seen += 1
+        return dep if dep in g.nodes else None
+
+    # __latest__ needs intra-app edges first
+    pending: list[tuple[tuple[str, str], tuple[str, str]]] = []
+    for key in list(g.nodes):
+        df = g.nodes[key]["file"]
+        for dep in df.dependencies:
+            if dep[1] == "__latest__":
+                pending.append((dep, key))
+                continue
+            src = resolve(dep)
+            if src is not None and src != key:
+                g.add_edge(src, key)
+    for dep, key in pending:
+        src = resolve(dep)
+        if src is not None and src != key:
+            g.add_edge(src, key)
+    return g
+
+
+def django_order(files: Sequence[DjangoFile]) -> list[DjangoFile]:
+    """The migrations in an order Django could apply them (squashed ones replaced)."""
+    import networkx as nx
+
+    g = django_graph(files)
+    try:
+        keys = list(nx.lexicographical_topological_sort(g, key=lambda k: f"{k[0]}\x00{k[1]}"))
+    except (nx.NetworkXUnfeasible, nx.NetworkXError):  # a cycle: fall back to name order
+        keys = sorted(g.nodes)
+    return [g.nodes[k]["file"] for k in keys]
+
+
+def alembic_graph(files: Sequence[AlembicFile]) -> Any:
+    import networkx as nx
+
+    g = nx.DiGraph()
+    for af in files:
+        if af.revision in g.nodes:
+            continue  # two files claim one revision id: keep the first (path order)
+        g.add_node(af.revision, file=af)
+    for af in files:
+        for down in af.down_revisions:
+            if down in g.nodes and down != af.revision:
+                g.add_edge(down, af.revision)
+    return g
+
+
+def alembic_order(files: Sequence[AlembicFile]) -> list[AlembicFile]:
+    import networkx as nx
+
+    g = alembic_graph(files)
+    try:
+        keys = list(nx.lexicographical_topological_sort(g, key=lambda r: g.nodes[r]["file"].parsed.source.path))
+    except (nx.NetworkXUnfeasible, nx.NetworkXError):
+        keys = sorted(g.nodes)
+    return [g.nodes[k]["file"] for k in keys]
+
+
+def alembic_heads_of(files: Sequence[AlembicFile]) -> list[str]:
+    g = alembic_graph(files)
+    return sorted(n for n in g.nodes if g.out_degree(n) == 0)
+
+
+# -- helpers for the advisor ------------------------------------------------------------------
+
+
+def django_leaf_migrations(project: ProjectIndex, app_label: str) -> list[Migration]:
+    """The app's leaf migrations (no later migration of the same app depends on them).
+
+    One leaf is the normal case; several mean the app needs a merge migration.
+    """
+    migs = [m for m in project.migrations if m.framework is MigrationFramework.DJANGO and m.app_label == app_label]
+    names = {m.name for m in migs}
+    depended = {dep[1] for m in migs for dep in m.dependencies if dep[0] == app_label and dep[1] in names}
+    return sorted((m for m in migs if m.name not in depended), key=lambda m: m.name)
+
+
+def alembic_heads(project: ProjectIndex) -> list[str]:
+    """The Alembic head revision ids (one, unless the history has unmerged branches)."""
+    migs = [m for m in project.migrations if m.framework is MigrationFramework.ALEMBIC and m.revision]
+    revs = {m.revision for m in migs}
+    downs = {d for m in migs for d in m.down_revision if d in revs}
+    return sorted(r for r in revs if r is not None and r not in downs)
+
+
+def alembic_versions_folder(project: ProjectIndex) -> str | None:
+    """The folder holding the head revision (``.../versions``), or None without Alembic."""
+    heads = set(alembic_heads(project))
+    for m in project.migrations:
+        if m.framework is MigrationFramework.ALEMBIC and m.revision in heads:
+            return str(os.path.dirname(m.path))
+    return None
