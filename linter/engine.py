@@ -232,6 +232,27 @@ class Engine:
         result.diagnostics.sort(key=lambda d: (d.span.path, d.span.start, d.code))
         return result
 
+    def build_index(self, paths: Sequence[str], *, whole_project: bool = True) -> ProjectIndex:
+        """Phase one only: read, parse and index ``paths`` (and, by default, the rest of the project).
+
+        Used by ``querylint schema``. Indexing errors are collected in ``facts["index_errors"]``.
+        """
+        cfg = self.config
+        files: dict[str, ParsedFile] = {}
+        cands = list(discovery.discover(paths, cfg))
+        if whole_project:
+            cands.extend(discovery.project_files(cfg, exclude={c.path for c in cands}))
+        for cand in cands:
+            if cand.path in files:
+                continue
+            src, _prob = read_file(cand.abspath, cand.path, cfg)
+            if src is not None:
+                files[cand.path] = parse_file(src)
+        errors: list[str] = []
+        project = index_project(files, os.path.abspath(cfg.root), lambda where, exc: errors.append(f"{where}: {type(exc).__name__}: {exc}"), config=cfg)
+        project.facts["index_errors"] = errors
+        return project
+
     def check_file(self, pf: ParsedFile, project: ProjectIndex) -> list[Diagnostic]:
         cfg = self.config
         out: list[Diagnostic] = []
