@@ -1,10 +1,16 @@
 """Configuration: ``[tool.querylint]`` in pyproject.toml (or ``querylint.toml``) plus flags.
 
-The loader (``load_config``) lives here too; see the module functions below.
+``load_config`` finds the nearest config file walking up from the first path (or the working
+directory), validates every key (unknown keys, rules, options and wrong types are
+:class:`ConfigError`, exit code 2) and returns a :class:`Config`; the CLI then applies its flags
+on top with ``dataclasses.replace``. ``Config.root`` is the config file's folder (or the cwd):
+the project index walks only that folder.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,3 +40,218 @@ class Config:
     rule_options: dict[str, dict[str, Any]] = field(default_factory=dict)  # by rule name
     cache: bool = True
     cache_dir: str = ".querylint_cache"
+
+
+# -- loading ---------------------------------------------------------------------------------
+#
+# Every Config field (except the ones below) is a config key: ``snake_case`` -> ``kebab-case``,
+# type-checked against the field's default. Fields added later by other parts of querylint
+# become keys automatically.
+_NOT_KEYS = {"root", "config_path", "rule_options", "cache"}
+_SELECTOR_KEYS = ("select", "ignore", "extend_select")
+
+
+def _fields() -> dict[str, Any]:
+    import dataclasses
+
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(Config):
+        if f.name in _NOT_KEYS:
+            continue
+        if f.default is not dataclasses.MISSING:
+            out[f.name] = f.default
+        elif f.default_factory is not dataclasses.MISSING:
+            out[f.name] = f.default_factory()
+    return out
+
+
+def _toml_loads(text: str) -> dict[str, Any]:
+    import sys
+
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
+    data: dict[str, Any] = tomllib.loads(text)
+    return data
+
+
+def _read_toml(path: str) -> dict[str, Any]:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc}") from None
+    try:
+        return _toml_loads(text)
+    except ValueError as exc:  # tomllib.TOMLDecodeError is a ValueError
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+
+
+def _section(path: str) -> dict[str, Any] | None:
+    """The querylint table of a config file, or None when a pyproject.toml has none."""
+    data = _read_toml(path)
+    if os.path.basename(path) == "pyproject.toml":
+        tool = data.get("tool")
+        if not isinstance(tool, dict) or "querylint" not in tool:
+            return None
+        sec = tool["querylint"]
+        if not isinstance(sec, dict):
+            raise ConfigError(f"{path}: [tool.querylint] must be a table")
+        return sec
+    return data
+
+
+def find_config(start: str) -> str | None:
+    """The nearest ``querylint.toml`` or ``pyproject.toml`` with ``[tool.querylint]``, walking up."""
+    d = os.path.abspath(start)
+    if not os.path.isdir(d):
+        d = os.path.dirname(d)
+    while True:
+        for name in ("querylint.toml", "pyproject.toml"):
+            cand = os.path.join(d, name)
+            if os.path.isfile(cand) and (name == "querylint.toml" or _section(cand) is not None):
+                return cand
+        parent = os.path.dirname(d)
+        if parent == d:
+            return None
+        d = parent
+
+
+def _kind(default: Any) -> str:
+    if isinstance(default, bool):
+        return "a boolean"
+    if isinstance(default, int):
+        return "an integer"
+    if isinstance(default, float):
+        return "a number"
+    if isinstance(default, str):
+        return "a string"
+    if isinstance(default, (tuple, list)):
+        return "a list of strings"
+    if isinstance(default, dict):
+        return "a table"
+    return "a string"  # None defaults: optional strings
+
+
+def _check_type(value: Any, default: Any) -> Any | None:
+    """The value converted to the default's type, or None when it does not fit."""
+    if isinstance(default, bool):
+        return value if isinstance(value, bool) else None
+    if isinstance(default, int):
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+    if isinstance(default, float):
+        return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+    if isinstance(default, str) or default is None:
+        return value if isinstance(value, str) else None
+    if isinstance(default, (tuple, list)):
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return tuple(value) if isinstance(default, tuple) else list(value)
+        if isinstance(value, list) and default and not isinstance(default[0], str):
+            return tuple(value) if isinstance(default, tuple) else list(value)
+        return None
+    if isinstance(default, dict):
+        return value if isinstance(value, dict) else None
+    return value
+
+
+def _rule_options(table: Any, where: str) -> dict[str, dict[str, Any]]:
+    from querylint import registry
+
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: `rules` must be a table of [rules.<rule-name>] tables")
+    out: dict[str, dict[str, Any]] = {}
+    for key, opts in table.items():
+        rule = registry.find_rule(key)
+        if rule is None:
+            raise ConfigError(f"{where}: unknown rule `{key}` in [rules.{key}]")
+        if not isinstance(opts, dict):
+            raise ConfigError(f"{where}: [rules.{key}] must be a table of options")
+        checked: dict[str, Any] = {}
+        for oname, value in opts.items():
+            if oname not in rule.options:
+                known = ", ".join(sorted(rule.options)) or "none"
+                raise ConfigError(f"{where}: unknown option `{oname}` for rule {rule.name} (known options: {known})")
+            default = rule.options[oname]
+            conv = _check_type(value, default)
+            if conv is None:
+                raise ConfigError(f"{where}: option `{oname}` of rule {rule.name} must be {_kind(default)}, got {value!r}")
+            checked[oname] = conv
+        out.setdefault(rule.name, {}).update(checked)
+    return out
+
+
+def config_from_table(table: dict[str, Any], *, where: str, root: str, config_path: str | None = None) -> Config:
+    """Validate one ``[tool.querylint]`` table into a :class:`Config`."""
+    from querylint import registry
+    from querylint.reporters import FORMATS
+
+    fields = _fields()
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        if key == "rules":
+            values["rule_options"] = _rule_options(value, where)
+            continue
+        name = key.replace("-", "_")
+        if name not in fields or "_" in key:
+            raise ConfigError(f"{where}: unknown key `{key}`")
+        default = fields[name]
+        if name == "per_file_ignores":
+            if not isinstance(value, dict) or not all(
+                isinstance(v, list) and all(isinstance(s, str) for s in v) for v in value.values()
+            ):
+                raise ConfigError(f"{where}: `per-file-ignores` must be a table of glob = [rule selectors]")
+            for glob, sels in value.items():
+                registry.expand(sels, what=f"rule selector in per-file-ignores[{glob!r}]")
+            values[name] = tuple((g, tuple(s)) for g, s in value.items())
+            continue
+        conv = _check_type(value, default)
+        if conv is None:
+            raise ConfigError(f"{where}: `{key}` must be {_kind(default)}, got {value!r}")
+        values[name] = conv
+    for name in _SELECTOR_KEYS:
+        if name in values:
+            try:
+                registry.expand(values[name], what=f"rule selector in `{name.replace('_', '-')}`")
+            except ConfigError as exc:
+                raise ConfigError(f"{where}: {exc}") from None
+    fmt = values.get("output_format")
+    if fmt is not None and fmt not in FORMATS:
+        raise ConfigError(f"{where}: unknown output-format `{fmt}` (expected one of: {', '.join(FORMATS)})")
+    return Config(root=root, config_path=config_path, **values)
+
+
+def load_config(
+    paths: Sequence[str] = (),
+    *,
+    config_file: str | None = None,
+    isolated: bool = False,
+    cwd: str | None = None,
+) -> Config:
+    """The run's configuration: ``--config`` or the nearest config file above the first path.
+
+    With ``isolated`` no file is read and the root is the working directory.
+    """
+    cwd = os.path.abspath(cwd or os.getcwd())
+    if isolated:
+        return Config(root=cwd)
+    if config_file is not None:
+        path = os.path.abspath(config_file)
+        if not os.path.isfile(path):
+            raise ConfigError(f"config file not found: {config_file}")
+        section = _section(path)
+        if section is None:
+            raise ConfigError(f"{config_file}: no [tool.querylint] table")
+    else:
+        start = paths[0] if paths and paths[0] != "-" else cwd
+        start = os.path.join(cwd, start)
+        if not os.path.exists(start):
+            start = cwd
+        found = find_config(start)
+        if found is None:
+            return Config(root=cwd)
+        path, section = found, _section(found)
+        assert section is not None
+    shown = os.path.relpath(path, cwd) if not os.path.relpath(path, cwd).startswith("..") else path
+    where = f"{shown} [tool.querylint]" if os.path.basename(path) == "pyproject.toml" else shown
+    return config_from_table(section, where=where, root=os.path.dirname(path), config_path=path)

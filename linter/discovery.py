@@ -1,7 +1,15 @@
 """File discovery: which files to check, and which files make up the project index.
 
-(Minimal version: walks folders for .py/.sql, skipping hidden folders and virtualenvs.
-Honouring .gitignore, exclude/extend-exclude and --force-exclude lands with the config work.)
+Folders are walked for ``.py`` / ``.sql`` files. Skipped while walking: the default excludes
+(``.git``, virtualenvs, ``node_modules``, build output...; ``exclude`` replaces that list,
+``extend-exclude`` adds to it), files matched by ``.gitignore`` files (with
+``respect-gitignore``, via pathspec's ``GitIgnoreSpec``, nested ``.gitignore`` files included).
+Exclude patterns are gitignore-style and relative to the project root.
+
+A file named on the command line is always checked (like ruff), unless ``force-exclude`` is on
+(pre-commit passes every changed file by name) — then the exclude patterns apply to it too.
+A missing path is still yielded: the engine reports it as a ``parse-error`` finding ("file not
+found"), as ruff reports ``E902 No such file or directory``, so the exit code is 1.
 """
 
 from __future__ import annotations
@@ -9,12 +17,17 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from querylint.config import Config
 from querylint.source import Language
 
-SKIP_DIRS = {".git", ".hg", ".svn", "__pycache__", "node_modules", ".venv", "venv", ".tox", ".nox",
-             ".mypy_cache", ".ruff_cache", ".pytest_cache", ".querylint_cache", "build", "dist", "site-packages"}
+DEFAULT_EXCLUDE = (
+    ".bzr", ".direnv", ".eggs", ".git", ".git-rewrite", ".hg", ".svn", ".mypy_cache", ".nox",
+    ".pants.d", ".pytest_cache", ".pytype", ".ruff_cache", ".querylint_cache", ".tox", ".venv",
+    ".vscode", "__pycache__", "__pypackages__", "_build", "buck-out", "build", "dist",
+    "node_modules", "site-packages", "venv",
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,24 +44,117 @@ def display_path(abspath: str, root: str) -> str:
     return rel.replace(os.sep, "/")
 
 
-def discover(paths: Sequence[str], config: Config) -> Iterator[Candidate]:
+class Matcher:
+    """Exclude patterns and ``.gitignore`` files, both gitignore-style."""
+
+    def __init__(self, config: Config) -> None:
+        from pathspec import GitIgnoreSpec
+
+        self.root = os.path.abspath(config.root)
+        self.respect_gitignore = config.respect_gitignore
+        patterns = list(config.exclude or DEFAULT_EXCLUDE) + list(config.extend_exclude)
+        self.exclude = GitIgnoreSpec.from_lines(patterns)
+        self._gitignores: dict[str, Any] = {}  # folder -> spec (or None)
+
+    def _rel(self, abspath: str, is_dir: bool) -> str | None:
+        rel = os.path.relpath(abspath, self.root)
+        if rel == "." or rel.startswith(".."):
+            return None
+        rel = rel.replace(os.sep, "/")
+        return rel + "/" if is_dir else rel
+
+    def is_excluded(self, abspath: str, is_dir: bool) -> bool:
+        """Excluded by ``exclude`` / ``extend-exclude`` (itself or any parent folder)."""
+        rel = self._rel(abspath, is_dir)
+        if rel is None:
+            # Outside the project root: match the path's own name against the patterns.
+            name = os.path.basename(abspath.rstrip(os.sep))
+            return bool(name) and self.exclude.match_file(name + ("/" if is_dir else ""))
+        parts = rel.rstrip("/").split("/")
+        for i in range(1, len(parts) + 1):
+            sub = "/".join(parts[:i])
+            if self.exclude.match_file(sub + ("/" if i < len(parts) or is_dir else "")):
+                return True
+        return False
+
+    def _spec(self, folder: str) -> Any:
+        if folder not in self._gitignores:
+            spec = None
+            gi = os.path.join(folder, ".gitignore")
+            if os.path.isfile(gi):
+                from pathspec import GitIgnoreSpec
+
+                try:
+                    with open(gi, encoding="utf-8", errors="replace") as fh:
+                        spec = GitIgnoreSpec.from_lines(fh.read().splitlines())
+                except OSError:
+                    spec = None
+            self._gitignores[folder] = spec
+        return self._gitignores[folder]
+
+    def is_gitignored(self, abspath: str, is_dir: bool) -> bool:
+        """Ignored by a ``.gitignore`` in the project root or a folder between it and the path."""
+        if not self.respect_gitignore:
+            return False
+        rel = self._rel(abspath, is_dir)
+        if rel is None:
+            return False
+        # deepest .gitignore wins (its negations re-include), as git does
+        folder = os.path.dirname(abspath.rstrip(os.sep))
+        while True:
+            spec = self._spec(folder)
+            if spec is not None:
+                sub = os.path.relpath(abspath, folder).replace(os.sep, "/") + ("/" if is_dir else "")
+                res = spec.check_file(sub)
+                if res.include is not None:
+                    return bool(res.include)
+            if os.path.abspath(folder) == self.root or os.path.dirname(folder) == folder:
+                return False
+            folder = os.path.dirname(folder)
+
+    def skip(self, abspath: str, is_dir: bool) -> bool:
+        return self.is_excluded(abspath, is_dir) or self.is_gitignored(abspath, is_dir)
+
+
+def _walk(top: str, matcher: Matcher, root: str) -> Iterator[Candidate]:
+    for dirpath, dirnames, filenames in os.walk(top):
+        dirnames[:] = sorted(d for d in dirnames if not matcher.skip(os.path.join(dirpath, d), True))
+        for f in sorted(filenames):
+            if Language.for_path(f) is None:
+                continue
+            fp = os.path.join(dirpath, f)
+            if not matcher.skip(fp, False):
+                yield Candidate(fp, display_path(fp, root), False)
+
+
+def is_force_excluded(abspath: str, config: Config, matcher: Matcher | None = None) -> bool:
+    """Whether an explicitly named path is excluded under ``--force-exclude``."""
+    if not config.force_exclude:
+        return False
+    m = matcher or Matcher(config)
+    return m.is_excluded(abspath, os.path.isdir(abspath))
+
+
+def discover(paths: Sequence[str], config: Config, *, warn: Any = None) -> Iterator[Candidate]:
+    """The files to check. ``warn(message)`` is told about skipped explicit files."""
     root = os.path.abspath(config.root)
+    matcher = Matcher(config)
     for p in paths:
         ap = os.path.abspath(p)
+        if is_force_excluded(ap, config, matcher):
+            continue
         if os.path.isdir(ap):
-            for dirpath, dirnames, filenames in os.walk(ap):
-                dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.startswith("."))
-                for f in sorted(filenames):
-                    if Language.for_path(f) is not None:
-                        fp = os.path.join(dirpath, f)
-                        yield Candidate(fp, display_path(fp, root), False)
+            yield from _walk(ap, matcher, root)
+        elif os.path.exists(ap) and Language.for_path(ap) is None:
+            if warn is not None:
+                warn(f"{p}: not a .py or .sql file; skipped")
         else:
             yield Candidate(ap, display_path(ap, root), True)
 
 
 def project_files(config: Config, exclude: set[str]) -> Iterator[Candidate]:
-    """Every .py/.sql file of the project (for the index), minus those already read."""
+    """Every .py/.sql file under the project root (for the index), minus those already read."""
     root = os.path.abspath(config.root)
-    for c in discover([root], config):
+    for c in _walk(root, Matcher(config), root):
         if c.path not in exclude:
             yield c

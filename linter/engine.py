@@ -8,13 +8,13 @@ from __future__ import annotations
 import ast
 import os
 import traceback
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from querylint import discovery, registry, suppressions
 from querylint.config import Config
-from querylint.diagnostics import Diagnostic, Severity
+from querylint.diagnostics import Diagnostic
 from querylint.project import ParsedFile, ParseProblem, ProjectIndex
 from querylint.rule import (
     FileContext,
@@ -126,6 +126,7 @@ class Engine:
         self.config = config
         self.rules = list(rules) if rules is not None else registry.instantiate(config)
         self.verbose = verbose
+        self.warn: Callable[[str], None] | None = None  # told about skipped explicit files
         self.all_rule_classes = registry.all_rules()
         self._tool: dict[type[Rule], type[Rule] | None] = {}
         self.sql_rules = [r for r in self.rules if isinstance(r, SqlRule)]
@@ -159,8 +160,11 @@ class Engine:
         )
 
     # -- the run -------------------------------------------------------------------------
-    def run(self, paths: Sequence[str], *, stdin: tuple[str, str] | None = None) -> RunResult:
-        """Lint ``paths`` (or one buffer: ``stdin=(display_path, text)``)."""
+    def run(self, paths: Sequence[str], *, stdin: tuple[str, str] | None = None, overrides: Mapping[str, str] | None = None) -> RunResult:
+        """Lint ``paths`` (or one buffer: ``stdin=(display_path, text)``).
+
+        ``overrides`` maps display paths to text used instead of the file on disk (``--diff``).
+        """
         cfg = self.config
         root = os.path.abspath(cfg.root)
         result = RunResult()
@@ -170,13 +174,20 @@ class Engine:
         targets: list[str] = []
         if stdin is not None:
             spath, text = stdin
+            if discovery.is_force_excluded(os.path.abspath(spath), cfg):
+                return result
             disp = discovery.display_path(os.path.abspath(spath), root)
             lang = Language.for_path(disp) or Language.PYTHON
             files[disp] = parse_file(SourceFile(disp, text, lang, os.path.abspath(spath)))
             targets.append(disp)
         else:
-            for cand in discovery.discover(paths, cfg):
+            for cand in discovery.discover(paths, cfg, warn=self.warn):
                 if cand.path in files:
+                    continue
+                if overrides is not None and cand.path in overrides:
+                    lang = Language.for_path(cand.path) or Language.PYTHON
+                    files[cand.path] = parse_file(SourceFile(cand.path, overrides[cand.path], lang, cand.abspath))
+                    targets.append(cand.path)
                     continue
                 src, prob = read_file(cand.abspath, cand.path, cfg)
                 if src is None:
@@ -228,7 +239,7 @@ class Engine:
                     if e is not None:
                         result.diagnostics.append(e)
 
-        result.diagnostics = self._filter(result.diagnostics, result.sources)
+        result.diagnostics = self._filter(result.diagnostics, result.sources, files)
         result.diagnostics.sort(key=lambda d: (d.span.path, d.span.start, d.code))
         return result
 
@@ -315,7 +326,15 @@ class Engine:
                     guarded(mrule, lambda r=mrule, mm=m: r.check_migration(mm, fctx), m.span)
         return out
 
-    def _filter(self, diags: list[Diagnostic], sources: dict[str, SourceFile]) -> list[Diagnostic]:
+    def _resolve_rule(self, key: str) -> str | None:
+        """A suppression key (code or name) -> rule code; None for an unknown rule."""
+        for r in self.rules:
+            if key.upper() == r.code or key.lower() == r.name:
+                return str(r.code)
+        cls = registry.find_rule(key)
+        return str(cls.code) if cls is not None else None
+
+    def _filter(self, diags: list[Diagnostic], sources: dict[str, SourceFile], files: dict[str, ParsedFile] | None = None) -> list[Diagnostic]:
         """Per-file ignores, suppression comments, and unused-suppression findings."""
         by_path: dict[str, list[Diagnostic]] = {}
         for d in diags:
@@ -329,13 +348,20 @@ class Engine:
             if src is None:
                 out.extend(ds)
                 continue
-            kept, unused = suppressions.apply(src, ds)
+            pf = (files or {}).get(path)
+            kept, unused = suppressions.apply(
+                src, ds,
+                sql_spans=[f.span for f in pf.fragments if f.in_python] if pf else (),
+                statement_spans=[st.span for st in pf.statements] if pf else (),
+                resolve=self._resolve_rule,
+                enabled=self.enabled_codes - ignored,
+            )
             out.extend(kept)
-            for s in unused:
-                d = self.tool_diagnostic(UnusedSuppressionRule, s.span, f"unused suppression `{s.text}`: no {', '.join(s.keys)} finding on this line")
+            for u in unused:
+                d = self.tool_diagnostic(UnusedSuppressionRule, u.suppression.span, u.message)
                 if d is not None and d.code not in ignored:
                     out.append(d)
-        return [d for d in out if d.severity is not None or isinstance(d.severity, Severity)]
+        return out
 
 
 def _dispatch_table(rules: Sequence[Rule]) -> dict[str, list[tuple[Rule, Any]]]:

@@ -1,63 +1,186 @@
-"""Suppression comments (minimal version; the full grammar lands with the config work).
+"""Suppression comments: which findings a comment turns off, and which comments are unused.
 
-``# querylint: ignore[select-star, QL102]``, ``# noqa: QL101`` and the SQL ``--`` forms apply to
-findings that start on the same line; ``querylint: ignore-file`` anywhere in a comment turns
-the file off.
+Grammar (``#`` in Python, ``--`` in SQL; both forms work inside SQL strings in Python):
+
+* ``# querylint: ignore[select-star, QL102] optional reason`` — rule names or codes;
+* ``# noqa: QL101, QL102`` — only querylint codes count: ``# noqa: E501, QL101`` keeps QL101,
+  ``# noqa: E501`` and a bare ``# noqa`` belong to other tools and suppress nothing here;
+* ``querylint: ignore-file`` in a comment turns the whole file off;
+  ``querylint: ignore-file[QL101, select-star]`` only those rules.
+
+A suppression applies to findings whose span starts on its line. In ``.sql`` files a comment on
+the last line of a multi-line statement (after the ``;``, where squawk users put it) also
+covers findings that start anywhere in that statement.
+
+Python comments are found with ``tokenize`` (a ``#`` inside a string is not a comment); the
+``--`` forms count in Python only inside SQL fragments (strings querylint parses as SQL), so a
+docstring that *shows* ``-- noqa`` suppresses nothing.
+
+A suppression that suppresses nothing is reported (``unused-suppression``) — but only for rules
+that are enabled for the file: ignoring a rule that is off is not "unused" (as in ruff).
+Unknown rule names or codes inside ``ignore[...]`` are always reported.
 """
 
 from __future__ import annotations
 
+import io
 import re
-from collections.abc import Sequence
+import tokenize
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
 from querylint.diagnostics import Diagnostic
-from querylint.source import SourceFile, Span
+from querylint.source import Language, SourceFile, Span
 
 _IGNORE = re.compile(r"(?:#|--)\s*querylint:\s*ignore\[([^\]]*)\]")
-_NOQA = re.compile(r"(?:#|--)\s*noqa:\s*((?:QL\d{3}[\s,]*)+)", re.IGNORECASE)
-_IGNORE_FILE = re.compile(r"(?:#|--)\s*querylint:\s*ignore-file\b")
+_NOQA = re.compile(r"(?:#|--)\s*noqa\s*:\s*([A-Za-z]+\d+(?:\s*,\s*[A-Za-z]+\d+|\s+[A-Za-z]+\d+)*)", re.IGNORECASE)
+_IGNORE_FILE = re.compile(r"(?:#|--)\s*querylint:\s*ignore-file(?:\[([^\]]*)\])?")
+_QL_CODE = re.compile(r"QL\d{3}", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
 class Suppression:
     span: Span
     line: int
-    keys: tuple[str, ...]  # codes or names as written
-    text: str
+    keys: tuple[str, ...]  # codes or names as written (only QL codes for noqa)
+    text: str  # the comment as written, e.g. "# noqa: QL101"
+    last_line_of: tuple[int, int] | None = None  # (first, last) line of the statement it ends
 
 
-def find(source: SourceFile) -> tuple[list[Suppression], bool]:
+@dataclass(frozen=True, slots=True)
+class Unused:
+    """A suppression (or some of its keys) that suppressed nothing, or names unknown rules."""
+
+    suppression: Suppression
+    unused: tuple[str, ...]  # keys that matched no finding
+    unknown: tuple[str, ...]  # keys that name no rule
+
+    @property
+    def message(self) -> str:
+        s = self.suppression
+        if self.unknown:
+            names = ", ".join(f"`{k}`" for k in self.unknown)
+            noun = "rule" if len(self.unknown) == 1 else "rules"
+            return f"suppression `{s.text}` names unknown {noun} {names}"
+        return f"unused suppression `{s.text}`: no {', '.join(self.unused)} finding on this line"
+
+
+def _keys(raw: str) -> tuple[str, ...]:
+    return tuple(k.strip() for k in re.split(r"[,\s]+", raw) if k.strip())
+
+
+def _comment_regions(source: SourceFile, sql_spans: Sequence[Span]) -> list[tuple[int, int, bool]]:
+    """(start, end, hash_allowed) offset ranges where suppression comments may appear."""
+    if source.language is Language.SQL:
+        return [(0, len(source.text), False)]
+    regions: list[tuple[int, int, bool]] = [(s.start, s.end, False) for s in sql_spans]
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(source.text).readline):
+            if tok.type == tokenize.COMMENT:
+                start = source.offset(tok.start[0], tok.start[1] + 1)
+                regions.append((start, start + len(tok.string), True))
+    except (tokenize.TokenError, SyntaxError, IndentationError):
+        # Unparseable Python: fall back to every line (only parse errors are reported anyway).
+        return [(0, len(source.text), True)]
+    return regions
+
+
+def find(
+    source: SourceFile, sql_spans: Sequence[Span] = (), statement_spans: Sequence[Span] = ()
+) -> tuple[list[Suppression], tuple[str, ...] | None]:
+    """Suppressions of a file, and the file-level ignore (``()`` = everything, None = none)."""
     out: list[Suppression] = []
-    file_off = False
-    for lineno in range(1, source.line_count + 1):
-        text = source.line_text(lineno)
-        if "querylint" not in text and "noqa" not in text.lower():
+    file_keys: list[str] | None = None
+    text = source.text
+    if "querylint" not in text and "noqa" not in text.lower():
+        return out, None
+    # last line of each multi-line .sql statement -> its line range
+    ends: dict[int, tuple[int, int]] = {}
+    if source.language is Language.SQL:
+        for st in statement_spans:
+            first, last = source.line_of(st.start), source.line_of(max(st.start, st.end - 1))
+            if last > first:
+                ends[last] = (first, last)
+    for start, end, hash_ok in _comment_regions(source, sql_spans):
+        chunk = text[start:end]
+        if "querylint" not in chunk and "noqa" not in chunk.lower():
             continue
-        if _IGNORE_FILE.search(text):
-            file_off = True
-        for rx in (_IGNORE, _NOQA):
-            for m in rx.finditer(text):
-                keys = tuple(k.strip() for k in re.split(r"[,\s]+", m.group(1)) if k.strip())
-                start = source.offset(lineno, m.start() + 1)
-                out.append(Suppression(Span(source.path, start, start + len(m.group(0))), lineno, keys, m.group(0)))
-    return out, file_off
+        for rx in (_IGNORE_FILE, _IGNORE, _NOQA):
+            for m in rx.finditer(chunk):
+                if not hash_ok and m.group(0).startswith("#"):
+                    continue
+                off = start + m.start()
+                line = source.line_of(off)
+                if rx is _IGNORE_FILE:
+                    if m.group(1) is None:
+                        file_keys = []
+                    elif file_keys is None or file_keys:
+                        file_keys = (file_keys or []) + list(_keys(m.group(1)))
+                    continue
+                if rx is _NOQA:
+                    keys = tuple(k.upper() for k in _keys(m.group(1)) if _QL_CODE.fullmatch(k))
+                    if not keys:
+                        continue  # another tool's noqa
+                    shown = m.group(0)
+                else:
+                    keys = _keys(m.group(1))
+                    shown = m.group(0)
+                span = Span(source.path, off, off + len(m.group(0)))
+                out.append(Suppression(span, line, keys, shown.strip(), ends.get(line)))
+    out.sort(key=lambda s: s.span.start)
+    return out, (tuple(file_keys) if file_keys is not None else None)
 
 
-def apply(source: SourceFile, diagnostics: Sequence[Diagnostic]) -> tuple[list[Diagnostic], list[Suppression]]:
-    sups, file_off = find(source)
-    if file_off:
-        return [], []
-    used: set[int] = set()
+def _matches(key: str, d: Diagnostic) -> bool:
+    return bool(key.upper() == d.code or key.lower() == d.name)
+
+
+def apply(
+    source: SourceFile,
+    diagnostics: Sequence[Diagnostic],
+    *,
+    sql_spans: Sequence[Span] = (),
+    statement_spans: Sequence[Span] = (),
+    resolve: Callable[[str], str | None] | None = None,
+    enabled: Collection[str] | None = None,
+) -> tuple[list[Diagnostic], list[Unused]]:
+    """Drop suppressed findings; return the kept ones and the unused/unknown suppressions.
+
+    ``resolve`` maps a key (code or name) to a rule code (None: unknown rule); ``enabled`` is
+    the set of codes enabled for this file (suppressions for other rules are never "unused").
+    """
+    sups, file_keys = find(source, sql_spans, statement_spans)
+    if file_keys is not None:
+        if not file_keys:
+            return [], []
+        diagnostics = [d for d in diagnostics if not any(_matches(k, d) for k in file_keys)]
+    used: dict[int, set[str]] = {}
     kept: list[Diagnostic] = []
     for d in diagnostics:
         line = source.line_of(d.span.start)
         hit = False
         for i, s in enumerate(sups):
-            if s.line == line and any(k.upper() == d.code or k.lower() == d.name for k in s.keys):
-                used.add(i)
-                hit = True
+            on_line = s.line == line or (s.last_line_of is not None and s.last_line_of[0] <= line <= s.last_line_of[1])
+            if not on_line:
+                continue
+            for k in s.keys:
+                if _matches(k, d):
+                    used.setdefault(i, set()).add(k)
+                    hit = True
         if not hit:
             kept.append(d)
-    unused = [s for i, s in enumerate(sups) if i not in used]
+    unused: list[Unused] = []
+    for i, s in enumerate(sups):
+        hit_keys = used.get(i, set())
+        unknown = tuple(k for k in s.keys if resolve is not None and resolve(k) is None)
+        idle = []
+        for k in s.keys:
+            if k in hit_keys or k in unknown:
+                continue
+            code = resolve(k) if resolve is not None else k.upper()
+            if enabled is not None and code not in enabled:
+                continue  # a rule that is off: ruff does not call that unused either
+            idle.append(k)
+        if unknown or idle:
+            unused.append(Unused(s, tuple(idle), unknown))
     return kept, unused

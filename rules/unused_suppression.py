@@ -9,7 +9,11 @@ class UnusedSuppression(UnusedSuppressionRule):
     ## Why is this bad?
     A `# querylint: ignore[...]` or `-- noqa: QL101` comment that matches no finding on its
     line is noise: the problem was fixed or moved, and the stale comment will hide the next
-    real finding there.
+    real finding there. A rule name or code that does not exist (a typo) is reported too: it
+    suppresses nothing.
+
+    Suppressions for rules that are not enabled are not reported (as in ruff), and `# noqa`
+    codes of other tools (`# noqa: E501`) are left alone.
 
     ## Example
     ```sql
@@ -28,11 +32,23 @@ class UnusedSuppression(UnusedSuppressionRule):
     code = "QL002"
     name = "unused-suppression"
 
-    VALID = [Example("SELECT id FROM users;\n")]
+    VALID = [
+        Example("SELEC id FROM users;  -- noqa: QL001\n", config={"extend_select": ("QL001",)}),
+        # a suppression for a rule that is not enabled is not "unused"
+        Example("SELECT id FROM users;  -- querylint: ignore[parse-error]\n"),
+        # other tools' noqa codes are theirs
+        Example("import os  # noqa: F401\n", path="example.py"),
+    ]
     INVALID = [
         Example(
-            "SELECT id FROM users;  -- noqa: QL101\n",
+            "SELECT id FROM users;  -- noqa: QL001\n",
             line=1,
-            message="unused suppression `-- noqa: QL101`: no QL101 finding on this line",
-        )
+            message="unused suppression `-- noqa: QL001`: no QL001 finding on this line",
+            config={"extend_select": ("QL001",)},
+        ),
+        Example(
+            "SELECT id FROM users;  -- querylint: ignore[slect-star]\n",
+            line=1,
+            message="suppression `-- querylint: ignore[slect-star]` names unknown rule `slect-star`",
+        ),
     ]
