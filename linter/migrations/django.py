@@ -635,12 +635,13 @@ def _db_default(node: ast.expr) -> tuple[str | None, bool]:
     return ast.unparse(node), False
 
 
-def _column_def(fs: FieldState, ms: ModelState, state: DjangoState) -> ColumnDef:
+def _column_def(fs: FieldState, ms: ModelState, state: DjangoState, *, adding: bool = False) -> ColumnDef:
+    """The column of a field. Only ``AddField`` (``adding``) puts ``default=`` in the DDL."""
     refs = None
     if fs.target is not None:
         tm = state.models.get(tuple(fs.target.split(".", 1)))  # type: ignore[arg-type]
         refs = (tm.table if tm is not None else fs.target.replace(".", "_"), tm.pk.column if tm is not None and tm.pk else "id")
-    default = fs.db_default if fs.db_default is not None else fs.default
+    default = fs.db_default if fs.db_default is not None else (fs.default if adding else None)
     return ColumnDef(
         name=fs.column, type=fs.type, nullable=fs.null and not fs.primary_key, default=default,
         default_volatile=fs.db_default_volatile if fs.db_default is not None else False,
@@ -798,7 +799,7 @@ def _h_add_field(ctx: _Ctx, call: ast.Call, span: Span) -> list[MigrationOp]:
         ctx.unknown.append(f"AddField ({call_name(fnode) or 'field'})")
         return []
     ms.fields[name] = fs
-    col = _column_def(fs, ms, ctx.state)
+    col = _column_def(fs, ms, ctx.state, adding=True)
     out = [_op(ctx, OpKind.ADD_COLUMN, span, table=ms.table, column=col, name=fs.column)]
     out.extend(_field_side_ops(ctx, ms, fs, span))
     return out

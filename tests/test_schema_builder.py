@@ -1,0 +1,233 @@
+"""The schema built from SQL DDL, Django migrations, Alembic revisions and the models."""
+
+from __future__ import annotations
+
+import textwrap
+
+from querylint.diagnostics import IndexKey
+from querylint.engine import parse_file
+from querylint.migrations import build_schema, gather
+from querylint.models import Framework, Model, ModelRegistry
+from querylint.project import ProjectIndex
+from querylint.schema import Column, ForeignKey, Index, Schema, Table
+from querylint.source import Language, SourceFile, Span
+
+
+def index(files: dict[str, str], *, facts: dict[str, object] | None = None, models: ModelRegistry | None = None) -> ProjectIndex:
+    pfs = {}
+    for path, text in files.items():
+        lang = Language.for_path(path)
+        assert lang is not None
+        pfs[path] = parse_file(SourceFile(path, textwrap.dedent(text), lang))
+    project = ProjectIndex(root=".", files=pfs)
+    if facts:
+        project.facts.update(facts)
+    if models is not None:
+        project.models = models
+    gather(project)
+    build_schema(project)
+    return project
+
+
+def indexes(project: ProjectIndex, table: str) -> list[tuple[str | None, tuple[str, ...], str | None, bool, bool]]:
+    t = project.schema.table(table)
+    assert t is not None
+    return [(i.name, tuple(k.text for k in i.keys), i.predicate, i.unique, i.implicit) for i in t.indexes]
+
+
+def line_of(project: ProjectIndex, span: Span | None) -> tuple[str, int]:
+    assert span is not None
+    src = project.source(span.path)
+    assert src is not None
+    return span.path, src.location(span.start)[0]
+
+
+SCHEMA_SQL = """\
+CREATE TABLE customers (
+    id bigserial PRIMARY KEY,
+    email varchar(255) NOT NULL UNIQUE
+);
+
+CREATE TABLE orders (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    customer_id bigint NOT NULL REFERENCES customers (id),
+    status text NOT NULL DEFAULT 'open',
+    created_at timestamptz NOT NULL DEFAULT now(),
+    deleted_at timestamptz
+);
+
+CREATE INDEX orders_customer_created ON orders (customer_id, created_at DESC) WHERE deleted_at IS NULL;
+CREATE UNIQUE INDEX orders_lower_status ON orders USING btree (lower(status)) INCLUDE (id);
+"""
+
+
+def test_plain_sql_schema_file() -> None:
+    project = index({"db/schema.sql": SCHEMA_SQL})
+    orders = project.schema.table("orders")
+    assert orders is not None
+    assert {n: (c.type, c.nullable, c.primary_key) for n, c in orders.columns.items()} == {
+        "id": ("bigint", False, True),
+        "customer_id": ("bigint", False, False),
+        "status": ("text", False, False),
+        "created_at": ("timestamptz", False, False),
+        "deleted_at": ("timestamptz", True, False),
+    }
+    assert indexes(project, "orders") == [
+        ("orders_pkey", ("id",), None, True, True),
+        ("orders_customer_created", ("customer_id", "created_at DESC"), "deleted_at IS NULL", False, False),
+        ("orders_lower_status", ("(lower(status))",), None, True, False),
+    ]
+    assert orders.indexes[2].include == ("id",)
+    assert indexes(project, "customers") == [
+        ("customers_pkey", ("id",), None, True, True),
+        ("customers_email_key", ("email",), None, True, True),
+    ]
+    assert [(f.columns, f.ref_table, f.ref_columns) for f in orders.foreign_keys] == [(("customer_id",), "customers", ("id",))]
+    assert line_of(project, orders.indexes[1].provenance) == ("db/schema.sql", 14)
+    assert line_of(project, orders.columns["status"].provenance) == ("db/schema.sql", 6)
+
+
+def test_sql_migrations_applied_in_path_order_with_drops_and_renames() -> None:
+    files = {
+        "migrations/001_init.sql": "CREATE TABLE items (id int PRIMARY KEY, sku text, price numeric);\nCREATE INDEX items_sku ON items (sku);\n",
+        "migrations/002_change.sql": (
+            "ALTER TABLE items RENAME COLUMN sku TO code;\n"
+            "ALTER TABLE items ADD CONSTRAINT items_code_key UNIQUE (code);\n"
+            "ALTER TABLE items DROP COLUMN price;\n"
+            "ALTER TABLE items RENAME TO products;\n"
+        ),
+        "migrations/003_drop.sql": "DROP INDEX items_sku;\n",
+    }
+    project = index(files)
+    assert project.schema.table("items") is None
+    products = project.schema.table("products")
+    assert products is not None
+    assert list(products.columns) == ["id", "code"]
+    # PostgreSQL keeps index names on RENAME TABLE
+    assert indexes(project, "products") == [
+        ("items_pkey", ("id",), None, True, True),
+        ("items_code_key", ("code",), None, True, True),
+    ]
+
+
+DJANGO_0001 = '''\
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    initial = True
+    dependencies = []
+    operations = [
+        migrations.CreateModel(
+            name="Author",
+            fields=[("id", models.BigAutoField(primary_key=True, serialize=False))],
+        ),
+        migrations.CreateModel(
+            name="Book",
+            fields=[
+                ("id", models.BigAutoField(primary_key=True, serialize=False)),
+                ("title", models.CharField(max_length=200)),
+                ("author", models.ForeignKey(on_delete=models.CASCADE, to="library.author")),
+                ("editor", models.ForeignKey(db_index=False, on_delete=models.CASCADE, related_name="+", to="library.author")),
+            ],
+            options={"unique_together": {("author", "title")}},
+        ),
+    ]
+'''
+
+DJANGO_0002 = '''\
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    dependencies = [("library", "0001_initial")]
+    operations = [
+        migrations.AddIndex(
+            model_name="book",
+            index=models.Index(fields=["title"], name="book_live_title", condition=models.Q(deleted_at__isnull=True)),
+        ),
+        migrations.RenameField(model_name="book", old_name="title", new_name="name"),
+        migrations.RemoveIndex(model_name="book", name="nope"),
+    ]
+'''
+
+
+def test_django_migrations_build_tables_fks_and_automatic_indexes() -> None:
+    project = index({"library/migrations/0001_initial.py": DJANGO_0001, "library/migrations/0002_idx.py": DJANGO_0002})
+    book = project.schema.table("library_book")
+    assert book is not None
+    assert list(book.columns) == ["id", "name", "author_id", "editor_id"]
+    assert indexes(project, "library_book") == [
+        ("library_book_pkey", ("id",), None, True, True),
+        ("library_book_author_id_idx", ("author_id",), None, False, True),
+        ("library_book_author_id_title_uniq", ("author_id", "name"), None, True, True),
+        ("book_live_title", ("name",), "deleted_at IS NULL", False, False),
+    ]
+    assert sorted((f.columns, f.ref_table) for f in book.foreign_keys) == [
+        (("author_id",), "library_author"), (("editor_id",), "library_author"),
+    ]
+    # provenance: the automatic FK index sits on the ForeignKey field, the partial index on its Index()
+    assert line_of(project, book.indexes[1].provenance) == ("library/migrations/0001_initial.py", 17)
+    assert line_of(project, book.indexes[3].provenance) == ("library/migrations/0002_idx.py", 9)
+
+
+ALEMBIC = '''\
+from alembic import op
+import sqlalchemy as sa
+
+revision = "r1"
+down_revision = None
+
+
+def upgrade():
+    op.create_table(
+        "events",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("user_id", sa.Integer(), sa.ForeignKey("users.id"), nullable=False),
+        sa.Column("kind", sa.String(20), index=True),
+    )
+    op.create_index("ix_events_user_kind", "events", ["user_id", "kind"], unique=True, postgresql_using="btree")
+    op.drop_index("ix_events_kind", table_name="events")
+'''
+
+
+def test_alembic_chain_builds_schema() -> None:
+    project = index({"alembic/versions/r1.py": ALEMBIC})
+    assert indexes(project, "events") == [
+        ("events_pkey", ("id",), None, True, True),
+        ("ix_events_user_kind", ("user_id", "kind"), None, True, False),
+    ]
+    events = project.schema.table("events")
+    assert events is not None and [(f.columns, f.ref_table) for f in events.foreign_keys] == [(("user_id",), "users")]
+
+
+def test_model_overlay_adds_missing_facts_without_duplicates() -> None:
+    span = Span("library/models.py", 0, 10)
+    ms = Schema()
+    ms.tables["library_book"] = Table(
+        "library_book",
+        columns={"id": Column("id", "bigint", False, primary_key=True, provenance=span),
+                 "isbn": Column("isbn", "varchar(13)", provenance=span)},
+        indexes=[
+            Index("library_book", (IndexKey(column="author_id"),), name="other_name_same_index", provenance=span),
+            Index("library_book", (IndexKey(column="isbn"),), unique=True, name="book_isbn", provenance=span),
+        ],
+        foreign_keys=[ForeignKey("library_book", ("author_id",), "library_author", provenance=span)],
+        model="library.Book",
+        sources={"django-model"},
+    )
+    ms.tables["library_shelf"] = Table("library_shelf", columns={"id": Column("id", "bigint", False, True)}, model="library.Shelf")
+    reg = ModelRegistry()
+    reg.add(Model("library.Author", "Author", Framework.DJANGO, "library_author", "library.models", "library/models.py"))
+    project = index({"library/migrations/0001_initial.py": DJANGO_0001}, facts={"model_schema": ms}, models=reg)
+    book = project.schema.table("library_book")
+    assert book is not None
+    assert list(book.columns) == ["id", "title", "author_id", "editor_id", "isbn"]
+    assert [i.name for i in book.indexes] == [
+        "library_book_pkey", "library_book_author_id_idx", "library_book_author_id_title_uniq", "book_isbn",
+    ]
+    assert len(book.foreign_keys) == 2
+    assert book.model == "library.Book"
+    assert project.schema.table("library_shelf") is not None
+    author = project.schema.table("library_author")
+    assert author is not None and author.model == "library.Author"

@@ -1,0 +1,104 @@
+"""``querylint schema``: the inferred schema as text and JSON, with provenance."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from querylint.schema_cmd import main
+
+MIGRATION = '''\
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    initial = True
+    dependencies = []
+    operations = [
+        migrations.CreateModel(
+            name="Ticket",
+            fields=[
+                ("id", models.BigAutoField(primary_key=True, serialize=False)),
+                ("state", models.CharField(max_length=10, default="new")),
+                ("opened_at", models.DateTimeField()),
+            ],
+            options={"indexes": [models.Index(fields=["-opened_at"], name="ticket_new", condition=models.Q(state="new"))]},
+        ),
+    ]
+'''
+
+SCHEMA_SQL = "CREATE TABLE audit (id bigint PRIMARY KEY, ticket_id bigint REFERENCES app_ticket (id));\n"
+
+
+@pytest.fixture()
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    (tmp_path / "app" / "migrations").mkdir(parents=True)
+    (tmp_path / "app" / "migrations" / "0001_initial.py").write_text(MIGRATION)
+    (tmp_path / "app" / "migrations" / "__init__.py").write_text("")
+    (tmp_path / "db").mkdir()
+    (tmp_path / "db" / "schema.sql").write_text(SCHEMA_SQL)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_text_output(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--isolated"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines() == [
+        "app_ticket  app/migrations/0001_initial.py:8",
+        "  columns:",
+        "    id         bigint       not null, primary key  app/migrations/0001_initial.py:8",
+        "    state      varchar(10)  not null  app/migrations/0001_initial.py:8",
+        "    opened_at  timestamptz  not null  app/migrations/0001_initial.py:8",
+        "  indexes:",
+        "    app_ticket_pkey (id) [primary, implicit]  app/migrations/0001_initial.py:8",
+        "    ticket_new (opened_at DESC) WHERE state = 'new'  app/migrations/0001_initial.py:15",
+        "",
+        "audit  db/schema.sql:1",
+        "  columns:",
+        "    id         bigint  not null, primary key  db/schema.sql:1",
+        "    ticket_id  bigint  null  db/schema.sql:1",
+        "  indexes:",
+        "    audit_pkey (id) [primary, implicit]  db/schema.sql:1",
+        "  foreign keys:",
+        "    (ticket_id) -> app_ticket (id)  db/schema.sql:1",
+    ]
+
+
+def test_json_output(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--isolated", "--output-format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["version"] == 1 and data["errors"] == []
+    assert [t["name"] for t in data["tables"]] == ["app_ticket", "audit"]
+    ticket = data["tables"][0]
+    assert ticket["sources"] == ["django-migration"]
+    assert [(c["name"], c["type"], c["nullable"]) for c in ticket["columns"]] == [
+        ("id", "bigint", False), ("state", "varchar(10)", False), ("opened_at", "timestamptz", False),
+    ]
+    assert ticket["indexes"][1] == {
+        "name": "ticket_new",
+        "keys": [{"column": "opened_at", "expression": None, "descending": True, "nulls_first": None, "opclass": None}],
+        "unique": False, "primary": False, "implicit": False, "predicate": "state = 'new'", "method": "btree",
+        "include": [],
+        "provenance": {"path": "app/migrations/0001_initial.py", "line": 15, "column": 34},
+    }
+    assert data["tables"][1]["foreign_keys"] == [{
+        "name": None, "columns": ["ticket_id"], "ref_table": "app_ticket", "ref_columns": ["id"],
+        "provenance": {"path": "db/schema.sql", "line": 1, "column": 1},
+    }]
+
+
+def test_paths_limit_the_schema_and_empty_project(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--isolated", "db"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("audit  db/schema.sql:1\n") and "app_ticket  " not in out
+    os.remove(project / "db" / "schema.sql")
+    assert main(["--isolated", "db"]) == 0
+    assert capsys.readouterr().out == "No tables found (no models, migrations or SQL DDL under the given paths).\n"
+
+
+def test_bad_arguments_exit_2(project: Path) -> None:
+    assert main(["--output-format", "xml"]) == 2
