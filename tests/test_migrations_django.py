@@ -145,7 +145,7 @@ class Migration(migrations.Migration):
 
 def test_operations_against_prior_state() -> None:
     project = index({"shop/migrations/0001_initial.py": INITIAL, "shop/migrations/0002_more.py": SECOND})
-    first, second = project.migrations
+    _first, second = project.migrations
     assert second.dependencies == (("shop", "0001_initial"),)
     assert summary(project, second) == [
         ("add-column", "orders", "paid_at", 13),
