@@ -44,6 +44,7 @@ from querylint.rules.drop_index_not_concurrent import DropIndexNotConcurrent
 from querylint.rules.drop_table import DropTable
 from querylint.rules.foreign_key_not_valid import ForeignKeyNotValid
 from querylint.rules.identifier_too_long import IdentifierTooLong
+from querylint.rules.irreversible_migration import IrreversibleMigration
 from querylint.rules.missing_lock_timeout import MissingLockTimeout
 from querylint.rules.prefer_bigint import PreferBigint
 from querylint.rules.prefer_identity import PreferIdentity
@@ -104,6 +105,7 @@ ALL: tuple[type[Rule], ...] = (
     TransactionNesting,
     RefreshMatviewNotConcurrent,
     DetachPartitionNotConcurrent,
+    IrreversibleMigration,
 )
 
 __all__ = ["ALL"]
