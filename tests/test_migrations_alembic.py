@@ -205,11 +205,22 @@ def test_unknown_calls_are_counted_not_fatal() -> None:
     def upgrade():
         op.create_index("ix", "t", [some_columns()])
         op.exotic_thing("t")
-        helper(op)
+        drop_fks_for_table("t")  # an imported helper: its DDL is not seen, and counted
+        log("done")
+        local_step("t2")
+    def local_step(table):
+        op.drop_index("ix_t2", table_name=table)
+        op.drop_table("t2")
     def downgrade():
         pass
     '''
     project = index({"versions/e5.py": src})
     (mig,) = project.migrations
-    assert mig.ops == ()
-    assert project.facts["migration_unknown_ops"] == {"versions/e5.py": ["create_index (columns)", "exotic_thing"]}
+    src = project.source("versions/e5.py")
+    assert src is not None
+    # a function of the revision module called from upgrade() is inlined (its spans are its own lines)
+    assert [(op.kind, op.table, op.name, src.location(op.span.start)[0]) for op in mig.ops] == [
+        (OpKind.DROP_INDEX, None, "ix_t2", 12),
+        (OpKind.DROP_TABLE, "t2", "t2", 13),
+    ]
+    assert project.facts["migration_unknown_ops"] == {"versions/e5.py": ["create_index (columns)", "exotic_thing", "call drop_fks_for_table()"]}

@@ -336,7 +336,7 @@ def _migration_class(tree: ast.Module) -> ast.ClassDef | None:
     return None
 
 
-def read_django_file(pf: ParsedFile, auth_user_model: str = "auth.user") -> DjangoFile | None:
+def read_django_file(pf: ParsedFile, auth_user_model: str = "auth.user", app_label: str | None = None) -> DjangoFile | None:
     """The header of a Django migration file, or None when the file is not one."""
     src = pf.source
     if pf.tree is None or not is_django_migration_path(src.path):
@@ -345,7 +345,7 @@ def read_django_file(pf: ParsedFile, auth_user_model: str = "auth.user") -> Djan
     if cls is None:
         return None
     parts = src.path.replace("\\", "/").split("/")
-    app_label = parts[-3] if len(parts) >= 3 else "app"
+    app_label = app_label or (parts[-3] if len(parts) >= 3 else "app")
     name = parts[-1][:-3]
     deps: list[tuple[str, str]] = []
     replaces: list[tuple[str, str]] = []
@@ -538,7 +538,14 @@ def _target_ref(ctx: _Ctx, node: ast.expr | None) -> str | None:
     d = dotted(node)
     if d.endswith("AUTH_USER_MODEL"):
         return "settings.AUTH_USER_MODEL"
-    return d or None
+    if isinstance(node, ast.Call):  # swapper.get_model_name("wagtailcore", "Page")
+        args = [literal(a) for a in node.args]
+        if len(args) == 2 and all(isinstance(a, str) for a in args):
+            return f"{args[0]}.{args[1]}"
+        if len(args) == 1 and isinstance(args[0], str) and "." in args[0]:
+            return str(args[0])
+        return None
+    return d if isinstance(node, ast.Name) else None
 
 
 def _field(ctx: _Ctx, name: str, node: ast.expr) -> FieldState | None:
@@ -559,15 +566,16 @@ def _field(ctx: _Ctx, name: str, node: ast.expr) -> FieldState | None:
     if cls in FK_CLASSES:
         tnode = kw.get("to") or (node.args[0] if node.args else None)
         tref = _target_ref(ctx, tnode)
-        if tref is None:
-            return None
-        tkey = _model_key(ctx, tref)
-        target = f"{tkey[0]}.{tkey[1]}"
-        tm = ctx.state.models.get(tkey)
-        if tm is None and (tkey in _CONTRIB or tkey[0] != ctx.app):
-            tm = _model(ctx, target)
-        tpk = tm.pk if tm is not None else None
-        typ = _fk_type(tpk.type) if tpk is not None else None
+        typ = None
+        target = ""  # a foreign key to a model we cannot name statically
+        if tref is not None:
+            tkey = _model_key(ctx, tref)
+            target = f"{tkey[0]}.{tkey[1]}"
+            tm = ctx.state.models.get(tkey)
+            if tm is None and (tkey in _CONTRIB or tkey[0] != ctx.app):
+                tm = _model(ctx, target)
+            tpk = tm.pk if tm is not None else None
+            typ = _fk_type(tpk.type) if tpk is not None else None
         column = db_column if isinstance(db_column, str) else f"{name}_id"
     else:
         typ = _db_type(cls, kw, node)
@@ -638,7 +646,7 @@ def _db_default(node: ast.expr) -> tuple[str | None, bool]:
 def _column_def(fs: FieldState, ms: ModelState, state: DjangoState, *, adding: bool = False) -> ColumnDef:
     """The column of a field. Only ``AddField`` (``adding``) puts ``default=`` in the DDL."""
     refs = None
-    if fs.target is not None:
+    if fs.target:
         tm = state.models.get(tuple(fs.target.split(".", 1)))  # type: ignore[arg-type]
         refs = (tm.table if tm is not None else fs.target.replace(".", "_"), tm.pk.column if tm is not None and tm.pk else "id")
     default = fs.db_default if fs.db_default is not None else (fs.default if adding else None)
@@ -655,7 +663,7 @@ def _field_side_ops(ctx: _Ctx, ms: ModelState, fs: FieldState, span: Span) -> li
     out: list[MigrationOp] = []
     if fs.target is not None:
         col = _column_def(fs, ms, ctx.state)
-        ref_table, ref_col = col.references or (fs.target.replace(".", "_"), "id")
+        ref_table, ref_col = col.references or (None, "id")
         out.append(_op(ctx, OpKind.ADD_CONSTRAINT, span, table=ms.table, constraint=ConstraintKind.FOREIGN_KEY,
                        name=_constraint_name(ms.table, (fs.column,), "fk"), constraint_columns=(fs.column,),
                        ref_table=ref_table, ref_columns=(ref_col,), not_valid=False))
@@ -1216,14 +1224,39 @@ _NO_DB_OPS = frozenset({
 # -- the whole project ----------------------------------------------------------------------------
 
 
+def app_labels(project: ProjectIndex) -> dict[str, str]:
+    """App folder -> label from its ``apps.py`` (``label = "wagtailcore"``, else ``name``'s tail)."""
+    out: dict[str, str] = {}
+    for path, pf in project.files.items():
+        if not path.endswith("apps.py") or pf.tree is None:
+            continue
+        folder = os.path.dirname(path)
+        for node in pf.tree.body:
+            if not isinstance(node, ast.ClassDef) or not any(dotted(b).endswith("AppConfig") for b in node.bases):
+                continue
+            label = name = None
+            for stmt in node.body:
+                target, value = _assignment(stmt)
+                val = literal(value)
+                if target == "label" and isinstance(val, str):
+                    label = val
+                elif target == "name" and isinstance(val, str):
+                    name = val.rsplit(".", 1)[-1]
+            if label or name:
+                out.setdefault(folder, label or name or "")
+    return out
+
+
 def read_project(project: ProjectIndex) -> list[DjangoFile]:
     auth = find_auth_user_model(project)
+    labels = app_labels(project)
     out: list[DjangoFile] = []
     for path in sorted(project.files):
         if not path.endswith(".py") or "migrations" not in path:
             continue
+        app_dir = os.path.dirname(os.path.dirname(path))
         try:
-            df = read_django_file(project.files[path], auth)
+            df = read_django_file(project.files[path], auth, labels.get(app_dir))
         except Exception:
             continue
         if df is not None:
@@ -1252,11 +1285,6 @@ def gather_django_migrations(project: ProjectIndex) -> dict[str, list[str]]:
     project.facts.setdefault("migration_unknown_ops", {}).update(unknown)
     project.facts["django_state"] = state
     return unknown
-
-
-def app_label_for(path: str) -> str | None:
-    parts = path.replace("\\", "/").split("/")
-    return parts[-3] if len(parts) >= 3 and parts[-2] == "migrations" else None
 
 
 def migrations_folder(path: str) -> str:
