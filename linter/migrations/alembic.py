@@ -471,7 +471,7 @@ def table_name(ctx: _Ctx, node: ast.expr | None) -> str | None:
     if isinstance(node, ast.Attribute) and node.attr == "__tablename__" and ctx.project is not None:
         m = ctx.project.models.resolve(dotted(node.value))
         if m is not None:
-            return m.table
+            return str(m.table)
     return None
 
 
