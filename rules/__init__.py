@@ -18,6 +18,10 @@ from querylint.rules.unused_suppression import UnusedSuppression
 
 # isort: split
 # QL2xx: round trips (ORM front end)
+from querylint.rules.query_in_loop import QueryInLoop
+from querylint.rules.n_plus_one import NPlusOne
+from querylint.rules.query_in_called_function import QueryInCalledFunction
+from querylint.rules.write_in_loop import WriteInLoop
 
 # isort: split
 # QL3xx: indexes
@@ -68,6 +72,10 @@ ALL: tuple[type[Rule], ...] = (
     UnusedSuppression,
     # QL1xx
     # QL2xx
+    QueryInLoop,
+    NPlusOne,
+    QueryInCalledFunction,
+    WriteInLoop,
     # QL3xx
     MissingIndex,
     IndexColumnOrder,

@@ -18,4 +18,8 @@ def index_models(project: ProjectIndex) -> None:
 
 
 def index_queries(project: ProjectIndex) -> None:
-    return None
+    """Query sites, loops and calls of every Python file; facts for the QL2xx rules."""
+    from querylint.python import analyzer, callgraph
+
+    facts = analyzer.analyze(project)
+    callgraph.build_graph(facts)

@@ -1,0 +1,1188 @@
+"""Query sites, loops and calls inside each function, read from the stdlib ``ast``.
+
+One :class:`FunctionWalker` per function walks the statements in order, binding names to
+abstract values (:mod:`querylint.python.values`): querysets and selects with their eager
+loads, model instances and the loop they are the element of, sessions, cursors. Along the
+way it records :class:`~querylint.python.facts.Event` s (a query, a lazy load, a write, a call
+into the project) with the innermost unbounded loop, and a :class:`~querylint.ir.Query` per
+evaluated ORM queryset. The analysis is deliberately optimistic about eager loading: when a
+branch adds ``select_related`` the name keeps it, so precision wins over recall.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass, field, replace
+
+from querylint.diagnostics import Confidence
+from querylint.ir import LoopRef, Origin, Query, QueryKind
+from querylint.models import Framework, Model, Relation, RelationKind
+from querylint.project import ProjectIndex
+from querylint.python import loops, queries_dbapi, queries_django, queries_sqlalchemy
+from querylint.python.facts import Event, EventKind, FunctionSummary, PythonFacts
+from querylint.python.values import (
+    Bound,
+    ColumnAttr,
+    Cursor,
+    Instance,
+    ListOf,
+    LoaderOption,
+    ModelClass,
+    QuerySetVal,
+    Session,
+    Via,
+    Wrapped,
+)
+from querylint.source import SourceFile, Span
+
+FuncNode = ast.FunctionDef | ast.AsyncFunctionDef
+
+_EVALUATORS = frozenset({"list", "tuple", "set", "sorted", "len", "bool", "sum", "any", "all", "dict", "frozenset", "max", "min"})
+_PASSTHROUGH = frozenset({"list", "tuple", "sorted", "reversed", "iter", "set", "frozenset"})
+#: related-manager methods answered from a prefetch_related cache
+_CACHE_HITS = frozenset({"all", "count", "exists", "iter", "len", "bool", "list"})
+_CACHE_DECORATORS = ("cache", "memoize", "lru_cache")
+
+
+def module_name(path: str) -> str:
+    p = path[:-3] if path.endswith(".py") else path
+    parts = [x for x in p.replace("\\", "/").split("/") if x]
+    if parts and parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+@dataclass
+class ClassInfo:
+    qualname: str
+    node: ast.ClassDef
+    module: ModuleInfo
+    bases: list[str]  # qualified (best effort) base names
+    model: Model | None = None
+    methods: dict[str, str] = field(default_factory=dict)  # name -> function qualname
+    properties: set[str] = field(default_factory=set)
+
+
+@dataclass
+class ModuleInfo:
+    path: str
+    name: str
+    source: SourceFile
+    tree: ast.Module
+    imports: dict[str, str] = field(default_factory=dict)  # local name -> dotted target
+    db_module: bool = False
+
+    def offset(self, lineno: int, col: int) -> int:
+        return int(self.source.offset_from_ast(lineno, col))
+
+    def span(self, node: ast.AST) -> Span:
+        lineno = getattr(node, "lineno", 1)
+        col = getattr(node, "col_offset", 0)
+        start = self.offset(lineno, col)
+        end_l = getattr(node, "end_lineno", None) or lineno
+        end_c = getattr(node, "end_col_offset", None)
+        end = self.offset(end_l, end_c) if end_c is not None else start
+        return Span(self.path, start, max(start, end))
+
+
+class Analysis:
+    """Project-wide: modules, classes, functions; runs one walker per function."""
+
+    def __init__(self, project: ProjectIndex) -> None:
+        self.project = project
+        self.registry = project.models
+        self.facts = PythonFacts()
+        self.modules: dict[str, ModuleInfo] = {}
+        self.classes: dict[str, ClassInfo] = {}
+        self.functions: dict[str, tuple[FuncNode, ModuleInfo, ClassInfo | None]] = {}
+        self._suffix_cache: dict[str, str | None] = {}
+        self._custom_manager_cache: dict[str, bool] = {}
+
+    # -- phase: index --------------------------------------------------------------------
+    def index(self) -> None:
+        for path, pf in self.project.files.items():
+            if pf.tree is None or not path.endswith(".py"):
+                continue
+            mod = ModuleInfo(path, module_name(path), pf.source, pf.tree)
+            self._imports(mod)
+            self.modules[path] = mod
+            for node in pf.tree.body:
+                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    self.functions[f"{mod.name}.{node.name}"] = (node, mod, None)
+                elif isinstance(node, ast.ClassDef):
+                    self._class(mod, node)
+
+    def _imports(self, mod: ModuleInfo) -> None:
+        pkg = mod.name if mod.path.endswith("__init__.py") else mod.name.rpartition(".")[0]
+        for node in ast.walk(mod.tree):
+            if isinstance(node, ast.Import):
+                for a in node.names:
+                    mod.imports[a.asname or a.name.split(".")[0]] = a.name if a.asname else a.name.split(".")[0]
+                    if a.name.split(".")[0] in ("sqlalchemy", "psycopg", "psycopg2", "sqlite3", "asyncpg"):
+                        mod.db_module = True
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    parts = pkg.split(".") if pkg else []
+                    if node.level > 1:
+                        parts = parts[: len(parts) - (node.level - 1)]
+                    base = ".".join([*parts, *([node.module] if node.module else [])])
+                if any(base == m or base.startswith(m + ".") for m in queries_dbapi.DB_MODULES):
+                    mod.db_module = True
+                for a in node.names:
+                    mod.imports[a.asname or a.name] = f"{base}.{a.name}" if base else a.name
+
+    def _class(self, mod: ModuleInfo, node: ast.ClassDef) -> None:
+        qual = f"{mod.name}.{node.name}"
+        bases = [self._dotted(b, mod) for b in node.bases]
+        model = next((m for m in self.registry.by_class_name(node.name) if m.path == mod.path), None)
+        info = ClassInfo(qual, node, mod, [b for b in bases if b], model)
+        for item in node.body:
+            if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                fq = f"{qual}.{item.name}"
+                info.methods[item.name] = fq
+                self.functions[fq] = (item, mod, info)
+                if any(_decorator_name(d) in ("property", "cached_property") for d in item.decorator_list):
+                    info.properties.add(item.name)
+        self.classes[qual] = info
+
+    def _dotted(self, node: ast.expr, mod: ModuleInfo) -> str | None:
+        if isinstance(node, ast.Name):
+            if node.id in mod.imports:
+                return mod.imports[node.id]
+            return f"{mod.name}.{node.id}"
+        if isinstance(node, ast.Attribute):
+            left = self._dotted(node.value, mod)
+            return f"{left}.{node.attr}" if left else None
+        return None
+
+    def resolve(self, dotted: str) -> str | None:
+        """A function / class qualname for an import target, tolerating a ``src.`` prefix."""
+        if dotted in self.functions or dotted in self.classes:
+            return dotted
+        if dotted in self._suffix_cache:
+            return self._suffix_cache[dotted]
+        tail = "." + dotted
+        found = [q for q in (*self.functions, *self.classes) if q.endswith(tail)]
+        out = found[0] if len(found) == 1 else None
+        self._suffix_cache[dotted] = out
+        return out
+
+    def class_for_model(self, model: Model) -> ClassInfo | None:
+        return self.classes.get(f"{module_name(model.path)}.{model.class_name}")
+
+    def find_method(self, cls: ClassInfo | None, name: str, depth: int = 0) -> tuple[str, bool] | None:
+        """(qualname, is_property) of ``name`` on ``cls`` or its project bases."""
+        if cls is None or depth > 5:
+            return None
+        if name in cls.methods:
+            return cls.methods[name], name in cls.properties
+        for b in cls.bases:
+            q = self.resolve(b)
+            if q is not None and q in self.classes:
+                r = self.find_method(self.classes[q], name, depth + 1)
+                if r is not None:
+                    return r
+        return None
+
+    def model_for_name(self, name: str, mod: ModuleInfo) -> Model | None:
+        if name in mod.imports:
+            target = mod.imports[name]
+            cands = self.registry.by_class_name(target.rsplit(".", 1)[-1])
+            if not cands:
+                return None
+            tmod = target.rpartition(".")[0]
+            for m in cands:
+                if m.module == tmod or module_name(m.path) == tmod or module_name(m.path).endswith("." + tmod) or tmod.endswith("." + m.module):
+                    return m
+            return cands[0] if len(cands) == 1 else None
+        for m in self.registry.by_class_name(name):
+            if m.path == mod.path:
+                return m
+        return None
+
+    def custom_manager_eager(self, manager_class: str) -> bool:
+        """Does a custom manager / queryset class add eager loads (select_related in its body)?"""
+        if manager_class in self._custom_manager_cache:
+            return self._custom_manager_cache[manager_class]
+        names = {n for n in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", manager_class) if n[0].isupper()}
+        names |= {n.replace("Manager", "QuerySet") for n in names}
+        result = False
+        for cls in self.classes.values():
+            if cls.node.name in names:
+                text = ast.get_source_segment(cls.module.source.text, cls.node) or ""
+                if "select_related" in text or "prefetch_related" in text:
+                    result = True
+        self._custom_manager_cache[manager_class] = result
+        return result
+
+    def queryset_method(self, name: str) -> bool | None:
+        """None if no project QuerySet/Manager class defines ``name``; else whether it eager-loads."""
+        found: bool | None = None
+        for cls in self.classes.values():
+            if name in cls.methods and (cls.node.name.endswith("QuerySet") or cls.node.name.endswith("Manager")):
+                fn = self.functions[cls.methods[name]][0]
+                text = ast.get_source_segment(cls.module.source.text, fn) or ""
+                found = bool(found) or "select_related" in text or "prefetch_related" in text
+        return found
+
+    # -- phase: walk ---------------------------------------------------------------------
+    def run(self) -> None:
+        self.index()
+        for qual, (node, mod, cls) in self.functions.items():
+            try:
+                FunctionWalker(self, mod, node, cls, qual).run()
+            except RecursionError:
+                continue
+        for mod in self.modules.values():
+            try:
+                FunctionWalker(self, mod, None, None, "").run()
+            except RecursionError:
+                continue
+
+
+def _decorator_name(d: ast.expr) -> str:
+    if isinstance(d, ast.Call):
+        d = d.func
+    if isinstance(d, ast.Attribute):
+        return d.attr
+    if isinstance(d, ast.Name):
+        return d.id
+    return ""
+
+
+@dataclass
+class _Loop:
+    id: int
+    ref: LoopRef
+    bounded: bool
+
+
+class FunctionWalker:
+    def __init__(self, analysis: Analysis, mod: ModuleInfo, func: FuncNode | None, cls: ClassInfo | None, qualname: str) -> None:
+        self.a = analysis
+        self.mod = mod
+        self.func = func
+        self.cls = cls
+        self.qualname = qualname
+        self.env: dict[str, object] = {}
+        self.loops: list[_Loop] = []
+        self.cond = 0
+        self.events: list[Event] = []
+        self.queries: list[Query] = []
+        self.seen_lazy: set[tuple[int, str]] = set()
+
+    # -- entry ---------------------------------------------------------------------------
+    def run(self) -> None:
+        if self.func is None:
+            body = [s for s in self.mod.tree.body if not isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))]
+        else:
+            self._bind_params(self.func)
+            body = self.func.body
+        self.block(body)
+        facts = self.a.facts
+        facts.events.setdefault(self.mod.path, []).extend(self.events)
+        self.a.project.queries.extend(self.queries)
+        if self.func is not None:
+            cached = any(any(c in _decorator_name(d).lower() for c in _CACHE_DECORATORS) for d in self.func.decorator_list)
+            facts.functions[self.qualname] = FunctionSummary(self.qualname, self.mod.path, self.mod.span(self.func), cached, self.events)
+
+    def _bind_params(self, func: FuncNode) -> None:
+        args = [*func.args.posonlyargs, *func.args.args, *func.args.kwonlyargs]
+        for i, arg in enumerate(args):
+            if i == 0 and self.cls is not None and arg.arg == "self":
+                if self.cls.model is not None:
+                    self.env["self"] = Instance(self.cls.model, is_self=True)
+                continue
+            if arg.annotation is not None:
+                v = self.annotation(arg.annotation, arg.arg)
+                if v is not None:
+                    self.env[arg.arg] = v
+            elif queries_sqlalchemy.is_session_name(arg.arg):
+                self.env[arg.arg] = Session()
+
+    def annotation(self, ann: ast.expr, name: str) -> object:
+        if isinstance(ann, ast.Constant) and isinstance(ann.value, str):
+            try:
+                ann = ast.parse(ann.value, mode="eval").body
+            except SyntaxError:
+                return None
+        if isinstance(ann, ast.BinOp) and isinstance(ann.op, ast.BitOr):  # X | None
+            return self.annotation(ann.left, name) or self.annotation(ann.right, name)
+        if isinstance(ann, ast.Subscript):
+            head = _last_name(ann.value)
+            inner = ann.slice
+            if head == "Optional":
+                return self.annotation(inner, name)
+            if head in ("QuerySet", "list", "List", "Iterable", "Sequence", "Iterator", "Collection", "set", "tuple") and not isinstance(inner, ast.Tuple):
+                el = self.annotation(inner, name)
+                if isinstance(el, Instance):
+                    return ListOf(replace(el, confidence=Confidence.MEDIUM))
+            return None
+        n = _last_name(ann)
+        if n in queries_sqlalchemy.SESSION_ANNOTATIONS:
+            return Session()
+        if n is not None and isinstance(ann, ast.Name):
+            m = self.a.model_for_name(n, self.mod)
+            if m is not None:
+                return Instance(m, confidence=Confidence.MEDIUM, element=name)
+        return None
+
+    # -- helpers -------------------------------------------------------------------------
+    def loop_id(self) -> int | None:
+        return self.loops[-1].id if self.loops else None
+
+    def unbounded_loop(self, upto: int | None = None) -> LoopRef | None:
+        """Innermost unbounded loop, among loops up to (and including) loop id ``upto``."""
+        stack = self.loops
+        if upto is not None:
+            ids = [lp.id for lp in stack]
+            if upto not in ids:
+                return None
+            stack = stack[: ids.index(upto) + 1]
+        for lp in reversed(stack):
+            if not lp.bounded:
+                return lp.ref
+        return None
+
+    def text(self, node: ast.AST, limit: int = 60) -> str:
+        try:
+            t = ast.unparse(node)
+        except Exception:  # pragma: no cover
+            return "..."
+        if len(t) > limit and isinstance(node, ast.Call):
+            t = ast.unparse(node.func) + "(...)"
+        return t if len(t) <= limit else t[: limit - 3] + "..."
+
+    def emit(self, kind: EventKind, node: ast.AST, loop: LoopRef | None, **kw: object) -> Event:
+        ev = Event(
+            kind=kind,
+            span=self.mod.span(node),
+            text=self.text(node),
+            loop=loop,
+            conditional=self.cond > 0 or bool(self.loops),
+            function=self.qualname,
+            **kw,
+        )
+        self.events.append(ev)
+        return ev
+
+    def record_query(self, qs: QuerySetVal, node: ast.AST, *, kind: QueryKind = QueryKind.SELECT, terminal: str | None = None, call: ast.Call | None = None, loop: LoopRef | None = None) -> None:
+        span = self.mod.span(node)
+        try:
+            if qs.origin is Origin.DJANGO:
+                q = queries_django.build_query(
+                    qs, self.a.registry, span, kind=kind, terminal=terminal, terminal_call=call,
+                    evaluated_at=span, loop=loop, span_of=self.mod.span, description=self.text(node, 80),
+                )
+            else:
+                q = queries_sqlalchemy.build_query(qs, span, kind=kind, evaluated_at=span, loop=loop, description=self.text(node, 80))
+        except (KeyError, ValueError, AttributeError):
+            return
+        self.queries.append(q)
+
+    # -- statements ----------------------------------------------------------------------
+    def block(self, stmts: list[ast.stmt]) -> None:
+        for s in stmts:
+            self.stmt(s)
+
+    def stmt(self, s: ast.stmt) -> None:
+        if isinstance(s, ast.Assign):
+            v = self.expr(s.value)
+            for t in s.targets:
+                self.bind(t, v)
+        elif isinstance(s, ast.AnnAssign):
+            v = self.expr(s.value) if s.value is not None else None
+            if v is None and isinstance(s.target, ast.Name):
+                v = self.annotation(s.annotation, s.target.id)
+            self.bind(s.target, v)
+        elif isinstance(s, ast.AugAssign):
+            self.expr(s.value)
+        elif isinstance(s, (ast.For, ast.AsyncFor)):
+            it = self.expr(s.iter)
+            self.iterate(it, s.iter, s)
+            lp = self.push_loop(s, s.iter)
+            self.bind(s.target, self.element(it, s.target, lp.id))
+            self.block(s.body)
+            self.loops.pop()
+            self.cond += 1
+            self.block(s.orelse)
+            self.cond -= 1
+        elif isinstance(s, ast.While):
+            lp = self.push_loop(s, None)
+            self.cond += 1
+            self.expr(s.test)
+            self.block(s.body)
+            self.cond -= 1
+            self.loops.pop()
+            del lp
+            self.block(s.orelse)
+        elif isinstance(s, ast.If):
+            self.expr(s.test)
+            self.cond += 1
+            self.block(s.body)
+            self.block(s.orelse)
+            if not _exits(s):
+                self.cond -= 1  # after an early return/raise the rest is conditional too
+        elif isinstance(s, (ast.With, ast.AsyncWith)):
+            for item in s.items:
+                v = self.expr(item.context_expr)
+                if item.optional_vars is not None:
+                    self.bind(item.optional_vars, v)
+            self.block(s.body)
+        elif isinstance(s, ast.Try) or type(s).__name__ == "TryStar":
+            self.block(s.body)  # type: ignore[attr-defined]
+            self.cond += 1
+            for h in s.handlers:  # type: ignore[attr-defined]
+                self.block(h.body)
+            self.block(s.orelse)  # type: ignore[attr-defined]
+            self.cond -= 1
+            self.block(s.finalbody)  # type: ignore[attr-defined]
+        elif isinstance(s, ast.Return):
+            if s.value is not None:
+                v = self.expr(s.value)
+                if isinstance(v, QuerySetVal) and v.built_here and not v.statement and v.via is None:
+                    self.record_query(v, s.value)
+        elif isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            return
+        elif isinstance(s, ast.Match):
+            self.expr(s.subject)
+            self.cond += 1
+            for case in s.cases:
+                self.block(case.body)
+            self.cond -= 1
+        else:
+            for child in ast.iter_child_nodes(s):
+                if isinstance(child, ast.expr):
+                    self.expr(child)
+
+    def push_loop(self, node: ast.AST, iterable: ast.expr | None) -> _Loop:
+        bounded = iterable is not None and loops.is_bounded(iterable)
+        lp = _Loop(id(node), loops.loop_ref(node, self.mod.path, self.mod.offset, bounded=bounded), bounded)
+        self.loops.append(lp)
+        return lp
+
+    def bind(self, target: ast.expr, value: object) -> None:
+        if isinstance(target, ast.Name):
+            if value is None:
+                self.env.pop(target.id, None)
+            else:
+                self.env[target.id] = value
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            items: tuple[object, ...] = ()
+            if isinstance(value, Wrapped):
+                items = value.items
+            for i, t in enumerate(target.elts):
+                self.bind(t, items[i] if i < len(items) else None)
+        elif isinstance(target, ast.Starred):
+            self.bind(target.value, None)
+
+    # -- iteration -----------------------------------------------------------------------
+    def iterate(self, it: object, node: ast.expr, loop_node: ast.AST) -> None:
+        """Iterating a queryset runs it: a query per outer iteration if built inside the loop."""
+        if isinstance(it, Wrapped):
+            for x in it.items:
+                self.iterate(x, node, loop_node)
+            return
+        if isinstance(it, ListOf) and isinstance(it.element, Instance) is False:
+            return
+        if isinstance(it, QuerySetVal) and not it.statement and not it.evaluated:
+            self.evaluate(it, node, "iter")
+
+    def element(self, it: object, target: ast.expr, loop_id: int) -> object:
+        name = target.id if isinstance(target, ast.Name) else ""
+        if isinstance(it, Wrapped):
+            items = tuple(self.element(x, target.elts[i] if isinstance(target, ast.Tuple) and i < len(target.elts) else target, loop_id) for i, x in enumerate(it.items))
+            return Wrapped(items)
+        if isinstance(it, QuerySetVal) and it.rows == "instances" and not it.statement:
+            if it.via is not None and it.origin is Origin.DJANGO:
+                # the elements of a related collection: a loop nested in a per-row loop
+                return Instance(it.model, source=it if it.built_here else None, element=name, loop_id=loop_id,
+                                confidence=it.via.owner.confidence, path="")
+            if it.custom_manager:
+                return None
+            return Instance(it.model, source=it, element=name, loop_id=loop_id,
+                            confidence=Confidence.HIGH if it.built_here else Confidence.MEDIUM)
+        if isinstance(it, ListOf) and isinstance(it.element, Instance):
+            el = it.element
+            return replace(el, element=name, loop_id=loop_id, path="", is_self=False)
+        return None
+
+    # -- evaluation of querysets -----------------------------------------------------------
+    def evaluate(self, qs: QuerySetVal, node: ast.AST, how: str) -> None:
+        """``qs`` runs at ``node`` (iteration, list(), len(), bool(), indexing)."""
+        if qs.via is not None:
+            self.relation_query(qs, node, how)
+            return
+        loop = self.unbounded_loop(qs.loop_id) if qs.loop_id is not None else None
+        self.record_query(qs, node, loop=loop)
+        if qs.loop_id is not None and (loop is not None or self.func is not None):
+            self.emit(EventKind.QUERY, node, loop, method=how, model=qs.model.class_name, help=_batch_help(qs))
+        elif self.func is not None:
+            self.emit(EventKind.QUERY, node, None, method=how, model=qs.model.class_name)
+
+    def relation_query(self, qs: QuerySetVal, node: ast.AST, how: str) -> None:
+        """A related manager of an instance evaluated: N+1 when the instance is a loop element."""
+        assert qs.via is not None
+        owner = qs.via.owner
+        rel = qs.via.relation
+        path = f"{owner.path}__{rel}" if owner.path else rel
+        src = owner.source
+        prefetched = src is not None and src.loads(path) and path in src.prefetched | src.eager
+        bypass = how not in _CACHE_HITS or any(n in ("filter", "exclude", "order_by", "annotate", "values", "values_list", "distinct", "select_related", "only", "defer", "prefetch_related", "aggregate") for n, _ in qs.steps)
+        if owner.is_self:
+            self.emit(EventKind.QUERY, node, self.unbounded_loop(), method=how, model=qs.model.class_name,
+                      self_relation=None if bypass else path)
+            return
+        if owner.loop_id is None or not any(lp.id == owner.loop_id for lp in self.loops):
+            if owner.new:
+                return
+            # an instance fetched once: its relation queried per iteration of a loop here
+            loop = self.unbounded_loop()
+            if loop is not None and (bypass or not (src is not None and src.loads(path))):
+                self.emit(EventKind.QUERY, node, loop, method=how, model=qs.model.class_name, help=_batch_help(qs))
+            return
+        if prefetched and not bypass:
+            return
+        loop = self.unbounded_loop(owner.loop_id)
+        if loop is None:
+            return
+        if prefetched:
+            reason = f"`.{_first_bypass(qs, how)}()` bypasses the prefetch_related(\"{path}\") cache and queries again"
+            fix_help = f"Filter in Python over `{owner.element or 'obj'}.{rel}.all()`, or use Prefetch(\"{path}\", queryset=..., to_attr=...)"
+        else:
+            reason = self._missing_reason(owner, path, collection=True)
+            fix_help = f"Add .prefetch_related(\"{path}\") to the queryset" if owner.source is None or owner.source.origin is Origin.DJANGO else ""
+        self.lazy_event(node, owner, path, rel, qs.model, loop, reason, fix_help, collection=True, bypass=prefetched)
+
+    def _missing_reason(self, owner: Instance, path: str, *, collection: bool) -> str:
+        src = owner.source
+        if src is None or not src.built_here:
+            origin = src.source_desc if src is not None and src.source_desc else "its type comes from an annotation"
+            return f"{origin}, so nothing shows it is eager-loaded"
+        line = self.mod.source.line_of(src.span.start) if src.span else 0
+        if src.origin is Origin.SQLALCHEMY:
+            opt = "selectinload" if collection else "joinedload"
+            return f"the query at line {line} has no {opt}({src.model.class_name}.{path.replace('__', '.')})"
+        fn = "prefetch_related" if collection else "select_related"
+        return f"the queryset iterated at line {line} has no {fn}(\"{path}\")"
+
+    def lazy_event(self, node: ast.AST, owner: Instance, path: str, attr: str, target: Model | None, loop: LoopRef, reason: str, fix_help: str, *, collection: bool, bypass: bool = False, deferred: bool = False) -> None:
+        key = (id(loop), path + ("#bypass" if bypass else ""))
+        if key in self.seen_lazy:
+            return
+        self.seen_lazy.add(key)
+        fix = None
+        src = owner.source
+        if src is not None and src.built_here and not bypass and not deferred:
+            from querylint.python import autofix
+
+            try:
+                fix = autofix.eager_fix(self.mod, src, path, collection=collection)
+            except Exception:
+                fix = None
+        conf = owner.confidence if src is not None and src.built_here else Confidence.MEDIUM
+        self.emit(
+            EventKind.LAZY, node, loop, relation=path, element=owner.element or "obj",
+            target_model=target.class_name if target else None, reason=reason, fix_help=fix_help,
+            fix=fix, confidence=conf, model=owner.model.class_name,
+            method="bypass" if bypass else ("deferred" if deferred else ("fk" if isinstance(node, ast.Attribute) else "collection")),
+            related=((loop.span, f"loop: `{loop.description}`"),),
+        )
+
+    # -- expressions ---------------------------------------------------------------------
+    def expr(self, node: ast.expr | None) -> object:
+        if node is None:
+            return None
+        if isinstance(node, ast.Name):
+            return self.name(node)
+        if isinstance(node, ast.Attribute):
+            return self.attribute(node)
+        if isinstance(node, ast.Call):
+            return self.call(node)
+        if isinstance(node, ast.Subscript):
+            return self.subscript(node)
+        if isinstance(node, (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)):
+            return self.comprehension(node)
+        if isinstance(node, ast.Await):
+            return self.expr(node.value)
+        if isinstance(node, ast.IfExp):
+            self.expr(node.test)
+            self.cond += 1
+            a = self.expr(node.body)
+            b = self.expr(node.orelse)
+            self.cond -= 1
+            return a if a is not None else b
+        if isinstance(node, ast.BoolOp):
+            first = self.expr(node.values[0])
+            self.cond += 1
+            rest = [self.expr(v) for v in node.values[1:]]
+            self.cond -= 1
+            return first if first is not None else next((r for r in rest if r is not None), None)
+        if isinstance(node, ast.Lambda):
+            return None
+        if isinstance(node, ast.NamedExpr):
+            v = self.expr(node.value)
+            self.bind(node.target, v)
+            return v
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+            v = self.expr(node.operand)
+            self.truth(v, node.operand)
+            return None
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.expr):
+                self.expr(child)
+        return None
+
+    def truth(self, v: object, node: ast.AST) -> None:
+        if isinstance(v, QuerySetVal) and not v.statement and not v.evaluated:
+            self.evaluate(v, node, "bool")
+
+    def name(self, node: ast.Name) -> object:
+        if node.id in self.env:
+            return self.env[node.id]
+        m = self.a.model_for_name(node.id, self.mod)
+        if m is not None:
+            return ModelClass(m)
+        if queries_sqlalchemy.is_session_name(node.id) and (self.mod.db_module or node.id != "s"):
+            return Session()
+        if queries_dbapi.is_cursor_name(node.id) and node.id != "c":
+            return Cursor()
+        if node.id in ("connection", "conn") and self.mod.db_module:
+            return Cursor()
+        return None
+
+    def attribute(self, node: ast.Attribute) -> object:
+        base = self.expr(node.value)
+        attr = node.attr
+        if isinstance(base, ModelClass):
+            return self.class_attr(base.model, attr, node)
+        if isinstance(base, Instance):
+            return self.instance_attr(base, attr, node)
+        if isinstance(base, (QuerySetVal, Session, Cursor)):
+            return Bound(base, attr)
+        if base is None and attr in queries_sqlalchemy.SESSION_NAMES:
+            return Session()
+        if base is None and attr in ("session",) :
+            return Session()
+        return None
+
+    def class_attr(self, model: Model, attr: str, node: ast.Attribute) -> object:
+        if model.framework is Framework.DJANGO:
+            if attr == "objects" or attr in model.managers or attr == "_default_manager":
+                mclass = model.managers.get(attr, "")
+                custom = bool(mclass) and mclass not in ("Manager", "models.Manager") and self.a.custom_manager_eager(mclass)
+                return QuerySetVal(model, built_here=True, root=node, loop_id=self.loop_id(), span=self.mod.span(node), custom_manager=custom)
+            return None
+        if attr == "query":  # Flask-SQLAlchemy Model.query
+            return QuerySetVal(model, Origin.SQLALCHEMY, built_here=True, root=node, loop_id=self.loop_id(), span=self.mod.span(node))
+        return ColumnAttr(model, attr)
+
+    def instance_attr(self, inst: Instance, attr: str, node: ast.Attribute) -> object:
+        model = inst.model
+        rel = model.relations.get(attr)
+        if rel is not None:
+            return self.relation_access(inst, rel, node)
+        if inst.source is not None and attr in model.fields and inst.loop_id is not None:
+            self.deferred_access(inst, attr, node)
+            return None
+        cls = self.a.class_for_model(model)
+        found = self.a.find_method(cls, attr)
+        if found is not None:
+            qual, is_prop = found
+            if is_prop:
+                self.call_event(node, qual, inst)
+                return None
+            return Bound(inst, attr)
+        return None
+
+    def deferred_access(self, inst: Instance, attr: str, node: ast.Attribute) -> None:
+        src = inst.source
+        if src is None or not src.built_here or inst.path:
+            return
+        fld = inst.model.fields.get(attr)
+        if fld is None or fld.primary_key:
+            return
+        deferred = (src.only is not None and attr not in src.only) or (src.deferred is not None and attr in src.deferred)
+        if src.origin is Origin.SQLALCHEMY and fld.deferred and not src.only:
+            deferred = True
+        if not deferred:
+            return
+        loop = self.unbounded_loop(inst.loop_id)
+        if loop is None:
+            return
+        step = next((n for n, _ in reversed(src.steps) if n in ("only", "defer", "options")), "only")
+        line = self.mod.source.line_of(src.span.start) if src.span else 0
+        reason = f"the queryset iterated at line {line} defers it with .{step}()"
+        self.lazy_event(node, inst, attr, attr, None, loop, reason, f"Add \"{attr}\" to the .only() fields, or remove it from .defer()", collection=False, deferred=True)
+
+    def relation_access(self, inst: Instance, rel: Relation, node: ast.Attribute) -> object:
+        model = inst.model
+        target = self.a.registry.resolve(rel.target, from_app=model.key.split(".", 1)[0] if "." in model.key else None)
+        path = f"{inst.path}__{rel.name}" if inst.path else rel.name
+        if model.framework is Framework.DJANGO:
+            if rel.kind in (RelationKind.REVERSE_FK, RelationKind.M2M):
+                if target is None:
+                    return None
+                return QuerySetVal(target, via=Via(inst, rel.name), loop_id=self.loop_id(), built_here=False, root=node)
+            # forward FK / O2O / reverse O2O / generic FK: the attribute access loads the row
+            if inst.is_self:
+                self.emit(EventKind.QUERY, node, self.unbounded_loop(), method="attr", model=target.class_name if target else None, self_relation=path)
+            elif self.per_row(inst):
+                src = inst.source
+                covered = src is not None and (src.loads(path) or (src.select_all and rel.kind in (RelationKind.FORWARD_FK, RelationKind.FORWARD_O2O) and not inst.path) or (rel.kind is RelationKind.GENERIC_FK and path in src.prefetched))
+                if not covered:
+                    loop = self.unbounded_loop(inst.loop_id)
+                    if loop is not None:
+                        generic = rel.kind is RelationKind.GENERIC_FK
+                        fn = "prefetch_related" if generic else "select_related"
+                        reason = self._missing_reason(inst, path, collection=False) if not generic else self._missing_reason(inst, path, collection=True).replace("prefetch_related", fn)
+                        self.lazy_event(node, inst, path, rel.name, target, loop, reason, f"Add .{fn}(\"{path}\") to the queryset", collection=generic)
+            if target is None:
+                return None
+            return Instance(target, source=inst.source, path=path, element=inst.element, loop_id=inst.loop_id, confidence=inst.confidence, is_self=False)
+        # SQLAlchemy
+        lazy = (rel.lazy or "select").strip("'\"")
+        if lazy in queries_sqlalchemy.NOT_LAZY or target is None:
+            return Instance(target, source=inst.source, path=path, element=inst.element, loop_id=inst.loop_id, confidence=inst.confidence) if target is not None and not rel.is_collection else None
+        if lazy == "dynamic":
+            return QuerySetVal(target, Origin.SQLALCHEMY, via=Via(inst, rel.name), loop_id=self.loop_id(), dynamic=True)
+        if inst.is_self:
+            self.emit(EventKind.QUERY, node, self.unbounded_loop(), method="attr", model=target.class_name, self_relation=path)
+        elif self.per_row(inst):
+            src = inst.source
+            if not (src is not None and src.loads(path)):
+                loop = self.unbounded_loop(inst.loop_id)
+                if loop is not None:
+                    opt = "selectinload" if rel.is_collection else "joinedload"
+                    chain = f"{model.class_name}.{rel.name}"
+                    reason = self._missing_reason(inst, path, collection=rel.is_collection)
+                    self.lazy_event(node, inst, path, rel.name, target, loop, reason, f"Add .options({opt}({chain})) to the query", collection=rel.is_collection)
+        if rel.is_collection:
+            return ListOf(Instance(target, source=None, confidence=Confidence.MEDIUM))
+        return Instance(target, source=inst.source, path=path, element=inst.element, loop_id=inst.loop_id, confidence=inst.confidence)
+
+    def per_row(self, inst: Instance) -> bool:
+        return inst.loop_id is not None and any(lp.id == inst.loop_id for lp in self.loops)
+
+    def subscript(self, node: ast.Subscript) -> object:
+        base = self.expr(node.value)
+        if isinstance(node.slice, ast.Slice):
+            for part in (node.slice.lower, node.slice.upper, node.slice.step):
+                self.expr(part)
+            if isinstance(base, QuerySetVal) and not base.evaluated:
+                fake = ast.Call(func=ast.Name("slice"), args=[node.slice.lower or ast.Constant(None), node.slice.upper or ast.Constant(None)], keywords=[])
+                return base.step("subscript", fake)
+            return base
+        self.expr(node.slice)
+        if isinstance(base, QuerySetVal) and not base.statement and base.rows == "instances":
+            if not base.evaluated and isinstance(node.slice, ast.Constant) and isinstance(node.slice.value, int):
+                self.evaluate_terminal(base, node, "index")
+            return Instance(base.model, source=base, confidence=Confidence.MEDIUM)
+        if isinstance(base, ListOf):
+            return base.element
+        if isinstance(base, Wrapped) and isinstance(node.slice, ast.Constant) and isinstance(node.slice.value, int):
+            return base.items[node.slice.value] if node.slice.value < len(base.items) else None
+        return None
+
+    def comprehension(self, node: ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp) -> object:
+        saved = dict(self.env)
+        pushed = 0
+        first_elem: object = None
+        for gen in node.generators:
+            it = self.expr(gen.iter)
+            self.iterate(it, gen.iter, gen)
+            lp = self.push_loop(gen, gen.iter)
+            pushed += 1
+            el = self.element(it, gen.target, lp.id)
+            if first_elem is None:
+                first_elem = el
+            self.bind(gen.target, el)
+            self.cond += 1
+            for cond in gen.ifs:
+                self.expr(cond)
+            self.cond -= 1
+        if isinstance(node, ast.DictComp):
+            self.expr(node.key)
+            self.expr(node.value)
+            result: object = None
+        else:
+            v = self.expr(node.elt)
+            result = ListOf(v) if isinstance(v, Instance) and v.source is not None else None
+        for _ in range(pushed):
+            self.loops.pop()
+        self.env = saved
+        return result
+
+    # -- calls ---------------------------------------------------------------------------
+    def call(self, node: ast.Call) -> object:
+        func = node.func
+        if isinstance(func, ast.Attribute):
+            recv = self.expr(func.value)
+            args = [self.expr(a) for a in node.args]
+            kws = {k.arg: self.expr(k.value) for k in node.keywords}
+            return self.method_call(recv, func.attr, node, args, kws)
+        callee = self.expr(func) if not isinstance(func, ast.Name) else self.name(func)
+        args = [self.expr(a) for a in node.args]
+        kws = {k.arg: self.expr(k.value) for k in node.keywords}
+        if isinstance(func, ast.Name):
+            return self.name_call(func.id, callee, node, args, kws)
+        return None
+
+    def name_call(self, fname: str, callee: object, node: ast.Call, args: list[object], kws: dict[str | None, object]) -> object:
+        first = args[0] if args else None
+        if isinstance(callee, ModelClass):
+            return Instance(callee.model, new=True, loop_id=self.loop_id())
+        if isinstance(callee, Bound):
+            return self.method_call(callee.owner, callee.name, node, args, kws)
+        target = self.mod.imports.get(fname, "")
+        if fname in _EVALUATORS and fname not in self.env and isinstance(first, QuerySetVal) and not first.statement and not first.evaluated:
+            how = "len" if fname == "len" else "bool" if fname == "bool" else "list"
+            self.evaluate(first, node, how)
+            if fname in _PASSTHROUGH:
+                return replace(first, evaluated=True)
+            return None
+        if fname in _PASSTHROUGH and isinstance(first, (QuerySetVal, ListOf)):
+            return first
+        if fname == "enumerate" and first is not None:
+            return Wrapped((None, first), enumerate=True)
+        if fname == "zip" and args:
+            return Wrapped(tuple(args))
+        if fname == "select" and (target.startswith("sqlalchemy") or not target) and isinstance(first, ModelClass) and len(args) == 1:
+            m = first.model
+            return QuerySetVal(m, Origin.SQLALCHEMY, built_here=True, statement=True, root=node, loop_id=self.loop_id(), span=self.mod.span(node))
+        if fname in queries_sqlalchemy.LOADERS and (target.startswith("sqlalchemy") or not target):
+            return self.loader_option(fname, args, node)
+        if fname == "Prefetch":
+            lookup = node.args[0] if node.args else None
+            to_attr = next((k.value for k in node.keywords if k.arg == "to_attr"), None)
+            paths = tuple(x for x in (_str(lookup), _str(to_attr)) if x)
+            return LoaderOption(paths, "prefetch")
+        if fname in ("Session", "sessionmaker") or fname.endswith("Session"):
+            return Session()
+        # a call into the project
+        qual = self.a.resolve(target) if target else self.a.resolve(f"{self.mod.name}.{fname}")
+        if qual is not None and qual in self.a.functions:
+            self.call_event(node, qual, None)
+        return None
+
+    def loader_option(self, fname: str, args: list[object], node: ast.Call) -> LoaderOption:
+        kind = queries_sqlalchemy.LOADERS[fname]
+        paths: list[str] = []
+        cols: list[str] = []
+        for a, raw in zip(args, node.args, strict=False):
+            if isinstance(a, ColumnAttr):
+                (cols if kind in ("load_only", "defer", "undefer") else paths).append(a.name)
+            elif (s := _str(raw)) is not None:
+                (cols if kind in ("load_only", "defer", "undefer") else paths).append(s.replace(".", "__"))
+        return LoaderOption(tuple(paths[:1]), kind, tuple(cols))
+
+    def method_call(self, recv: object, meth: str, node: ast.Call, args: list[object], kws: dict[str | None, object]) -> object:
+        if isinstance(recv, LoaderOption):
+            # joinedload(A.b).joinedload(B.c): extend the path
+            nxt = self.loader_option(meth, args, node) if meth in queries_sqlalchemy.LOADERS else None
+            if nxt is not None and recv.paths and nxt.paths:
+                return LoaderOption((recv.paths[0] + "__" + nxt.paths[0],), nxt.kind, nxt.columns)
+            if nxt is not None and recv.paths and nxt.columns:
+                return recv
+            return recv
+        if isinstance(recv, QuerySetVal):
+            return self.qs_call(recv, meth, node, args)
+        if isinstance(recv, Instance):
+            return self.instance_call(recv, meth, node)
+        if isinstance(recv, Session):
+            return self.session_call(meth, node, args)
+        if isinstance(recv, Cursor):
+            if meth in ("execute", "executemany", "callproc"):
+                verb = queries_dbapi.sql_verb(node.args[0] if node.args else None)
+                loop = self.unbounded_loop()
+                if verb in ("INSERT", "UPDATE", "DELETE") and meth == "execute":
+                    self.emit(EventKind.WRITE, node, loop, method="execute", help="Collect the rows and send them once with `cursor.executemany(...)` or a multi-row `INSERT ... VALUES`")
+                else:
+                    self.emit(EventKind.QUERY, node, loop, method=meth, help="Fetch all rows in one query before the loop: `... WHERE id = ANY(%s)` with a list of ids")
+                return None
+            if meth == "cursor":
+                return Cursor()
+            return None
+        if isinstance(recv, ModelClass):
+            cls = self.a.class_for_model(recv.model)
+            found = self.a.find_method(cls, meth)
+            if found is not None:
+                self.call_event(node, found[0], None)
+            return None
+        # self.method() in any class; module.function()
+        func = node.func
+        assert isinstance(func, ast.Attribute)
+        if isinstance(func.value, ast.Name) and func.value.id == "self" and self.cls is not None:
+            found = self.a.find_method(self.cls, meth)
+            if found is not None:
+                self.call_event(node, found[0], None, via_self=True)
+            return None
+        if isinstance(func.value, ast.Name) and func.value.id in self.mod.imports and func.value.id not in self.env:
+            qual = self.a.resolve(f"{self.mod.imports[func.value.id]}.{meth}")
+            if qual is not None and qual in self.a.functions:
+                self.call_event(node, qual, None)
+        if meth == "cursor":
+            return Cursor()
+        if meth in ("Session", "session") or (meth == "begin" and isinstance(recv, Session)):
+            return Session()
+        return None
+
+    def qs_call(self, qs: QuerySetVal, meth: str, node: ast.Call, args: list[object]) -> object:
+        if qs.origin is Origin.SQLALCHEMY:
+            return self.sa_call(qs, meth, node, args)
+        if meth in ("select_related", "prefetch_related"):
+            paths: set[str] = set()
+            pre: set[str] = set()
+            for raw, v in zip(node.args, args, strict=False):
+                if isinstance(v, LoaderOption):
+                    paths.update(v.paths)
+                    pre.update(v.paths)
+                elif (s := _str(raw)) is not None:
+                    paths.add(s)
+                    if meth == "prefetch_related":
+                        pre.add(s)
+                else:
+                    return replace(qs.step(meth, node), custom_manager=True)  # a dynamic list: unknown
+            if meth == "select_related" and not node.args:
+                return qs.step(meth, node, select_all=True)
+            return qs.step(meth, node, eager=qs.eager | _with_prefixes(paths), prefetched=qs.prefetched | _with_prefixes(pre))
+        if meth in ("values", "values_list"):
+            flat = any(k.arg in ("flat", "named") for k in node.keywords)
+            return qs.step(meth, node, rows="dicts" if meth == "values" else ("other" if flat else "tuples"))
+        if meth == "only":
+            names = frozenset(s.split("__")[0] for a in node.args if (s := _str(a)) is not None)
+            return qs.step(meth, node, only=names if len(names) == len(node.args) else None)
+        if meth == "defer":
+            names = frozenset(s for a in node.args if (s := _str(a)) is not None)
+            return qs.step(meth, node, deferred=(qs.deferred or frozenset()) | names)
+        if meth in ("annotate", "extra", "alias") and qs.rows == "instances":
+            return qs.step(meth, node)
+        if meth in ("iterator", "aiterator"):
+            return qs.step(meth, node)
+        if meth in queries_django.CHAIN:
+            return qs.step(meth, node)
+        if meth in queries_django.TERMINAL:
+            self.evaluate_terminal(qs, node, meth)
+            if meth in ("get", "first", "last", "earliest", "latest", "aget", "afirst", "alast"):
+                return Instance(qs.model, source=qs, confidence=Confidence.MEDIUM, loop_id=None)
+            return None
+        if meth in queries_django.WRITES:
+            self.write(qs, meth, node)
+            if meth in ("create", "acreate"):
+                return Instance(qs.model, new=True, loop_id=self.loop_id())
+            return None
+        if qs.via is not None and meth in ("add", "remove", "set", "clear"):
+            return None
+        custom = self.a.queryset_method(meth)
+        if custom is not None:
+            # a custom QuerySet / Manager method (``Order.objects.open()``): still a queryset
+            return qs.step(meth, node, custom_manager=qs.custom_manager or custom)
+        return None
+
+    def evaluate_terminal(self, qs: QuerySetVal, node: ast.AST, meth: str) -> None:
+        if qs.via is not None:
+            self.relation_query(qs, node, meth)
+            return
+        if qs.evaluated and meth in ("count", "exists", "index"):
+            return  # answered from the list in memory
+        loop = self.unbounded_loop()
+        self.record_query(qs, node, terminal=meth if isinstance(node, ast.Call) else None, call=node if isinstance(node, ast.Call) else None, loop=loop)
+        self.emit(EventKind.QUERY, node, loop, method=meth, model=qs.model.class_name, help=_batch_help(qs))
+
+    def write(self, qs: QuerySetVal, meth: str, node: ast.Call) -> None:
+        loop = self.unbounded_loop()
+        kind = queries_django.WRITES[meth]
+        if meth.startswith("bulk_") or meth.startswith("abulk_"):
+            self.emit(EventKind.QUERY, node, loop, method=meth, model=qs.model.class_name)
+            return
+        if qs.via is not None:
+            self.emit(EventKind.QUERY, node, loop, method=meth, model=qs.model.class_name)
+            return
+        self.record_query(qs, node, kind=kind, terminal=meth, call=node, loop=loop)
+        helps = {
+            "create": f"Build the `{qs.model.class_name}` objects in the loop and insert them once with `{qs.model.class_name}.objects.bulk_create(objs)`",
+            "update": "Update all rows in one statement with a filter on the ids (`.filter(id__in=ids).update(...)`), or use `bulk_update(objs, fields)`",
+            "delete": "Delete all rows in one statement: `.filter(id__in=ids).delete()`",
+        }
+        self.emit(EventKind.WRITE, node, loop, method=meth, model=qs.model.class_name, help=helps.get(meth.lstrip("a") if meth.startswith("a") and meth[1:] in helps else meth, ""))
+
+    def instance_call(self, inst: Instance, meth: str, node: ast.Call) -> object:
+        model = inst.model
+        if model.framework is Framework.DJANGO and meth in ("save", "asave", "delete", "adelete", "refresh_from_db", "arefresh_from_db"):
+            loop = self.unbounded_loop()
+            if meth in ("refresh_from_db", "arefresh_from_db"):
+                self.emit(EventKind.QUERY, node, loop, method=meth, model=model.class_name, help="Fetch the fresh rows in one query before the loop")
+                return None
+            per_iteration = (inst.new and inst.loop_id is not None and self.per_row(inst)) or (not inst.new and self.per_row(inst))
+            if per_iteration:
+                if meth.endswith("save"):
+                    h = (f"Build the objects and insert them once with `{model.class_name}.objects.bulk_create(objs)`" if inst.new
+                         else f"Collect the changed objects and write them once with `{model.class_name}.objects.bulk_update(objs, fields)`")
+                else:
+                    h = f"Delete all rows in one statement: `{model.class_name}.objects.filter(id__in=ids).delete()`"
+                if self._custom_method(model, meth):
+                    return None  # an overridden save()/delete() may need per-object work
+                self.emit(EventKind.WRITE, node, loop, method=meth, model=model.class_name, help=h, element=inst.element)
+            return None
+        cls = self.a.class_for_model(model)
+        found = self.a.find_method(cls, meth)
+        if found is not None:
+            self.call_event(node, found[0], inst)
+        return None
+
+    def _custom_method(self, model: Model, meth: str) -> bool:
+        cls = self.a.class_for_model(model)
+        return self.a.find_method(cls, meth.lstrip("a") if meth.startswith("a") else meth) is not None
+
+    def session_call(self, meth: str, node: ast.Call, args: list[object]) -> object:
+        loop = self.unbounded_loop()
+        first = args[0] if args else None
+        if meth == "query" and isinstance(first, ModelClass) and len(args) == 1:
+            return QuerySetVal(first.model, Origin.SQLALCHEMY, built_here=True, root=node, loop_id=self.loop_id(), span=self.mod.span(node))
+        if meth in ("execute", "scalars", "scalar"):
+            help_ = "Run one query for all rows before the loop (`where(Model.id.in_(ids))`) and look them up in a dict"
+            if isinstance(first, QuerySetVal) and first.statement:
+                self.record_query(first, node, loop=loop)
+                self.emit(EventKind.QUERY, node, loop, method=meth, model=first.model.class_name, help=help_)
+                res = replace(first, statement=False, evaluated=True, rows="instances" if meth == "scalars" else "rows")
+                if meth == "scalar":
+                    return Instance(first.model, source=first, confidence=Confidence.MEDIUM)
+                return res
+            verb = queries_dbapi.sql_verb(node.args[0] if node.args else None)
+            if verb in ("INSERT", "UPDATE", "DELETE") and meth == "execute" and len(node.args) < 2:
+                self.emit(EventKind.WRITE, node, loop, method="execute", help="Send all rows in one statement: `session.execute(insert(T), [row, ...])` (executemany)")
+            else:
+                self.emit(EventKind.QUERY, node, loop, method=meth, help=help_)
+            return None
+        if meth in ("get", "get_one"):
+            m = first.model if isinstance(first, ModelClass) else None
+            self.emit(EventKind.QUERY, node, loop, method=meth, model=m.class_name if m else None,
+                      help="Load all rows once before the loop (`select(Model).where(Model.id.in_(ids))`) and look them up in a dict")
+            return Instance(m, confidence=Confidence.MEDIUM) if m else None
+        if meth in queries_sqlalchemy.SESSION_FLUSH:
+            # session.add(...) + flush/commit per iteration: one round trip (and transaction) per row
+            if loop is not None:
+                self.emit(EventKind.WRITE, node, loop, method=meth, help=f"Add the objects in the loop and call `session.{meth}()` once after it, or insert them with `session.execute(insert(Model), rows)`")
+            return None
+        if meth == "begin":
+            return Session()
+        return None
+
+    def sa_call(self, qs: QuerySetVal, meth: str, node: ast.Call, args: list[object]) -> object:
+        if qs.via is not None and qs.dynamic:
+            if meth in queries_sqlalchemy.QUERY_TERMINAL:
+                self.relation_query(qs, node, meth if meth != "all" else "dynamic")
+                return ListOf(Instance(qs.model, confidence=Confidence.MEDIUM)) if meth == "all" else None
+            return qs.step(meth, node)
+        if qs.evaluated:
+            # a Result / ScalarResult: .scalars(), .all(), .unique() keep the rows; one-row methods
+            if meth == "scalars":
+                return replace(qs, rows="instances")
+            if meth in ("all", "unique", "fetchall", "partitions"):
+                return qs
+            if meth in ("first", "one", "one_or_none", "scalar_one", "scalar_one_or_none", "scalar", "fetchone"):
+                if qs.rows == "instances" or meth.startswith("scalar"):
+                    return Instance(qs.model, source=qs, confidence=Confidence.MEDIUM)
+            return None
+        if meth == "options":
+            eager: set[str] = set()
+            pre: set[str] = set()
+            only = qs.only
+            for a in args:
+                if isinstance(a, LoaderOption):
+                    if a.kind in queries_sqlalchemy.EAGER_STRATEGIES:
+                        eager.update(a.paths)
+                        if a.kind in ("selectin", "subquery"):
+                            pre.update(a.paths)
+                    if a.kind == "load_only" and not a.paths:
+                        only = frozenset(a.columns)
+                elif a is None:
+                    return replace(qs.step(meth, node), custom_manager=True)
+            return qs.step(meth, node, eager=qs.eager | _with_prefixes(eager), prefetched=qs.prefetched | _with_prefixes(pre), only=only)
+        if meth in queries_sqlalchemy.CHAIN:
+            if meth in ("with_entities", "add_columns", "with_only_columns"):
+                return qs.step(meth, node, rows="rows")
+            return qs.step(meth, node)
+        if not qs.statement and meth in queries_sqlalchemy.QUERY_TERMINAL:
+            loop = self.unbounded_loop()
+            if meth == "all":
+                self.evaluate(qs, node, "all")
+                return replace(qs, evaluated=True)
+            kind = QueryKind.DELETE if meth == "delete" else QueryKind.UPDATE if meth == "update" else QueryKind.SELECT
+            self.record_query(qs, node, kind=kind, loop=loop)
+            if kind is QueryKind.SELECT:
+                self.emit(EventKind.QUERY, node, loop, method=meth, model=qs.model.class_name, help="Run one query for all rows before the loop (`filter(Model.id.in_(ids))`) and look them up in a dict")
+            else:
+                self.emit(EventKind.WRITE, node, loop, method=meth, model=qs.model.class_name, help="Update or delete all rows in one statement with `Model.id.in_(ids)`")
+            if meth in ("first", "one", "one_or_none", "get", "scalar"):
+                return Instance(qs.model, source=qs, confidence=Confidence.MEDIUM)
+            return None
+        return None
+
+    def call_event(self, node: ast.AST, qual: str, receiver: Instance | None, *, via_self: bool = False) -> None:
+        eager: tuple[str, ...] | None = None
+        known = False
+        if receiver is not None:
+            src = receiver.source
+            if src is not None and not receiver.path:
+                eager = tuple(sorted(src.eager))
+            known = self.per_row(receiver) and src is not None and src.built_here and not receiver.path
+        self.emit(EventKind.CALL, node, self.unbounded_loop(), callee=qual, receiver_eager=eager, receiver_known=known,
+                  element=receiver.element if receiver else ("self" if via_self else ""),
+                  method="self" if via_self else ("instance" if receiver is not None else "function"),
+                  confidence=receiver.confidence if receiver is not None else Confidence.HIGH)
+
+
+def _exits(node: ast.If) -> bool:
+    for sub in ast.walk(node):
+        if isinstance(sub, (ast.Return, ast.Raise, ast.Continue, ast.Break)):
+            return True
+    return False
+
+
+def _with_prefixes(paths: set[str]) -> frozenset[str]:
+    out: set[str] = set()
+    for p in paths:
+        parts = p.split("__")
+        for i in range(1, len(parts) + 1):
+            out.add("__".join(parts[:i]))
+    return frozenset(out)
+
+
+def _first_bypass(qs: QuerySetVal, how: str) -> str:
+    for n, _ in qs.steps:
+        if n != "all":
+            return str(n)
+    return how
+
+
+def _batch_help(qs: QuerySetVal) -> str:
+    if qs.origin is Origin.SQLALCHEMY:
+        return "Run one query for all rows before the loop (`where(Model.id.in_(ids))`) and look them up in a dict"
+    name = qs.model.class_name
+    return f"Fetch the rows once before the loop: `{name}.objects.in_bulk(ids)` or `.filter(id__in=ids)` into a dict, then look them up"
+
+
+def _str(node: ast.expr | None) -> str | None:
+    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
+
+
+def _has_kw(node: ast.Call, name: str) -> bool:
+    return any(k.arg == name for k in node.keywords)
+
+
+def _last_name(node: ast.expr) -> str | None:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    return None
+
+
+def analyze(project: ProjectIndex) -> PythonFacts:
+    a = Analysis(project)
+    a.run()
+    project.facts["python"] = a.facts
+    return a.facts

@@ -1,0 +1,132 @@
+"""Autofixes for N+1 findings: add the missing eager load to the queryset / select.
+
+Edits are character-offset :class:`~querylint.diagnostics.Edit` s computed from the ``ast``
+positions of the chain the analyzer followed, so they touch only the call they extend and
+keep the user's formatting. They are ``Applicability.UNSAFE``: eager loading changes the
+queries that run (a JOIN, or one more IN query) and the memory held.
+
+* Django: extend an existing ``select_related(...)`` / ``prefetch_related(...)`` call of the
+  chain with the new path, or insert ``.select_related("x")`` / ``.prefetch_related("x")``
+  right after the manager (``Book.objects``), where it is valid whatever follows.
+* SQLAlchemy: extend an existing ``.options(...)`` or insert
+  ``.options(joinedload(Model.rel))`` (many-to-one) / ``selectinload`` (collections) right
+  after ``select(Model)`` / ``session.query(Model)``, adding
+  ``from sqlalchemy.orm import ...`` when the name is not imported yet.
+
+:func:`check_fix` re-parses the edited module so a fix that would break the file is dropped
+rather than offered (the tests also re-parse every fixed fixture with libcst).
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import TYPE_CHECKING
+
+from querylint.diagnostics import Applicability, Edit, Fix
+from querylint.ir import Origin
+from querylint.python.values import QuerySetVal
+
+if TYPE_CHECKING:
+    from querylint.python.analyzer import ModuleInfo
+
+
+def eager_fix(mod: ModuleInfo, qs: QuerySetVal, path: str, *, collection: bool) -> Fix | None:
+    if qs.origin is Origin.DJANGO:
+        fix = _django(mod, qs, path, collection=collection)
+    else:
+        fix = _sqlalchemy(mod, qs, path, collection=collection)
+    if fix is None or not check_fix(mod.source.text, fix):
+        return None
+    return fix
+
+
+def _end(mod: ModuleInfo, node: ast.AST) -> int:
+    return int(mod.offset(getattr(node, "end_lineno", 1) or 1, getattr(node, "end_col_offset", 0) or 0))
+
+
+def _django(mod: ModuleInfo, qs: QuerySetVal, path: str, *, collection: bool) -> Fix | None:
+    method = "prefetch_related" if collection else "select_related"
+    for name, call in qs.steps:
+        if name == method and call.args and not any(isinstance(a, ast.Starred) for a in call.args) and hasattr(call, "lineno"):
+            last = call.args[-1]
+            edit = Edit(mod.path, _end(mod, last), _end(mod, last), f', "{path}"')
+            return Fix(f"Add \"{path}\" to {method}()", (edit,), Applicability.UNSAFE)
+    if qs.root is None or not hasattr(qs.root, "lineno"):
+        return None
+    at = _end(mod, qs.root)
+    edit = Edit(mod.path, at, at, f'.{method}("{path}")')
+    return Fix(f"Add .{method}(\"{path}\") to the queryset", (edit,), Applicability.UNSAFE)
+
+
+def _sqlalchemy(mod: ModuleInfo, qs: QuerySetVal, path: str, *, collection: bool) -> Fix | None:
+    if "__" in path or qs.root is None or not hasattr(qs.root, "lineno"):
+        return None
+    loader = "selectinload" if collection else "joinedload"
+    # the name under which the model is reachable here: as written in select(Model)
+    root = qs.root
+    if not isinstance(root, ast.Call) or not root.args:
+        return None
+    model_text = ast.get_source_segment(mod.source.text, root.args[0]) or qs.model.class_name
+    option = f"{loader}({model_text}.{path})"
+    edits: list[Edit] = []
+    existing = next((call for name, call in qs.steps if name == "options" and call.args and hasattr(call, "lineno")), None)
+    if existing is not None:
+        at = _end(mod, existing.args[-1])
+        edits.append(Edit(mod.path, at, at, f", {option}"))
+    else:
+        at = _end(mod, root)
+        edits.append(Edit(mod.path, at, at, f".options({option})"))
+    imp = _import_edit(mod, loader)
+    if imp is not None:
+        edits.append(imp)
+    return Fix(f"Add .options({option}) to the query", tuple(edits), Applicability.UNSAFE)
+
+
+def _import_edit(mod: ModuleInfo, name: str) -> Edit | None:
+    if name in mod.imports:
+        return None
+    tree = mod.tree
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and node.module == "sqlalchemy.orm" and not node.level:
+            if any(a.name == "*" for a in node.names):
+                return None
+            last = node.names[-1]
+            # after the last imported name (inside parentheses if any)
+            text = mod.source.text
+            start = mod.offset(node.lineno, node.col_offset)
+            end = _end(mod, node)
+            segment = text[start:end]
+            alias = f"{last.name} as {last.asname}" if last.asname else last.name
+            idx = segment.rfind(alias)
+            if idx == -1:
+                break
+            at = start + idx + len(alias)
+            return Edit(mod.path, at, at, f", {name}")
+    last_import = None
+    for node in tree.body:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            last_import = node
+        elif last_import is not None:
+            break
+    if last_import is not None:
+        at = _end(mod, last_import)
+        return Edit(mod.path, at, at, f"\nfrom sqlalchemy.orm import {name}")
+    return Edit(mod.path, 0, 0, f"from sqlalchemy.orm import {name}\n")
+
+
+def apply_edits(text: str, edits: tuple[Edit, ...] | list[Edit]) -> str:
+    """Apply non-overlapping edits (used to validate a fix; the CLI has its own applier)."""
+    out = text
+    for e in sorted(edits, key=lambda e: (e.start, e.end), reverse=True):
+        out = out[: e.start] + e.replacement + out[e.end :]
+    return out
+
+
+def check_fix(text: str, fix: Fix) -> bool:
+    """Does the module still parse after the fix? (``ast``: phase one must stay fast.)"""
+    new = apply_edits(text, fix.edits)
+    try:
+        ast.parse(new)
+    except (SyntaxError, ValueError):
+        return False
+    return True

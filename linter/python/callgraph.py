@@ -1,0 +1,74 @@
+"""The call graph and the question QL203 asks of it: does this function *always* query?
+
+Nodes are qualified names (``shop.services.price_for``, ``shop.models.Order.total``); an
+edge is a call the analyzer resolved (same module, imports between project modules,
+``self.method()``, methods and properties on model instances). A function always queries
+when, on its straight-line path (not under an ``if``, an ``except``, a loop body or a
+short-circuit), it runs a query or calls a function that always queries, to a depth limit.
+Functions decorated with a cache are never "always": their result is reused.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from querylint.python.facts import Event, EventKind, PythonFacts
+
+DEFAULT_DEPTH = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Hop:
+    """One step of a chain: the event in ``function`` (a call, or the final query)."""
+
+    function: str
+    event: Event
+
+
+def build_graph(facts: PythonFacts) -> Any:
+    import networkx as nx
+
+    g = nx.DiGraph()
+    for qual, summary in facts.functions.items():
+        g.add_node(qual, path=summary.path)
+        for ev in summary.events:
+            if ev.kind is EventKind.CALL and ev.callee:
+                g.add_edge(qual, ev.callee)
+    facts.graph = g
+    return g
+
+
+def query_chain(facts: PythonFacts, qual: str, *, receiver_eager: tuple[str, ...] | None, receiver_known: bool, depth: int = DEFAULT_DEPTH) -> list[Hop] | None:
+    """The hops from ``qual`` down to a query it always runs, or None.
+
+    A query that depends on ``self.<relation>`` (a lazy load, a related manager's ``.all()``)
+    counts only when the receiver is a loop element of a queryset built at the call site
+    that does not eager-load that relation (``receiver_known``).
+    """
+    return _chain(facts, qual, receiver_eager, receiver_known, depth, set())
+
+
+def _chain(facts: PythonFacts, qual: str, eager: tuple[str, ...] | None, known: bool, depth: int, seen: set[str]) -> list[Hop] | None:
+    if depth <= 0 or qual in seen:
+        return None
+    summary = facts.functions.get(qual)
+    if summary is None or summary.cached:
+        return None
+    seen = seen | {qual}
+    for ev in summary.events:
+        if ev.conditional:
+            continue
+        if ev.kind in (EventKind.QUERY, EventKind.WRITE):
+            if ev.self_relation is not None:
+                if not known or eager is None:
+                    continue
+                if any(e == ev.self_relation or e.startswith(ev.self_relation + "__") for e in eager):
+                    continue
+            return [Hop(qual, ev)]
+        if ev.kind is EventKind.CALL and ev.callee:
+            via_self = ev.method == "self"
+            sub = _chain(facts, ev.callee, eager if via_self else None, known and via_self, depth - 1, seen)
+            if sub is not None:
+                return [Hop(qual, ev), *sub]
+    return None

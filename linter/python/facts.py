@@ -1,0 +1,73 @@
+"""Facts the query-site analysis leaves for the QL2xx rules and the call graph.
+
+The analyzer (:mod:`querylint.python.analyzer`) walks every function once in phase one and
+records *events*: a database access, a lazy relation load, a write, a call to a project
+function — each with the innermost unbounded loop it runs in. The rules only phrase these
+events; :mod:`querylint.python.callgraph` decides which called functions always query.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from querylint.diagnostics import Confidence, Fix
+from querylint.ir import LoopRef
+from querylint.source import Span
+
+
+class EventKind(Enum):
+    QUERY = "query"  # a call that reaches the database (QL201)
+    LAZY = "lazy"  # a lazy relation / deferred column load on a loop element (QL202)
+    WRITE = "write"  # a single-row write (QL204)
+    CALL = "call"  # a call to a project function or property (QL203)
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    kind: EventKind
+    span: Span
+    text: str  # the expression as written, shortened: "Book.objects.get(...)"
+    loop: LoopRef | None  # innermost unbounded loop of the enclosing function
+    conditional: bool  # under an if / except / loop body / short-circuit in its function
+    function: str  # qualified name of the enclosing function ("" at module level)
+    # QUERY / WRITE
+    method: str = ""  # "get", "count", "save", "execute"...
+    model: str | None = None  # model class name
+    help: str = ""
+    # LAZY (and relation-based QUERY inside methods: the relation of ``self`` it loads)
+    relation: str | None = None  # "author", or a path "author__publisher"
+    element: str = ""  # the loop element's name ("book")
+    target_model: str | None = None
+    reason: str = ""  # why it is not eager-loaded (ends the message)
+    fix_help: str = ""
+    fix: Fix | None = None
+    related: tuple[tuple[Span, str], ...] = ()
+    confidence: Confidence = Confidence.HIGH
+    self_relation: str | None = None  # the query depends on ``self.<relation>`` being loaded
+    # CALL
+    callee: str | None = None  # qualified name of the called function
+    receiver_eager: tuple[str, ...] | None = None  # eager loads of the receiver's queryset
+    receiver_known: bool = False  # the receiver is a loop element from a queryset built here
+
+
+@dataclass
+class FunctionSummary:
+    qualname: str
+    path: str
+    span: Span
+    cached: bool = False  # decorated with a cache: a query in it is not "always"
+    events: list[Event] = field(default_factory=list)
+
+
+@dataclass
+class PythonFacts:
+    """``project.facts["python"]``."""
+
+    events: dict[str, list[Event]] = field(default_factory=dict)  # path -> events
+    functions: dict[str, FunctionSummary] = field(default_factory=dict)  # qualname -> summary
+    graph: Any = None  # networkx.DiGraph over qualified names (built lazily)
+
+    def events_in(self, path: str, kind: EventKind) -> list[Event]:
+        return [e for e in self.events.get(path, ()) if e.kind is kind]

@@ -1,0 +1,85 @@
+"""Loops: which statements and expressions repeat, and whether a loop is bounded.
+
+A loop over a literal collection of a few constants (``for kind in ("a", "b")``,
+``range(3)``) runs a fixed, small number of times: a query in it is not a scaling problem,
+so it is *bounded* and the round-trip rules skip it.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable
+
+from querylint.ir import LoopRef
+from querylint.source import Span
+
+#: a literal collection with at most this many items counts as bounded
+MAX_BOUNDED_ITEMS = 10
+
+#: (lineno, col_offset) of an ``ast`` node -> character offset in the file
+OffsetFn = Callable[[int, int], int]
+
+
+def is_bounded(iterable: ast.expr) -> bool:
+    """``("a", "b")``, ``[1, 2, 3]``, ``range(3)``, ``{"a": 1}.items()``: a few constants."""
+    if isinstance(iterable, (ast.Tuple, ast.List, ast.Set)):
+        return len(iterable.elts) <= MAX_BOUNDED_ITEMS and all(_is_const(e) for e in iterable.elts)
+    if isinstance(iterable, ast.Dict):
+        return len(iterable.keys) <= MAX_BOUNDED_ITEMS and all(k is not None and _is_const(k) for k in iterable.keys)
+    if isinstance(iterable, ast.Call):
+        f = iterable.func
+        if isinstance(f, ast.Name) and f.id == "range" and iterable.args:
+            last = iterable.args[-1] if len(iterable.args) <= 2 else iterable.args[1]
+            return (
+                isinstance(last, ast.Constant)
+                and isinstance(last.value, int)
+                and last.value <= MAX_BOUNDED_ITEMS
+                and all(isinstance(a, ast.Constant) for a in iterable.args)
+            )
+        if isinstance(f, ast.Name) and f.id in ("enumerate", "reversed", "sorted") and iterable.args:
+            return is_bounded(iterable.args[0])
+        if isinstance(f, ast.Attribute) and f.attr in ("items", "keys", "values") and not iterable.args:
+            return isinstance(f.value, ast.Dict) and is_bounded(f.value)
+    return False
+
+
+def _is_const(node: ast.expr) -> bool:
+    if isinstance(node, ast.Constant):
+        return True
+    if isinstance(node, ast.Tuple):
+        return all(_is_const(e) for e in node.elts)
+    # an enum member or a module constant: ``Status.OPEN``, ``settings.X``
+    return isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.attr.isupper()
+
+
+def describe(node: ast.AST) -> str:
+    """``for order in orders`` / ``while ...`` / the comprehension's ``for``, shortened."""
+    if isinstance(node, (ast.For, ast.AsyncFor, ast.comprehension)):
+        prefix = "async for" if isinstance(node, ast.AsyncFor) or getattr(node, "is_async", False) else "for"
+        return f"{prefix} {_short(node.target)} in {_short(node.iter)}"
+    if isinstance(node, ast.While):
+        return f"while {_short(node.test)}"
+    return "loop"
+
+
+def header_span(node: ast.AST, path: str, offset: OffsetFn) -> Span:
+    """The loop header: ``for x in xs`` up to the colon, or the comprehension's ``for`` clause."""
+    if isinstance(node, (ast.For, ast.AsyncFor)):
+        return Span(path, offset(node.lineno, node.col_offset), offset(node.iter.end_lineno or node.iter.lineno, node.iter.end_col_offset or 0))
+    if isinstance(node, ast.While):
+        return Span(path, offset(node.lineno, node.col_offset), offset(node.test.end_lineno or node.test.lineno, node.test.end_col_offset or 0))
+    if isinstance(node, ast.comprehension):
+        return Span(path, offset(node.target.lineno, node.target.col_offset), offset(node.iter.end_lineno or node.iter.lineno, node.iter.end_col_offset or 0))
+    return Span(path, 0, 0)
+
+
+def loop_ref(node: ast.AST, path: str, offset: OffsetFn, *, bounded: bool) -> LoopRef:
+    return LoopRef(header_span(node, path, offset), describe(node), bounded=bounded)
+
+
+def _short(node: ast.AST, limit: int = 40) -> str:
+    try:
+        text = ast.unparse(node)
+    except Exception:  # pragma: no cover - unparse handles every parsed tree
+        return "..."
+    return text if len(text) <= limit else text[: limit - 3] + "..."
