@@ -6,7 +6,17 @@ from collections.abc import Sequence
 
 from querylint.config import Config
 from querylint.diagnostics import Confidence, Diagnostic, IndexKey
-from querylint.ir import Op, OrderKey, Origin, Predicate, Query, QueryKind, TableRef, Value, ValueKind
+from querylint.ir import (
+    Op,
+    OrderKey,
+    Origin,
+    Predicate,
+    Query,
+    QueryKind,
+    TableRef,
+    Value,
+    ValueKind,
+)
 from querylint.project import ProjectIndex
 from querylint.rule import FileContext, ProjectContext, ProjectRule, QueryRule, Rule
 from querylint.rules.index_column_order import IndexColumnOrder

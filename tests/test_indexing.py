@@ -17,7 +17,19 @@ from querylint.indexing import (
     predicate_terms,
     redundant_to,
 )
-from querylint.ir import Join, Limit, Op, OrderKey, Predicate, Query, QueryKind, Origin, TableRef, Value, ValueKind
+from querylint.ir import (
+    Join,
+    Limit,
+    Op,
+    OrderKey,
+    Origin,
+    Predicate,
+    Query,
+    QueryKind,
+    TableRef,
+    Value,
+    ValueKind,
+)
 from querylint.schema import Column, Index, Schema
 from querylint.source import Span
 

@@ -1,0 +1,98 @@
+"""What ``querylint advise`` will create: the merged index suggestions plus unindexed foreign keys."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from querylint.advise.naming import index_name
+from querylint.diagnostics import IndexKey
+from querylint.indexing import DEFAULT_MAX_KEYS, analyze, fk_is_indexed, key_ident
+from querylint.schema import Index
+from querylint.source import Span
+
+if TYPE_CHECKING:
+    from querylint.project import ProjectIndex
+
+
+@dataclass
+class IndexPlan:
+    table: str
+    keys: tuple[IndexKey, ...]
+    predicate: str | None = None
+    include: tuple[str, ...] = ()
+    name: str = ""
+    reason: str = ""  # "serves 3 queries", "foreign key orders.customer_id"
+    serves: list[Span] = field(default_factory=list)
+    extends: Index | None = None
+
+
+def build_plan(project: ProjectIndex, max_keys: int = DEFAULT_MAX_KEYS) -> list[IndexPlan]:
+    """Every index to create, merged project-wide, in a stable order (table, name)."""
+    analysis = analyze(project, max_keys)
+    plans: list[IndexPlan] = []
+    for s in analysis.suggestions:
+        spans: list[Span] = []
+        for n in s.needs:
+            if n.query.span not in spans:
+                spans.append(n.query.span)
+        plural = "query" if len(spans) == 1 else "queries"
+        plans.append(IndexPlan(s.table, s.keys, s.predicate, s.include, s.name, f"serves {len(spans)} {plural}", spans, s.extends))
+    for table in project.schema.tables.values():
+        for fk in table.foreign_keys:
+            if not fk.columns or fk_is_indexed(table, fk.columns):
+                continue
+            want = [c.lower() for c in fk.columns]
+            if any(p.table == table.name and not p.predicate and sorted(key_ident(k) for k in p.keys[: len(want)]) == sorted(want) for p in plans):
+                continue  # a suggested index already leads with the FK columns
+            keys = tuple(IndexKey(column=c) for c in want)
+            spans = [fk.provenance] if fk.provenance else []
+            plans.append(IndexPlan(table.name, keys, None, (), index_name(table.name, keys), f"foreign key {table.name} ({', '.join(want)}) -> {fk.ref_table}", spans))
+    seen: set[str] = set()
+    out: list[IndexPlan] = []
+    for p in sorted(plans, key=lambda p: (p.table, p.name)):
+        if p.name not in seen:
+            seen.add(p.name)
+            out.append(p)
+    return out
+
+
+_SIMPLE = re.compile(r"^[a-z_][a-z0-9_$]*$")
+
+
+def quote_ident(name: str) -> str:
+    return name if _SIMPLE.match(name) and name.upper() not in _RESERVED else '"' + name.replace('"', '""') + '"'
+
+
+_RESERVED = {"ALL", "AND", "ANY", "AS", "ASC", "CHECK", "COLUMN", "CONSTRAINT", "CREATE", "DEFAULT", "DESC", "DISTINCT",
+             "DO", "ELSE", "END", "FOR", "FOREIGN", "FROM", "GRANT", "GROUP", "HAVING", "IN", "INTO", "LIMIT", "NOT",
+             "NULL", "OFFSET", "ON", "OR", "ORDER", "PRIMARY", "REFERENCES", "SELECT", "TABLE", "THEN", "TO", "UNION",
+             "UNIQUE", "USER", "USING", "WHEN", "WHERE", "WITH"}
+
+
+def key_sql(key: IndexKey) -> str:
+    if key.column is not None:
+        base = quote_ident(key.column)
+    else:
+        base = f"({key.expression})"
+    if key.opclass:
+        base += f" {key.opclass}"
+    if key.descending:
+        base += " DESC"
+    if key.nulls_first is not None and key.nulls_first != key.descending:
+        base += " NULLS FIRST" if key.nulls_first else " NULLS LAST"
+    return base
+
+
+def create_sql(p: IndexPlan) -> str:
+    sql = f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {quote_ident(p.name)} ON {quote_ident(p.table)} ({', '.join(key_sql(k) for k in p.keys)})"
+    if p.include:
+        sql += f" INCLUDE ({', '.join(quote_ident(c) for c in p.include)})"
+    if p.predicate:
+        sql += f" WHERE {p.predicate}"
+    return sql + ";"
+
+
+def drop_sql(p: IndexPlan) -> str:
+    return f"DROP INDEX CONCURRENTLY IF EXISTS {quote_ident(p.name)};"
