@@ -231,3 +231,50 @@ def test_model_overlay_adds_missing_facts_without_duplicates() -> None:
     assert project.schema.table("library_shelf") is not None
     author = project.schema.table("library_author")
     assert author is not None and author.model == "library.Author"
+
+
+FIXTURES = __import__("pathlib").Path(__file__).resolve().parent.parent / "fixtures"
+
+
+def fixture_index(name: str) -> ProjectIndex:
+    from querylint.config import Config
+    from querylint.engine import Engine
+
+    root = FIXTURES / name
+    project = Engine(Config(root=str(root), cache=False), rules=[]).build_index([str(root)])
+    # other front ends' failures are their tests' business; ours must not fail
+    assert [e for e in project.facts["index_errors"] if e.startswith(("migrations", "schema"))] == []
+    return project
+
+
+def test_django_shop_fixture_schema() -> None:
+    project = fixture_index("django_shop")
+    order = project.schema.table("orders_order")
+    assert order is not None
+    by_name = {i.name: i for i in order.indexes}
+    partial = by_name["order_open_reference_uniq"]
+    assert ([k.column for k in partial.keys], partial.predicate, partial.unique) == (["reference"], "status = 'open'", True)
+    fk_index = by_name["orders_order_customer_id_idx"]
+    assert ([k.column for k in fk_index.keys], fk_index.implicit) == (["customer_id"], True)
+    assert [(f.columns, f.ref_table) for f in order.foreign_keys] == [(("customer_id",), "orders_customer")]
+    assert order.columns["customer_id"].type == "bigint"
+    category = project.schema.table("catalog_category")
+    assert category is not None and category.columns["parent_id"].type == "bigint"  # a "self" FK
+    # the initial migrations create every table they touch: nothing runs on an existing table
+    django = [m for m in project.migrations if m.framework.value == "django"]
+    assert {m.app_label for m in django} >= {"accounts", "catalog", "orders"}
+    initial = [m for m in django if m.name == "0001_initial"]
+    assert all(op.table_is_new for m in initial for op in m.ops)
+    assert project.facts["migration_unknown_ops"] == {}
+
+
+def test_sqlalchemy_app_fixture_schema() -> None:
+    project = fixture_index("sqlalchemy_app")
+    comments = project.schema.table("comments")
+    assert comments is not None
+    assert [(i.name, tuple(k.column for k in i.keys)) for i in comments.indexes] == [
+        ("comments_pkey", ("id",)), ("ix_comments_user_id", ("user_id",)),
+    ]
+    assert sorted((f.columns, f.ref_table) for f in comments.foreign_keys) == [(("post_id",), "posts"), (("user_id",), "users")]
+    revisions = [m for m in project.migrations if m.framework.value == "alembic"]
+    assert revisions[0].revision == "1a2b3c4d5e6f" and revisions[0].down_revision == ()

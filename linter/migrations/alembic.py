@@ -270,6 +270,13 @@ def _block(ctx: _Ctx, body: list[ast.stmt], out: list[MigrationOp], *, in_tx: bo
                 ctx.unknown.append(f"{call_name(call)} ({type(exc).__name__})")
 
 
+def _unwrap_f(node: ast.expr) -> ast.expr:
+    """``op.f("ix_name")`` (a name already converted by the naming convention) -> ``"ix_name"``."""
+    if isinstance(node, ast.Call) and call_name(node) == "f" and len(node.args) == 1:
+        return node.args[0]
+    return node
+
+
 def _receiver(call: ast.Call) -> str | None:
     f = call.func
     if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name):
@@ -317,7 +324,7 @@ def _call(ctx: _Ctx, call: ast.Call, *, in_tx: bool, batch: dict[str, str]) -> l
         elif table is not None:
             params = tuple(p for p in params if p != "source_table")
         bound: dict[str, ast.expr] = bind(call, params)
-        return bound
+        return {k: _unwrap_f(v) for k, v in bound.items()}
 
     def tbl(a: dict[str, ast.expr], key: str = "table_name") -> str | None:
         if table is not None:

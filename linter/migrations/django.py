@@ -424,6 +424,7 @@ class _Ctx:
     new_tables: set[str] = field(default_factory=set)
     unknown: list[str] = field(default_factory=list)
     sql_state: Any = None
+    current: tuple[str, str] | None = None  # the model CreateModel is building ("self" FKs)
 
     @property
     def src(self) -> SourceFile:
@@ -487,6 +488,8 @@ def _op(ctx: _Ctx, kind: OpKind, span: Span, **kw: Any) -> MigrationOp:
 
 def _model_key(ctx: _Ctx, ref: str) -> tuple[str, str]:
     """``"Order"`` / ``"shop.Order"`` / ``"order"`` -> ("shop", "order")."""
+    if ref == "self" and ctx.current is not None:
+        return ctx.current
     if ref.endswith("AUTH_USER_MODEL") or ref == "settings.AUTH_USER_MODEL":
         app, model = ctx.state.auth_user_model.split(".", 1)
         return app, model.lower()
@@ -702,6 +705,8 @@ def _h_create_model(ctx: _Ctx, call: ast.Call, span: Span) -> list[MigrationOp]:
     table = db_table if isinstance(db_table, str) else f"{ctx.app}_{name.lower()}"
     proxy = bool(literal(opts.get("proxy"), False))
     ms = ModelState(ctx.app, name.lower(), table, explicit_table=isinstance(db_table, str))
+    ctx.state.models[key] = ms  # registered first: a "self" FK reads the PK type
+    ctx.current = key
     fields_node = a.get("fields")
     if isinstance(fields_node, (ast.List, ast.Tuple)):
         for elt in fields_node.elts:
@@ -711,8 +716,7 @@ def _h_create_model(ctx: _Ctx, call: ast.Call, span: Span) -> list[MigrationOp]:
                     fs = _field(ctx, fname, elt.elts[1])
                     if fs is not None:
                         ms.fields[fname] = fs
-    # multi-table inheritance: bases=("app.parent",) gives a <parent>_ptr one-to-one PK field
-    ctx.state.models[key] = ms
+    ctx.current = None
     if proxy:
         return []
     ctx.new_tables.add(table)

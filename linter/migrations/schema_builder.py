@@ -109,7 +109,8 @@ def apply_op(schema: Schema, op: MigrationOp) -> None:
             if c.unique and not c.primary_key:
                 _add_index(schema, Index(table, (IndexKey(column=c.name),), unique=True, implicit=True,
                                          name=f"{table}_{c.name}_key", provenance=span))
-            if c.references is not None:
+            # Django emits its FK constraints as separate (named) ops
+            if c.references is not None and op.framework is not MigrationFramework.DJANGO:
                 t.foreign_keys.append(ForeignKey(table, (c.name,), c.references[0].lower(), (c.references[1],), provenance=span))
         return
     if table is None and k not in (OpKind.DROP_INDEX, OpKind.OTHER):
