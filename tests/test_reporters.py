@@ -13,7 +13,6 @@ import os
 from pathlib import Path
 
 import pytest
-
 from querylint import __version__
 from querylint.diagnostics import Applicability, Confidence, Diagnostic, Edit, Fix, Severity
 from querylint.engine import RunResult
