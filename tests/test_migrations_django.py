@@ -326,3 +326,30 @@ def test_separate_database_and_state_and_rename_model() -> None:
     # Order has db_table="orders": RenameModel does not touch the database
     add = mig.ops[2].column
     assert add is not None and (add.default, add.nullable) == ("false", False)
+
+
+def test_add_field_defaults_follow_django_effective_default() -> None:
+    src = '''\
+    from django.db import migrations, models
+    import myproject.fields
+
+
+    class Migration(migrations.Migration):
+        dependencies = [("shop", "0001_initial")]
+        operations = [
+            migrations.AddField(model_name="order", name="notes", field=models.TextField(blank=True)),
+            migrations.AddField(model_name="order", name="seen_at", field=models.DateTimeField(auto_now_add=True)),
+            migrations.AddField(model_name="order", name="code", field=myproject.fields.NullCharField(max_length=20)),
+            migrations.AddField(model_name="order", name="ref", field=models.CharField(max_length=20)),
+            migrations.AddField(model_name="order", name="qty", field=models.IntegerField(blank=True)),
+        ]
+    '''
+    project = index({"shop/migrations/0001_initial.py": INITIAL, "shop/migrations/0002_defaults.py": src})
+    cols = [op.column for op in project.migrations[1].ops]
+    assert [(c.name, c.nullable, c.default) for c in cols if c is not None] == [
+        ("notes", False, "''"),  # blank string fields are added with DEFAULT ''
+        ("seen_at", False, "timezone.now()"),  # auto_now_add: Django fills existing rows with now
+        ("code", True, None),  # a field class Django does not ship: nullability unknown, not claimed
+        ("ref", False, None),  # NOT NULL without a default: fails on a table with rows
+        ("qty", False, None),  # blank=True gives '' only to string fields
+    ]

@@ -241,8 +241,12 @@ _FIXED_TYPES = {
 _VARCHAR_DEFAULT = {"CharField": None, "SlugField": 50, "EmailField": 254, "URLField": 200, "FileField": 100,
                     "ImageField": 100, "FilePathField": 100, "CommaSeparatedIntegerField": None}
 _AUTO = {"AutoField", "BigAutoField", "SmallAutoField"}
+_STRING_FIELDS = frozenset({"CharField", "SlugField", "EmailField", "URLField", "FileField", "ImageField",
+                            "FilePathField", "TextField", "CommaSeparatedIntegerField"})
+_DATE_FIELDS = frozenset({"DateField", "DateTimeField", "TimeField"})
 FK_CLASSES = {"ForeignKey", "OneToOneField", "TreeForeignKey", "ParentalKey"}
 _M2M = {"ManyToManyField", "ParentalManyToManyField", "TaggableManager", "GenericRelation", "GenericForeignKey"}
+KNOWN_FIELDS = frozenset(_FIXED_TYPES) | frozenset(_VARCHAR_DEFAULT) | FK_CLASSES | {"DecimalField", "ArrayField"}
 
 
 @dataclass
@@ -364,8 +368,19 @@ def read_django_file(pf: ParsedFile, auth_user_model: str = "auth.user", app_lab
         elif target == "initial":
             initial = bool(literal(value, False))
         elif target == "operations":
-            operations = list(value.elts) if isinstance(value, (ast.List, ast.Tuple)) else None
+            operations = _literal_list(value)
     return DjangoFile(pf, app_label, name, cls, tuple(deps), tuple(replaces), atomic, initial, operations)
+
+
+def _literal_list(node: ast.expr) -> list[ast.expr] | None:
+    """The elements of ``[...]``, ``(...)`` or ``[...] + [...]``; None for anything computed."""
+    if isinstance(node, (ast.List, ast.Tuple)):
+        return list(node.elts)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        left, right = _literal_list(node.left), _literal_list(node.right)
+        if left is not None and right is not None:
+            return left + right
+    return None
 
 
 def _assignment(stmt: ast.stmt) -> tuple[str | None, ast.expr | None]:
@@ -559,7 +574,9 @@ def _field(ctx: _Ctx, name: str, node: ast.expr) -> FieldState | None:
     if cls in _M2M:
         return None
     kw = {k.arg: k.value for k in node.keywords if k.arg}
-    null = bool(literal(kw.get("null"), False))
+    # a field class Django does not ship (oscar's NullCharField...) may set null itself: unless
+    # null= is written, treat it as nullable rather than claim a NOT NULL column
+    null = bool(literal(kw.get("null"), cls not in KNOWN_FIELDS))
     pk = bool(literal(kw.get("primary_key"), False))
     unique = bool(literal(kw.get("unique"), False)) or pk or cls == "OneToOneField"
     db_index = bool(literal(kw.get("db_index"), cls in FK_CLASSES))
@@ -589,13 +606,17 @@ def _field(ctx: _Ctx, name: str, node: ast.expr) -> FieldState | None:
         dv = kw["default"]
         val = literal(dv, _MISSING)
         if val is not _MISSING:
-            if val is not None or null:
-                fs.has_default = True
-                fs.default = sql_literal(val) if val is not None else None
-                fs.has_default = val is not None or null
+            fs.has_default = val is not None or null
+            fs.default = sql_literal(val) if val is not None else None
         else:
             fs.has_default = True
             fs.default = ast.unparse(dv)  # a callable, evaluated once by Django at migrate time
+    elif not null:
+        # Django's effective_default(): blank string fields get '', auto_now(_add) dates get now()
+        if literal(kw.get("blank"), False) and cls in _STRING_FIELDS:
+            fs.has_default, fs.default = True, "''"
+        elif (literal(kw.get("auto_now"), False) or literal(kw.get("auto_now_add"), False)) and cls in _DATE_FIELDS:
+            fs.has_default, fs.default = True, "timezone.now()"
     if "db_default" in kw:
         fs.db_default, fs.db_default_volatile = _db_default(kw["db_default"])
     return fs
