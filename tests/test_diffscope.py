@@ -111,7 +111,7 @@ def test_parse_diff_quoted_names_new_and_deleted_files() -> None:
 
 
 def test_bad_ref_and_no_repo_are_config_errors(repo: Path, tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="cannot find the merge base of `no-such-branch`.*fetch-depth: 0"):
+    with pytest.raises(ConfigError, match=r"cannot find the merge base of `no-such-branch`.*fetch-depth: 0"):
         diffscope.changed_lines("no-such-branch", str(repo))
     plain = tmp_path / "plain"
     plain.mkdir()
