@@ -180,3 +180,30 @@ def test_codes_and_names() -> None:
     assert [(r.code, r.name) for r in _rules()] == [
         ("QL301", "missing-index"), ("QL302", "index-column-order"), ("QL303", "missing-partial-index"),
         ("QL304", "unindexed-foreign-key"), ("QL305", "redundant-index"), ("QL306", "missing-expression-index")]
+
+
+def test_index_sql_fixture_expectations() -> None:
+    """fixtures/index_sql: every ``-- expect: rule-name`` marker fires, and nothing else of QL3xx."""
+    import os
+    import re
+
+    from querylint.config import Config
+    from querylint.engine import Engine
+    from querylint.registry import instantiate
+
+    root = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "fixtures", "index_sql")
+    expected: set[tuple[str, int, str]] = set()
+    for rel in ("schema.sql", "queries/orders.sql"):
+        with open(os.path.join(root, rel), encoding="utf-8") as fh:
+            for no, line in enumerate(fh, 1):
+                for name in re.findall(r"expect: ([a-z-]+)", line):
+                    expected.add((rel, no, name))
+    cfg = Config(root=root, cache=False, select=("QL3",))
+    cwd = os.getcwd()
+    try:
+        os.chdir(root)
+        res = Engine(cfg, instantiate(cfg)).run(["."])
+    finally:
+        os.chdir(cwd)
+    got = {(d.span.path, res.sources[d.span.path].location(d.span.start)[0], d.name) for d in res.diagnostics}
+    assert got == expected
