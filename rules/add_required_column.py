@@ -46,12 +46,51 @@ class AddRequiredColumn(MigrationRule):
         Example("ALTER TABLE orders ADD COLUMN status text NOT NULL DEFAULT 'new';\n"),
         Example("ALTER TABLE orders ADD COLUMN status text;\n"),
         Example("CREATE TABLE orders (id bigint);\nALTER TABLE orders ADD COLUMN status text NOT NULL;\n"),
+        Example(
+            """
+            import sqlalchemy as sa
+            from alembic import op
+
+            revision = "b2"
+            down_revision = "a1"
+
+
+            def upgrade():
+                op.add_column("orders", sa.Column("currency", sa.Text(), nullable=False, server_default="EUR"))
+
+
+            def downgrade():
+                op.drop_column("orders", "currency")
+            """,
+            path="alembic/versions/b2_currency.py",
+        ),
     ]
     INVALID = [
         Example(
             "ALTER TABLE orders ADD COLUMN status text NOT NULL;\n",
             line=1,
             message="`ALTER TABLE ... ADD COLUMN` takes an ACCESS EXCLUSIVE lock on `orders` to add `status` NOT NULL "
+            "without a default: it fails as soon as `orders` has a row, and inserts from running code that omit it fail",
+        ),
+        Example(
+            """
+            import sqlalchemy as sa
+            from alembic import op
+
+            revision = "b2"
+            down_revision = "a1"
+
+
+            def upgrade():
+                op.add_column("orders", sa.Column("currency", sa.Text(), nullable=False))
+
+
+            def downgrade():
+                op.drop_column("orders", "currency")
+            """,
+            path="alembic/versions/b2_currency.py",
+            line=9,
+            message="`ALTER TABLE ... ADD COLUMN` takes an ACCESS EXCLUSIVE lock on `orders` to add `currency` NOT NULL "
             "without a default: it fails as soon as `orders` has a row, and inserts from running code that omit it fail",
         ),
     ]

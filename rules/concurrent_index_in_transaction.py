@@ -5,7 +5,8 @@ from collections.abc import Iterator
 from querylint.diagnostics import Diagnostic, Severity
 from querylint.locks import by_framework, lock_for
 from querylint.migration import Migration, OpKind
-from querylint.rule import Example, FileContext, MigrationRule
+from querylint.migrations.fixes import alembic_autocommit_fix, django_non_atomic_fix
+from querylint.rule import Example, FileContext, FixAvailability, MigrationRule
 
 _KINDS = (OpKind.CREATE_INDEX, OpKind.DROP_INDEX, OpKind.REINDEX, OpKind.DETACH_PARTITION)
 
@@ -43,9 +44,31 @@ class ConcurrentIndexInTransaction(MigrationRule):
     code = "QL403"
     name = "concurrent-index-in-transaction"
     severity = Severity.ERROR
+    fix_availability = FixAvailability.SOMETIMES
     example_path = "migrations/0002_index.sql"
 
-    VALID = [Example("CREATE INDEX CONCURRENTLY orders_customer_idx ON orders (customer_id);\n")]
+    VALID = [
+        Example("CREATE INDEX CONCURRENTLY orders_customer_idx ON orders (customer_id);\n"),
+        Example(
+            """
+            from alembic import op
+
+            revision = "b2"
+            down_revision = "a1"
+
+
+            def upgrade():
+                with op.get_context().autocommit_block():
+                    op.create_index("ix_orders_status", "orders", ["status"], postgresql_concurrently=True)
+
+
+            def downgrade():
+                with op.get_context().autocommit_block():
+                    op.drop_index("ix_orders_status", table_name="orders", postgresql_concurrently=True)
+            """,
+            path="alembic/versions/b2_orders_status.py",
+        ),
+    ]
     INVALID = [
         Example(
             "BEGIN;\nCREATE INDEX CONCURRENTLY orders_customer_idx ON orders (customer_id);\nCOMMIT;\n",
@@ -57,6 +80,36 @@ class ConcurrentIndexInTransaction(MigrationRule):
             line=1,
             config={"sql_migrations_in_transaction": True},
             message="`CREATE INDEX CONCURRENTLY` on `orders` runs inside a transaction block: PostgreSQL rejects it and the migration fails",
+        ),
+        Example(
+            """
+            from django.contrib.postgres.operations import AddIndexConcurrently
+            from django.db import migrations, models
+
+
+            class Migration(migrations.Migration):
+                dependencies = [("shop", "0001_initial")]
+
+                operations = [
+                    AddIndexConcurrently(model_name="order", index=models.Index(fields=["status"], name="order_status_idx")),
+                ]
+            """,
+            path="shop/migrations/0002_order_status_idx.py",
+            line=9,
+            message="`CREATE INDEX CONCURRENTLY` on `shop_order` runs inside a transaction block: PostgreSQL rejects it and the migration fails",
+            fixed="""\
+from django.contrib.postgres.operations import AddIndexConcurrently
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    atomic = False
+    dependencies = [("shop", "0001_initial")]
+
+    operations = [
+        AddIndexConcurrently(model_name="order", index=models.Index(fields=["status"], name="order_status_idx")),
+    ]
+""",
         ),
     ]
 
@@ -76,4 +129,6 @@ class ConcurrentIndexInTransaction(MigrationRule):
                     django="Set `atomic = False` on this migration",
                     alembic="Move it into `with op.get_context().autocommit_block():`",
                 ),
+                fix=django_non_atomic_fix(ctx.source.text, migration)
+                or alembic_autocommit_fix(ctx.source.text, op, add_concurrently=False),
             )

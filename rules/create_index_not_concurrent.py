@@ -5,6 +5,7 @@ from collections.abc import Iterator
 from querylint.diagnostics import Applicability, Diagnostic
 from querylint.locks import by_framework, existing_table, keyword_fix, lock_sentence
 from querylint.migration import Migration, OpKind
+from querylint.migrations.fixes import alembic_autocommit_fix, django_concurrent_index_fix
 from querylint.rule import Example, FileContext, FixAvailability, MigrationRule
 
 
@@ -57,6 +58,69 @@ class CreateIndexNotConcurrent(MigrationRule):
             message="`CREATE INDEX` takes a SHARE lock on `orders`: writes are blocked until the index is built",
             fixed="CREATE INDEX CONCURRENTLY orders_customer_idx ON orders (customer_id);\n",
         ),
+        Example(
+            """
+            from django.db import migrations, models
+
+
+            class Migration(migrations.Migration):
+                dependencies = [("shop", "0001_initial")]
+
+                operations = [
+                    migrations.AddIndex(model_name="order", index=models.Index(fields=["customer"], name="order_customer_idx")),
+                ]
+            """,
+            path="shop/migrations/0002_order_customer_idx.py",
+            line=8,
+            message="`CREATE INDEX` takes a SHARE lock on `shop_order`: writes are blocked until the index is built",
+            fixed="""\
+from django.db import migrations, models
+from django.contrib.postgres.operations import AddIndexConcurrently, RemoveIndexConcurrently
+
+
+class Migration(migrations.Migration):
+    atomic = False
+    dependencies = [("shop", "0001_initial")]
+
+    operations = [
+        AddIndexConcurrently(model_name="order", index=models.Index(fields=["customer"], name="order_customer_idx")),
+    ]
+""",
+        ),
+        Example(
+            """
+            from alembic import op
+
+            revision = "b2"
+            down_revision = "a1"
+
+
+            def upgrade():
+                op.create_index("ix_orders_customer_id", "orders", ["customer_id"])
+
+
+            def downgrade():
+                op.drop_index("ix_orders_customer_id", table_name="orders")
+            """,
+            path="alembic/versions/b2_orders_customer.py",
+            line=8,
+            message="`CREATE INDEX` takes a SHARE lock on `orders`: writes are blocked until the index is built",
+            fixed="""\
+from alembic import op
+
+revision = "b2"
+down_revision = "a1"
+
+
+def upgrade():
+    with op.get_context().autocommit_block():
+        op.create_index("ix_orders_customer_id", "orders", ["customer_id"], postgresql_concurrently=True)
+
+
+def downgrade():
+    op.drop_index("ix_orders_customer_id", table_name="orders")
+""",
+        ),
     ]
 
     def check_migration(self, migration: Migration, ctx: FileContext) -> Iterator[Diagnostic]:
@@ -73,5 +137,7 @@ class CreateIndexNotConcurrent(MigrationRule):
                     alembic="Pass `postgresql_concurrently=True` inside `with op.get_context().autocommit_block():`",
                 ),
                 fix=keyword_fix(ctx.source.text, op, r"^CREATE\s+(UNIQUE\s+)?INDEX", " CONCURRENTLY",
-                                "Add `CONCURRENTLY`", Applicability.UNSAFE),
+                                "Add `CONCURRENTLY`", Applicability.UNSAFE)
+                or django_concurrent_index_fix(ctx.source.text, migration, op)
+                or alembic_autocommit_fix(ctx.source.text, op, add_concurrently=True),
             )

@@ -5,6 +5,7 @@ from collections.abc import Iterator
 from querylint.diagnostics import Applicability, Diagnostic
 from querylint.locks import by_framework, existing_table, keyword_fix, lock_sentence
 from querylint.migration import Migration, OpKind
+from querylint.migrations.fixes import alembic_autocommit_fix, django_concurrent_index_fix
 from querylint.rule import Example, FileContext, FixAvailability, MigrationRule
 
 
@@ -67,6 +68,9 @@ class DropIndexNotConcurrent(MigrationRule):
             if not op.cascade:
                 fix = keyword_fix(ctx.source.text, op, r"^DROP\s+INDEX(?!\s+\w+\s*,)", " CONCURRENTLY",
                                   "Add `CONCURRENTLY`", Applicability.UNSAFE)
+                fix = fix or django_concurrent_index_fix(ctx.source.text, migration, op) or alembic_autocommit_fix(
+                    ctx.source.text, op, add_concurrently=True
+                )
             yield self.diagnostic(
                 op.span,
                 lock_sentence(op, "until the index is dropped"),

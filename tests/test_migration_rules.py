@@ -205,3 +205,65 @@ def test_identifier_length_counts_bytes() -> None:
 
 def test_no_findings_outside_migration_files() -> None:
     assert _lint("CREATE INDEX i ON orders (a);\nDROP TABLE x;\n", ["QL4"], path="db/schema.sql") == []
+
+
+def test_django_fixes_reach_a_fixpoint_without_duplicate_edits(tmp_path: object) -> None:
+    import os
+    from dataclasses import replace
+
+    from querylint.config import Config
+    from querylint.engine import Engine
+    from querylint.fix import fix_paths
+    from querylint.registry import instantiate
+
+    root = str(tmp_path)
+    path = os.path.join(root, "shop", "migrations", "0002_indexes.py")
+    os.makedirs(os.path.dirname(path))
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(
+            "from django.db import migrations, models\n\n\n"
+            "class Migration(migrations.Migration):\n"
+            "    dependencies = []\n\n"
+            "    operations = [\n"
+            '        migrations.AddIndex(model_name="order", index=models.Index(fields=["a"], name="order_a")),\n'
+            '        migrations.RemoveIndex(model_name="order", name="order_b"),\n'
+            "    ]\n"
+        )
+    cfg = replace(Config(), root=root, cache=False, select=("QL401", "QL402", "QL403"))
+    cwd = os.getcwd()
+    try:
+        os.chdir(root)
+        outcome = fix_paths(Engine(cfg, instantiate(cfg)), [path], unsafe=True)
+    finally:
+        os.chdir(cwd)
+    with open(path, encoding="utf-8") as fh:
+        text = fh.read()
+    assert text == (
+        "from django.db import migrations, models\n"
+        "from django.contrib.postgres.operations import AddIndexConcurrently, RemoveIndexConcurrently\n\n\n"
+        "class Migration(migrations.Migration):\n"
+        "    atomic = False\n"
+        "    dependencies = []\n\n"
+        "    operations = [\n"
+        '        AddIndexConcurrently(model_name="order", index=models.Index(fields=["a"], name="order_a")),\n'
+        '        RemoveIndexConcurrently(model_name="order", name="order_b"),\n'
+        "    ]\n"
+    )
+    assert [d.code for d in outcome.result.diagnostics] == []
+
+
+def test_django_fix_is_display_only_when_the_migration_does_more() -> None:
+    files = {
+        "shop/migrations/0002_x.py": (
+            "from django.db import migrations, models\n\n\n"
+            "class Migration(migrations.Migration):\n"
+            "    dependencies = []\n"
+            "    operations = [\n"
+            '        migrations.AddField(model_name="order", name="n", field=models.TextField(null=True)),\n'
+            '        migrations.AddIndex(model_name="order", index=models.Index(fields=["n"], name="order_n")),\n'
+            "    ]\n"
+        )
+    }
+    result = lint_files(files, select=["QL401"])
+    (d,) = result.diagnostics
+    assert d.fix is not None and d.fix.applicability is Applicability.DISPLAY_ONLY
