@@ -15,6 +15,12 @@ from querylint.rules.unused_suppression import UnusedSuppression
 
 # isort: split
 # QL1xx: query shape (SQL front end)
+from querylint.rules.leading_wildcard_like import LeadingWildcardLike
+from querylint.rules.non_sargable_predicate import NonSargablePredicate
+from querylint.rules.not_in_subquery import NotInSubquery
+from querylint.rules.offset_pagination import OffsetPagination
+from querylint.rules.order_by_random import OrderByRandom
+from querylint.rules.select_star import SelectStar
 
 # isort: split
 # QL2xx: round trips (ORM front end)
@@ -71,6 +77,12 @@ ALL: tuple[type[Rule], ...] = (
     ParseError,
     UnusedSuppression,
     # QL1xx
+    SelectStar,
+    LeadingWildcardLike,
+    OffsetPagination,
+    NonSargablePredicate,
+    OrderByRandom,
+    NotInSubquery,
     # QL2xx
     QueryInLoop,
     NPlusOne,

@@ -22,16 +22,19 @@ from querylint.sqlsource import SqlFragment, SqlStatement
 def parse_fragment(fragment: SqlFragment) -> tuple[list[SqlStatement], list[ParseProblem]]:
     from querylint.sql.parse import parse_fragment as impl
 
-    return impl(fragment)
+    result: tuple[list[SqlStatement], list[ParseProblem]] = impl(fragment)
+    return result
 
 
 def find_sql_in_python(source: SourceFile, tree: ast.Module) -> list[SqlFragment]:
     from querylint.sql.embedded import find_sql_in_python as impl
 
-    return impl(source, tree)
+    found: list[SqlFragment] = impl(source, tree)
+    return found
 
 
 def to_queries(statement: SqlStatement) -> list[Query]:
     from querylint.sql.to_ir import to_queries as impl
 
-    return impl(statement)
+    queries: list[Query] = impl(statement)
+    return queries

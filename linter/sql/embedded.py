@@ -1,12 +1,493 @@
-"""SQL inside Python string literals (to be completed by the SQL front end)."""
+"""SQL inside Python string literals: find it, rebuild it, and map every character back.
+
+Only strings in a *certain* SQL position are taken: the SQL argument of ``cursor.execute`` /
+``executemany``, SQLAlchemy ``text()``, ``Model.objects.raw``, ``RawSQL``, ``.extra(where=...)``,
+``migrations.RunSQL`` (forward and reverse, lists too) and Alembic ``op.execute``. The SQL may
+be a literal, an implicit concatenation, a ``+`` of literals, an f-string whose interpolations
+all sit where a value goes (each becomes a placeholder), or a name assigned once in the same
+function. Anything else (``%`` formatting, ``.format``, unknown pieces) is skipped, not guessed.
+
+Placeholders (``%s``, ``%(name)s``, ``:name``, ``?``) become ``$n`` and ``%%`` becomes ``%``
+before pglast sees the text; :attr:`SqlFragment.segments` map each parsed character back to the
+exact Python source character, through escapes (``\\n``, ``\\'``, ``\\N{...}``), raw and
+triple-quoted strings and non-ASCII text.
+"""
 
 from __future__ import annotations
 
 import ast
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
 
-from querylint.source import SourceFile
+from querylint.source import SourceFile, Span
 from querylint.sqlsource import SqlFragment
+
+#: A rebuilt character: (char, file offset). Interpolations are ``(None, offset)``.
+Item = tuple[str | None, int]
+
+_SQL_START = re.compile(
+    r"\s*(\(\s*)*(SELECT|WITH|INSERT|UPDATE|DELETE|CREATE|ALTER|DROP|TRUNCATE|GRANT|REVOKE|COMMENT|"
+    r"REFRESH|REINDEX|VACUUM|ANALYZE|EXPLAIN|SET|BEGIN|COMMIT|DO|LOCK|VALUES|MERGE|COPY)\b",
+    re.IGNORECASE,
+)
+_CURSORISH = re.compile(r"(^|_)(cursor|cur|curs|c|conn|connection|cnx|db|session|engine|con)$", re.IGNORECASE)
+_TEXT_NAMES = {"sa.text", "sqlalchemy.text", "sql.text", "expression.text", "sqlalchemy.sql.text", "sqlalchemy.sql.expression.text"}
+#: words after which an interpolation stands where a value goes
+_VALUE_WORDS = {"IN", "LIKE", "ILIKE", "LIMIT", "OFFSET", "BETWEEN", "VALUES", "THEN", "ELSE", "WHEN", "IS", "ANY", "ALL"}
+
+
+def looks_like_sql(text: str) -> bool:
+    return bool(_SQL_START.match(text))
+
+
+def dotted(node: ast.AST) -> str:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        inner = dotted(node.value)
+        return f"{inner}.{node.attr}" if inner else node.attr
+    if isinstance(node, ast.Call):
+        return dotted(node.func) + "()"
+    return ""
+
+
+# -- string literal decoding with offsets ---------------------------------------------------
+
+_SIMPLE_ESCAPES = {"\\": "\\", "'": "'", '"': '"', "a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v"}
+
+
+class _Unsupported(Exception):
+    pass
+
+
+def _decode_literal_tokens(text: str, start: int, end: int) -> list[Item]:
+    """Decode the string token(s) in ``text[start:end]`` (implicit concatenation allowed).
+
+    Returns characters with their file offsets; an f-string interpolation yields one
+    ``(None, offset_of_brace)`` item. Raises :class:`_Unsupported` on anything unexpected.
+    """
+    out: list[Item] = []
+    pos = start
+    while pos < end:
+        ch = text[pos]
+        if ch in " \t\r\n\f()":
+            pos += 1
+            continue
+        if ch == "\\" and text[pos + 1 : pos + 2] in ("\n", "\r"):
+            pos += 2
+            continue
+        if ch == "#":
+            nl = text.find("\n", pos)
+            pos = end if nl == -1 else nl + 1
+            continue
+        m = re.match(r"[rRbBuUfF]{0,2}", text[pos:])
+        prefix = m.group(0).lower() if m else ""
+        if "b" in prefix:
+            raise _Unsupported("bytes")
+        pos += len(prefix)
+        q = text[pos : pos + 3]
+        if q in ('"""', "'''"):
+            quote = q
+        elif text[pos : pos + 1] in ('"', "'"):
+            quote = text[pos]
+        else:
+            raise _Unsupported(f"unexpected {text[pos:pos + 10]!r}")
+        pos += len(quote)
+        pos = _decode_body(text, pos, end, quote, raw="r" in prefix, fstring="f" in prefix, out=out)
+    return out
+
+
+def _decode_body(text: str, pos: int, end: int, quote: str, *, raw: bool, fstring: bool, out: list[Item]) -> int:
+    while True:
+        if pos >= end:
+            raise _Unsupported("unterminated")
+        if text.startswith(quote, pos):
+            return pos + len(quote)
+        ch = text[pos]
+        if ch == "\\":
+            nxt = text[pos + 1 : pos + 2]
+            if raw:
+                out.append(("\\", pos))
+                if nxt:
+                    out.append((nxt, pos + 1))
+                pos += 2
+                continue
+            pos = _decode_escape(text, pos, out)
+            continue
+        if fstring and ch in "{}":
+            if text[pos + 1 : pos + 2] == ch:
+                out.append((ch, pos))
+                pos += 2
+                continue
+            if ch == "}":
+                raise _Unsupported("single }")
+            out.append((None, pos))
+            pos = _skip_interpolation(text, pos, end)
+            continue
+        if ch == "\r":
+            out.append(("\n", pos))
+            pos += 2 if text[pos + 1 : pos + 2] == "\n" else 1
+            continue
+        out.append((ch, pos))
+        pos += 1
+
+
+def _decode_escape(text: str, pos: int, out: list[Item]) -> int:
+    nxt = text[pos + 1 : pos + 2]
+    if nxt == "\n":
+        return pos + 2
+    if nxt == "\r":
+        return pos + (3 if text[pos + 2 : pos + 3] == "\n" else 2)
+    if nxt in _SIMPLE_ESCAPES:
+        out.append((_SIMPLE_ESCAPES[nxt], pos))
+        return pos + 2
+    if nxt in ("x", "u", "U"):
+        n = {"x": 2, "u": 4, "U": 8}[nxt]
+        digits = text[pos + 2 : pos + 2 + n]
+        out.append((chr(int(digits, 16)), pos))
+        return pos + 2 + n
+    if nxt == "N" and text[pos + 2 : pos + 3] == "{":
+        close = text.find("}", pos)
+        import unicodedata
+
+        out.append((unicodedata.lookup(text[pos + 3 : close]), pos))
+        return close + 1
+    if nxt and nxt in "01234567":
+        m = re.match(r"[0-7]{1,3}", text[pos + 1 :])
+        assert m is not None
+        out.append((chr(int(m.group(0), 8)), pos))
+        return pos + 1 + len(m.group(0))
+    out.append(("\\", pos))  # an unknown escape keeps its backslash
+    return pos + 1
+
+
+def _skip_interpolation(text: str, pos: int, end: int) -> int:
+    """``pos`` is at ``{``; return the offset after the matching ``}``."""
+    depth = 0
+    i = pos
+    while i < end:
+        c = text[i]
+        if c in "{[(":
+            depth += 1
+        elif c in "}])":
+            depth -= 1
+            if depth == 0:
+                return i + 1
+        elif c in "'\"":
+            close = text.find(c, i + 1)
+            if close == -1:
+                raise _Unsupported("quote in interpolation")
+            i = close
+        i += 1
+    raise _Unsupported("unterminated interpolation")
+
+
+# -- rebuilding the SQL of an argument --------------------------------------------------------
+
+
+@dataclass
+class _Scope:
+    assigned: dict[str, list[ast.expr]]
+
+
+class _Builder:
+    def __init__(self, source: SourceFile) -> None:
+        self.source = source
+        self.text = source.text
+
+    def span(self, node: ast.AST) -> Span:
+        start = self.source.offset_from_ast(node.lineno, node.col_offset)  # type: ignore[attr-defined]
+        end = self.source.offset_from_ast(node.end_lineno or node.lineno, node.end_col_offset or 0)  # type: ignore[attr-defined]
+        return Span(self.source.path, start, max(start, end))
+
+    def items(self, node: ast.expr, scope: _Scope, depth: int = 0) -> tuple[list[Item], Span] | None:
+        """The characters of a string expression, or None when it cannot be rebuilt."""
+        if depth > 5:
+            return None
+        if isinstance(node, (ast.Constant, ast.JoinedStr)):
+            if isinstance(node, ast.Constant) and not isinstance(node.value, str):
+                return None
+            sp = self.span(node)
+            try:
+                its = _decode_literal_tokens(self.text, sp.start, sp.end)
+            except (_Unsupported, ValueError, KeyError, IndexError):
+                its = []
+                if isinstance(node, ast.JoinedStr):
+                    return None
+            if isinstance(node, ast.Constant) and "".join(c for c, _ in its if c is not None) != node.value:
+                # the source did not decode as expected: map every character to the literal start
+                its = [(c, sp.start) for c in str(node.value)]
+            return its, sp
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+            left = self.items(node.left, scope, depth + 1)
+            right = self.items(node.right, scope, depth + 1)
+            if left is None or right is None:
+                return None
+            return left[0] + right[0], self.span(node)
+        if isinstance(node, ast.Name):
+            values = scope.assigned.get(node.id)
+            if values is None or len(values) != 1:
+                return None
+            return self.items(values[0], scope, depth + 1)
+        return None
+
+
+def _collect_assignments(scope_node: ast.AST) -> _Scope:
+    assigned: dict[str, list[ast.expr]] = {}
+    for node in _walk_scope(scope_node):
+        if isinstance(node, ast.Assign):
+            for t in node.targets:
+                if isinstance(t, ast.Name):
+                    assigned.setdefault(t.id, []).append(node.value)
+                else:
+                    for n in ast.walk(t):
+                        if isinstance(n, ast.Name):
+                            assigned.setdefault(n.id, []).extend([node.value, node.value])
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value is not None:
+            assigned.setdefault(node.target.id, []).append(node.value)
+        elif isinstance(node, (ast.AugAssign, ast.For, ast.With, ast.NamedExpr)):
+            targets = [node.target] if isinstance(node, (ast.AugAssign, ast.For, ast.NamedExpr)) else [i.optional_vars for i in node.items if i.optional_vars]
+            for t in targets:
+                for n in ast.walk(t):
+                    if isinstance(n, ast.Name):
+                        assigned.setdefault(n.id, []).extend([n, n])  # rebound: never resolved
+    return _Scope(assigned)
+
+
+_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda, ast.Module)
+
+
+def _walk_scope(scope_node: ast.AST) -> Iterator[ast.AST]:
+    stack = list(ast.iter_child_nodes(scope_node))
+    while stack:
+        node = stack.pop()
+        yield node
+        if isinstance(node, _SCOPES):
+            continue
+        stack.extend(ast.iter_child_nodes(node))
+
+
+# -- call sites -------------------------------------------------------------------------------
+
+
+@dataclass
+class _Site:
+    arg: ast.expr
+    context: str
+    style: str  # "pyformat" (%s, %(name)s), "named" (:name), "any"
+    certain: bool
+    prefix: str = ""  # wrapper text before the SQL (extra(where=...), RawSQL expressions)
+
+
+def _sqlalchemy_text_imported(tree: ast.Module) -> bool:
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("sqlalchemy"):
+            if any(a.name == "text" and a.asname is None for a in node.names):
+                return True
+    return False
+
+
+def _sites(call: ast.Call, text_imported: bool) -> list[_Site]:
+    func = call.func
+    name = dotted(func)
+    last = name.rsplit(".", 1)[-1]
+    first = call.args[0] if call.args else None
+    out: list[_Site] = []
+    if isinstance(func, ast.Attribute) and last in ("execute", "executemany"):
+        arg = first or next((k.value for k in call.keywords if k.arg in ("sql", "statement", "query", "operation")), None)
+        if arg is None or isinstance(arg, ast.Call):
+            return []  # execute(text("...")): the text() call is its own site
+        receiver = dotted(func.value)
+        if receiver == "op" or receiver.endswith(".op"):
+            return [_Site(arg, "op.execute", "pyformat", True)]
+        cursorish = bool(_CURSORISH.search(receiver.rsplit(".", 1)[-1].rstrip("()"))) or receiver.endswith("cursor()")
+        return [_Site(arg, "cursor.execute", "any", cursorish)]
+    if (name == "text" and text_imported) or name in _TEXT_NAMES:
+        if first is not None:
+            out.append(_Site(first, "text", "named", True))
+    elif isinstance(func, ast.Attribute) and last == "raw" and first is not None:
+        receiver = dotted(func.value)
+        out.append(_Site(first, "raw", "pyformat", receiver.endswith("objects") or receiver.endswith("objects()")))
+    elif last == "RawSQL" and first is not None:
+        out.append(_Site(first, "RawSQL", "pyformat", True, prefix="SELECT "))
+    elif isinstance(func, ast.Attribute) and last == "extra":
+        for kw in call.keywords:
+            if kw.arg == "where" and isinstance(kw.value, (ast.List, ast.Tuple)):
+                out.extend(_Site(e, "extra", "pyformat", True, prefix="SELECT 1 WHERE ") for e in kw.value.elts)
+    elif last == "RunSQL":
+        args = list(call.args[:2]) + [k.value for k in call.keywords if k.arg in ("sql", "reverse_sql")]
+        for a in args:
+            elts = a.elts if isinstance(a, (ast.List, ast.Tuple)) else [a]
+            for e in elts:
+                if isinstance(e, (ast.List, ast.Tuple)) and e.elts:
+                    e = e.elts[0]  # (sql, params)
+                out.append(_Site(e, "RunSQL", "pyformat", True))
+    return out
+
+
+# -- placeholders -----------------------------------------------------------------------------
+
+_WORD = re.compile(r"[A-Za-z_][A-Za-z_0-9]*$")
+
+
+def _value_position(before: str, after: str) -> bool:
+    """Is an interpolation between ``before`` and ``after`` (SQL text) where a value goes?"""
+    b = before.rstrip()
+    if after[:1].isalnum() or after[:1] in ("_", ".", '"', "'"):
+        return False
+    if b[-1:] and b[-1] in "=<>(,+-*/":
+        return True
+    m = _WORD.search(b)
+    return bool(m and m.group(0).upper() in _VALUE_WORDS)
+
+
+def normalise(items: list[Item], style: str) -> list[Item] | None:
+    """Placeholders -> ``$n``, ``%%`` -> ``%``; None when an interpolation is not a value."""
+    out: list[Item] = []
+    n = 0
+    i = 0
+    quote: str | None = None  # ' or " or "--" or "/*"
+    text = "".join(c if c is not None else "\x00" for c, _ in items)
+
+    def emit_param(off: int) -> None:
+        nonlocal n
+        n += 1
+        for c in f"${n}":
+            out.append((c, off))
+
+    while i < len(items):
+        c, off = items[i]
+        nxt = text[i + 1 : i + 2]
+        if c is None:
+            if quote is not None:
+                return None  # inside a string or comment: its content is unknown
+            before = "".join(x for x, _ in out if x is not None)
+            if not _value_position(before, text[i + 1 :]):
+                return None
+            emit_param(off)
+            i += 1
+            continue
+        if quote is not None:
+            if (quote in ("'", '"') and c == quote) or (quote == "--" and c == "\n") or (quote == "/*" and c == "*" and nxt == "/"):
+                if quote == "/*":
+                    out.append((c, off))
+                    i += 1
+                    c, off = items[i]
+                quote = None
+            elif c == "%" and nxt == "%" and style != "named":
+                out.append(("%", off))
+                i += 2
+                continue
+            out.append((c, off))
+            i += 1
+            continue
+        if c in ("'", '"'):
+            quote = c
+        elif c == "-" and nxt == "-":
+            quote = "--"
+        elif c == "/" and nxt == "*":
+            quote = "/*"
+        elif style != "named" and c == "%":
+            if nxt == "%":
+                out.append(("%", off))
+                i += 2
+                continue
+            if nxt == "s":
+                emit_param(off)
+                i += 2
+                continue
+            m = re.match(r"%\((\w+)\)s", text[i:])
+            if m:
+                emit_param(off)
+                i += len(m.group(0))
+                continue
+        elif c == ":" and style != "pyformat":
+            prev = text[i - 1 : i]
+            m = re.match(r":([A-Za-z_]\w*)", text[i:])
+            if m and prev != ":" and not prev.isalnum() and prev not in ("_", "]", ")"):
+                emit_param(off)
+                i += len(m.group(0))
+                continue
+        elif c == "?" and style == "any":
+            prev = text[:i].rstrip()[-1:]
+            if nxt not in ("|", "&") and (prev == "" or prev in "=<>(," or text[:i].rstrip().upper().endswith(tuple(f" {w}" for w in _VALUE_WORDS))):
+                emit_param(off)
+                i += 1
+                continue
+        out.append((c, off))
+        i += 1
+    return out
+
+
+def _segments(items: list[Item]) -> tuple[tuple[int, int, int], ...]:
+    segs: list[list[int]] = []
+    for sql_i, (_c, off) in enumerate(items):
+        if segs:
+            s = segs[-1]
+            if s[0] + s[2] == sql_i and s[1] + s[2] == off:
+                s[2] += 1
+                continue
+        segs.append([sql_i, off, 1])
+    return tuple((a, b, c) for a, b, c in segs)
 
 
 def find_sql_in_python(source: SourceFile, tree: ast.Module) -> list[SqlFragment]:
-    return []
+    builder = _Builder(source)
+    text_imported = _sqlalchemy_text_imported(tree)
+    found: list[tuple[int, SqlFragment]] = []
+    seen: set[tuple[int, int, str]] = set()
+    scopes: list[ast.AST] = [tree] + [n for n in ast.walk(tree) if isinstance(n, _SCOPES) and n is not tree]
+    for scope_node in scopes:
+        scope: _Scope | None = None
+        for node in _walk_scope(scope_node):
+            if not isinstance(node, ast.Call):
+                continue
+            sites = _sites(node, text_imported)
+            if not sites:
+                continue
+            if scope is None:
+                scope = _collect_assignments(scope_node)
+            for site in sites:
+                frag = _fragment(builder, site, scope)
+                if frag is None:
+                    continue
+                key = (frag.span.start, frag.span.end, frag.sql)
+                if key not in seen:
+                    seen.add(key)
+                    found.append((frag.span.start, frag))
+    found.sort(key=lambda t: t[0])
+    return [f for _, f in found]
+
+
+def _fragment(builder: _Builder, site: _Site, scope: _Scope) -> SqlFragment | None:
+    got = builder.items(site.arg, scope)
+    if got is None:
+        return None
+    items, span = got
+    value = "".join(c or "" for c, _ in items)
+    if not value.strip():
+        return None
+    if not site.certain and not looks_like_sql(value):
+        return None
+    if site.context == "RawSQL" and looks_like_sql(value):
+        prefix = ""
+    else:
+        prefix = site.prefix
+    norm = normalise(items, site.style)
+    if norm is None:
+        return None
+    interpolated = any(c is None for c, _ in items)
+    full: list[Item] = [(c, span.start) for c in prefix] + norm
+    sql = "".join(c or "" for c, _ in full)
+    segs = _segments(full)
+    frag = SqlFragment(builder.source.path, sql, segs, span, site.context)
+    if interpolated or not site.certain:
+        # a rebuilt f-string, or SQL-looking text in an uncertain call: keep it only if it parses
+        try:
+            from pglast import parse_sql
+
+            parse_sql(sql)
+        except Exception:
+            return None
+    return frag

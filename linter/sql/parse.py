@@ -1,4 +1,10 @@
-"""pglast parsing of SQL fragments into statements with spans."""
+"""pglast parsing of SQL fragments into statements with spans.
+
+pglast (libpg_query) reports statement and node locations as *character* offsets into the
+text it was given (it converts libpg_query's byte offsets), so spans stay right on non-ASCII
+text; a statement's span starts at its first token (comments before it are not part of it)
+and ends at its last (trailing whitespace and the ``;`` are not part of it).
+"""
 
 from __future__ import annotations
 
@@ -19,7 +25,10 @@ def parse_fragment(fragment: SqlFragment) -> tuple[list[SqlStatement], list[Pars
         raw = parse_sql(sql)
     except ParseError as exc:
         msg = str(exc.args[0]) if exc.args else str(exc)
-        pos = exc.location if isinstance(getattr(exc, "location", None), int) else None
+        loc = getattr(exc, "location", None)
+        pos = loc if isinstance(loc, int) else None
+        if pos is None and len(exc.args) > 1 and isinstance(exc.args[1], int):
+            pos = exc.args[1]  # pglast: ParseError(message, character offset)
         m = _AT_INDEX.search(msg)
         if m:
             pos = int(m.group(1))
@@ -37,5 +46,6 @@ def parse_fragment(fragment: SqlFragment) -> tuple[list[SqlStatement], list[Pars
         # trim leading whitespace/comments pglast includes in the statement range
         text = sql[start:end]
         stripped = len(text) - len(text.lstrip())
-        out.append(SqlStatement(fragment, r.stmt, start + stripped, end))
+        trailing = len(text) - len(text.rstrip())
+        out.append(SqlStatement(fragment, r.stmt, start + stripped, max(start + stripped, end - trailing)))
     return out, []
