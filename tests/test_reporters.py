@@ -82,11 +82,13 @@ PY = (
 )
 SQL_PATH = "db/queries.sql"
 PY_PATH = "app/données/вью.py"
+ODD_PATH = "db/a, b: 100%.sql"
 
 
 def _sample() -> RunResult:
     sql = SourceFile(SQL_PATH, SQL, Language.SQL)
     py = SourceFile(PY_PATH, PY, Language.PYTHON)
+    odd = SourceFile(ODD_PATH, "SELECT 1;\n", Language.SQL)
     star = SQL.index("*")
     selec = SQL.index("SELEC ")
     call = PY.index("cur.execute")
@@ -117,11 +119,13 @@ def _sample() -> RunResult:
         ),
         # a file that could not be read: no source, an empty span
         Diagnostic("QL992", "test-error", Span("bad/ünreadable.sql", 0, 0), "file is not valid UTF-8", severity=Severity.ERROR),
+        # `,` `:` `%` in a path must be escaped in GitHub properties and percent-encoded in URIs
+        Diagnostic("QL991", "test-info", Span(ODD_PATH, 0, 6), "odd path", severity=Severity.INFO),
     ]
     return RunResult(
         diagnostics=diags,
-        sources={SQL_PATH: sql, PY_PATH: py},
-        checked=[SQL_PATH, PY_PATH, "bad/ünreadable.sql"],
+        sources={SQL_PATH: sql, PY_PATH: py, ODD_PATH: odd},
+        checked=[SQL_PATH, PY_PATH, "bad/ünreadable.sql", ODD_PATH],
     )
 
 
@@ -194,6 +198,7 @@ def test_github_omits_columns_for_multiline_spans(test_rules: None) -> None:
     assert multi.startswith("::notice file=app/données/вью.py,line=2,endLine=4,title=QL991 test-info::")
     single = next(line for line in out if "QL992" in line)
     assert single.startswith("::error file=db/queries.sql,line=2,endLine=2,col=3,endColumn=8,title=")
+    assert out[-1] == "::notice file=db/a%2C b%3A 100%25.sql,line=1,endLine=1,col=1,endColumn=7,title=QL991 test-info::QL991 [test-info] odd path"
 
 
 def test_github_paths_relative_to_workspace(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -257,7 +262,9 @@ def test_sarif_results_rules_and_fingerprints(test_rules: None) -> None:
     res = run["results"]
     assert [(r["ruleId"], r["ruleIndex"], r["level"]) for r in res] == [
         ("QL990", 0, "warning"), ("QL992", 2, "error"), ("QL991", 1, "note"), ("QL990", 0, "warning"), ("QL992", 2, "error"),
+        ("QL991", 1, "note"),
     ]
+    assert res[5]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "db/a%2C%20b%3A%20100%25.sql"
     assert res[2]["locations"][0]["physicalLocation"]["artifactLocation"] == {
         "uri": "app/donn%C3%A9es/%D0%B2%D1%8C%D1%8E.py", "uriBaseId": "%SRCROOT%",
     }
