@@ -76,16 +76,21 @@ def _toml_loads(text: str) -> dict[str, Any]:
     return data
 
 
+def _shown(path: str) -> str:
+    rel = os.path.relpath(path)
+    return path if rel.startswith("..") else rel
+
+
 def _read_toml(path: str) -> dict[str, Any]:
     try:
         with open(path, encoding="utf-8") as fh:
             text = fh.read()
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read config file {path}: {exc}") from None
+        raise ConfigError(f"cannot read config file {_shown(path)}: {exc}") from None
     try:
         return _toml_loads(text)
     except ValueError as exc:  # tomllib.TOMLDecodeError is a ValueError
-        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+        raise ConfigError(f"{_shown(path)}: invalid TOML: {exc}") from None
 
 
 def _section(path: str) -> dict[str, Any] | None:
@@ -97,7 +102,7 @@ def _section(path: str) -> dict[str, Any] | None:
             return None
         sec = tool["querylint"]
         if not isinstance(sec, dict):
-            raise ConfigError(f"{path}: [tool.querylint] must be a table")
+            raise ConfigError(f"{_shown(path)}: [tool.querylint] must be a table")
         return sec
     return data
 
@@ -202,7 +207,10 @@ def config_from_table(table: dict[str, Any], *, where: str, root: str, config_pa
             ):
                 raise ConfigError(f"{where}: `per-file-ignores` must be a table of glob = [rule selectors]")
             for glob, sels in value.items():
-                registry.expand(sels, what=f"rule selector in per-file-ignores[{glob!r}]")
+                try:
+                    registry.expand(sels)
+                except ConfigError as exc:
+                    raise ConfigError(f"{where}: per-file-ignores[{glob!r}]: {exc}") from None
             values[name] = tuple((g, tuple(s)) for g, s in value.items())
             continue
         conv = _check_type(value, default)
@@ -212,9 +220,9 @@ def config_from_table(table: dict[str, Any], *, where: str, root: str, config_pa
     for name in _SELECTOR_KEYS:
         if name in values:
             try:
-                registry.expand(values[name], what=f"rule selector in `{name.replace('_', '-')}`")
+                registry.expand(values[name])
             except ConfigError as exc:
-                raise ConfigError(f"{where}: {exc}") from None
+                raise ConfigError(f"{where}: `{name.replace('_', '-')}`: {exc}") from None
     fmt = values.get("output_format")
     if fmt is not None and fmt not in FORMATS:
         raise ConfigError(f"{where}: unknown output-format `{fmt}` (expected one of: {', '.join(FORMATS)})")

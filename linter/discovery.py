@@ -56,16 +56,21 @@ class Matcher:
         self.exclude = GitIgnoreSpec.from_lines(patterns)
         self._gitignores: dict[str, Any] = {}  # folder -> spec (or None)
 
-    def _rel(self, abspath: str, is_dir: bool) -> str | None:
-        rel = os.path.relpath(abspath, self.root)
+    def _rel(self, abspath: str, is_dir: bool, base: str | None = None) -> str | None:
+        rel = os.path.relpath(abspath, base or self.root)
         if rel == "." or rel.startswith(".."):
             return None
         rel = rel.replace(os.sep, "/")
         return rel + "/" if is_dir else rel
 
-    def is_excluded(self, abspath: str, is_dir: bool) -> bool:
-        """Excluded by ``exclude`` / ``extend-exclude`` (itself or any parent folder)."""
-        rel = self._rel(abspath, is_dir)
+    def is_excluded(self, abspath: str, is_dir: bool, base: str | None = None) -> bool:
+        """Excluded by ``exclude`` / ``extend-exclude`` (itself or any parent folder).
+
+        Patterns are relative to the root, or to ``base``: an excluded folder named on the
+        command line is walked with its own folder as the base, so naming it checks it (as
+        naming an excluded file does), while e.g. ``__pycache__`` inside it stays excluded.
+        """
+        rel = self._rel(abspath, is_dir, base)
         if rel is None:
             # Outside the project root: match the path's own name against the patterns.
             name = os.path.basename(abspath.rstrip(os.sep))
@@ -112,18 +117,19 @@ class Matcher:
                 return False
             folder = os.path.dirname(folder)
 
-    def skip(self, abspath: str, is_dir: bool) -> bool:
-        return self.is_excluded(abspath, is_dir) or self.is_gitignored(abspath, is_dir)
+    def skip(self, abspath: str, is_dir: bool, base: str | None = None) -> bool:
+        return self.is_excluded(abspath, is_dir, base) or self.is_gitignored(abspath, is_dir)
 
 
 def _walk(top: str, matcher: Matcher, root: str) -> Iterator[Candidate]:
+    base = top if matcher.is_excluded(top, True) else None
     for dirpath, dirnames, filenames in os.walk(top):
-        dirnames[:] = sorted(d for d in dirnames if not matcher.skip(os.path.join(dirpath, d), True))
+        dirnames[:] = sorted(d for d in dirnames if not matcher.skip(os.path.join(dirpath, d), True, base))
         for f in sorted(filenames):
             if Language.for_path(f) is None:
                 continue
             fp = os.path.join(dirpath, f)
-            if not matcher.skip(fp, False):
+            if not matcher.skip(fp, False, base):
                 yield Candidate(fp, display_path(fp, root), False)
 
 

@@ -56,8 +56,8 @@ def parses(path: str, text: str) -> str | None:
             pglast.parse_sql(text)
     except SyntaxError as exc:
         return f"Python syntax error: {exc.msg}"
-    except Exception as exc:  # pglast.parser.ParseError and friends
-        return f"SQL syntax error: {exc}"
+    except Exception as exc:  # pglast.parser.ParseError(message, offset) and friends
+        return f"SQL syntax error: {exc.args[0] if exc.args else exc}"
     return None
 
 

@@ -1,0 +1,84 @@
+"""Generated rule docs: the page layout, and a check that docs/rules/*.md are up to date."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from querylint import docs
+from querylint.rule import Example, FixAvailability, SqlRule
+
+DOCS = Path(__file__).resolve().parent.parent / "docs" / "rules"
+
+
+class Sample(SqlRule):
+    """Sample summary line.
+
+    ## Why is this bad?
+    Because.
+    """
+
+    code = "QL999"
+    name = "sample-rule"
+    fix_availability = FixAvailability.SOMETIMES
+    default_enabled = False
+    options = {"threshold": 1000, "strict": False}
+    VALID = [Example("SELECT id FROM t;\n")]
+    INVALID = [Example("SELECT * FROM t;\n", line=1, message="`t` is read with `*`", options={"threshold": 5})]
+
+
+def test_render_rule_page() -> None:
+    assert docs.render_rule(Sample) == "\n".join([
+        "# sample-rule (QL999)",
+        "",
+        "*off by default (enable with `extend-select`) · fix sometimes available · severity: warning*",
+        "",
+        "## Options",
+        "",
+        "| option | default |",
+        "|---|---|",
+        "| `threshold` | `1000` |",
+        "| `strict` | `false` |",
+        "",
+        "Set them under `[tool.querylint.rules.sample-rule]`.",
+        "",
+        "Sample summary line.",
+        "",
+        "## Why is this bad?",
+        "Because.",
+        "",
+        "## Valid examples",
+        "",
+        "```sql",
+        "SELECT id FROM t;",
+        "```",
+        "",
+        "## Invalid examples",
+        "",
+        "- line 1: `t` is read with `*` — options: `threshold = 5`",
+        "",
+        "```sql",
+        "SELECT * FROM t;",
+        "```",
+        "",
+    ])
+
+
+def test_index_lists_every_rule() -> None:
+    index = docs.render_index([Sample])
+    assert index.splitlines()[-1] == "| QL999 | [sample-rule](sample-rule.md) | Sample summary line. |"
+
+
+def test_write_and_stale(tmp_path: Path) -> None:
+    assert "index.md" in docs.stale(tmp_path)
+    docs.write(tmp_path)
+    assert docs.stale(tmp_path) == []
+    (tmp_path / "removed-rule.md").write_text("old\n", encoding="utf-8")
+    (tmp_path / "parse-error.md").write_text("edited\n", encoding="utf-8")
+    assert docs.stale(tmp_path) == ["parse-error.md", "removed-rule.md"]
+    assert docs.write(tmp_path) == ["parse-error.md", "removed-rule.md"]
+    assert not (tmp_path / "removed-rule.md").exists()
+
+
+def test_docs_rules_are_up_to_date() -> None:
+    stale = docs.stale(DOCS)
+    assert not stale, f"docs/rules is stale ({', '.join(stale)}); run `{docs.REGENERATE}` and commit the result"
