@@ -24,9 +24,9 @@ from querylint.rules.select_star import SelectStar
 
 # isort: split
 # QL2xx: round trips (ORM front end)
-from querylint.rules.query_in_loop import QueryInLoop
 from querylint.rules.n_plus_one import NPlusOne
 from querylint.rules.query_in_called_function import QueryInCalledFunction
+from querylint.rules.query_in_loop import QueryInLoop
 from querylint.rules.write_in_loop import WriteInLoop
 
 # isort: split

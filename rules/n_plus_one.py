@@ -4,7 +4,7 @@ import ast
 from collections.abc import Iterator
 
 from querylint.diagnostics import Diagnostic
-from querylint.python.facts import EventKind, PythonFacts
+from querylint.python.facts import PATH_OPTIONS, EventKind, PythonFacts, skipped
 from querylint.rule import Example, FixAvailability, PythonContext, PythonRule
 from querylint.source import RelatedSpan
 
@@ -53,6 +53,10 @@ class NPlusOne(PythonRule):
     function. It is unsafe: it changes the SQL that runs (a JOIN or an extra IN query) and
     the memory the loop holds.
 
+    ## Options
+    Test files and migrations are skipped: set `check-tests` / `check-migrations` to `true`
+    to include them.
+
     ## References
     - [Django: select_related](https://docs.djangoproject.com/en/stable/ref/models/querysets/#select-related)
     - [Django: prefetch_related](https://docs.djangoproject.com/en/stable/ref/models/querysets/#prefetch-related)
@@ -61,6 +65,7 @@ class NPlusOne(PythonRule):
 
     code = "QL202"
     name = "n-plus-one"
+    options = PATH_OPTIONS
     fix_availability = FixAvailability.SOMETIMES
     example_path = "shop/views.py"
 
@@ -103,13 +108,13 @@ class NPlusOne(PythonRule):
 
     def visit_Module(self, node: ast.Module, ctx: PythonContext) -> Iterator[Diagnostic]:
         facts = ctx.project.facts.get("python")
-        if not isinstance(facts, PythonFacts):
+        if not isinstance(facts, PythonFacts) or skipped(ctx.path, self.opts):
             return
         for ev in facts.events_in(ctx.path, EventKind.LAZY):
             if ev.loop is None or ev.loop.bounded or ev.relation is None:
                 continue
             dotted = f"{ev.element}.{ev.relation.replace('__', '.')}"
-            target = f"`{ev.target_model}`" if ev.target_model else "the related rows"
+            target = f"`{ev.target_model}`" if ev.target_model else "the related row"
             if ev.method == "deferred":
                 message = f"`{dotted}` is a deferred column and loads once per {ev.element}: {ev.reason}"
             elif ev.method in ("collection", "bypass"):

@@ -5,7 +5,7 @@ from collections.abc import Iterator
 
 from querylint.diagnostics import Confidence, Diagnostic
 from querylint.python import callgraph
-from querylint.python.facts import EventKind, PythonFacts
+from querylint.python.facts import PATH_OPTIONS, EventKind, PythonFacts, skipped
 from querylint.rule import Example, PythonContext, PythonRule
 from querylint.source import RelatedSpan
 
@@ -63,13 +63,17 @@ class QueryInCalledFunction(PythonRule):
     )
     ```
 
+    ## Options
+    Test files and migrations are skipped: set `check-tests` / `check-migrations` to `true`
+    to include them.
+
     ## References
     - [Django: Database access optimization](https://docs.djangoproject.com/en/stable/topics/db/optimization/)
     """
 
     code = "QL203"
     name = "query-in-called-function"
-    options = {"max-depth": callgraph.DEFAULT_DEPTH}
+    options = {"max-depth": callgraph.DEFAULT_DEPTH, **PATH_OPTIONS}
     example_path = "shop/views.py"
 
     VALID = [
@@ -114,7 +118,7 @@ class QueryInCalledFunction(PythonRule):
 
     def visit_Module(self, node: ast.Module, ctx: PythonContext) -> Iterator[Diagnostic]:
         facts = ctx.project.facts.get("python")
-        if not isinstance(facts, PythonFacts):
+        if not isinstance(facts, PythonFacts) or skipped(ctx.path, self.opts):
             return
         depth = int(self.opts.get("max-depth", callgraph.DEFAULT_DEPTH))
         for ev in facts.events_in(ctx.path, EventKind.CALL):

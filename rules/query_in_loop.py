@@ -4,7 +4,7 @@ import ast
 from collections.abc import Iterator
 
 from querylint.diagnostics import Diagnostic
-from querylint.python.facts import EventKind, PythonFacts
+from querylint.python.facts import PATH_OPTIONS, EventKind, PythonFacts, skipped
 from querylint.rule import Example, PythonContext, PythonRule
 from querylint.source import RelatedSpan
 
@@ -47,6 +47,10 @@ class QueryInLoop(PythonRule):
     With SQLAlchemy: `select(Customer).where(Customer.id.in_(ids))`; with SQL:
     `SELECT ... WHERE id = ANY(%s)`.
 
+    ## Options
+    Test files and migrations are skipped: set `check-tests` / `check-migrations` to `true`
+    to include them.
+
     ## References
     - [Django: Database access optimization](https://docs.djangoproject.com/en/stable/topics/db/optimization/)
     - [SQLAlchemy: ColumnOperators.in_](https://docs.sqlalchemy.org/en/20/core/sqlelement.html#sqlalchemy.sql.expression.ColumnOperators.in_)
@@ -54,6 +58,7 @@ class QueryInLoop(PythonRule):
 
     code = "QL201"
     name = "query-in-loop"
+    options = PATH_OPTIONS
     example_path = "shop/views.py"
 
     VALID = [
@@ -101,7 +106,7 @@ class QueryInLoop(PythonRule):
 
     def visit_Module(self, node: ast.Module, ctx: PythonContext) -> Iterator[Diagnostic]:
         facts = ctx.project.facts.get("python")
-        if not isinstance(facts, PythonFacts):
+        if not isinstance(facts, PythonFacts) or skipped(ctx.path, self.opts):
             return
         for ev in facts.events_in(ctx.path, EventKind.QUERY):
             if ev.loop is None or ev.loop.bounded or ev.self_relation is not None:

@@ -4,7 +4,7 @@ import ast
 from collections.abc import Iterator
 
 from querylint.diagnostics import Diagnostic
-from querylint.python.facts import EventKind, PythonFacts
+from querylint.python.facts import PATH_OPTIONS, EventKind, PythonFacts, skipped
 from querylint.rule import Example, PythonContext, PythonRule
 from querylint.source import RelatedSpan
 
@@ -39,6 +39,10 @@ class WriteInLoop(PythonRule):
     `bulk_update(objs, fields)` for changed objects; SQLAlchemy
     `session.execute(insert(Tag), [{"name": n} for n in names])`; DB-API `executemany`.
 
+    ## Options
+    Test files and migrations are skipped: set `check-tests` / `check-migrations` to `true`
+    to include them.
+
     ## References
     - [Django: bulk_create](https://docs.djangoproject.com/en/stable/ref/models/querysets/#bulk-create)
     - [SQLAlchemy: ORM bulk INSERT](https://docs.sqlalchemy.org/en/20/orm/queryguide/dml.html#orm-bulk-insert-statements)
@@ -46,6 +50,7 @@ class WriteInLoop(PythonRule):
 
     code = "QL204"
     name = "write-in-loop"
+    options = PATH_OPTIONS
     example_path = "shop/imports.py"
 
     VALID = [
@@ -95,12 +100,12 @@ class WriteInLoop(PythonRule):
 
     def visit_Module(self, node: ast.Module, ctx: PythonContext) -> Iterator[Diagnostic]:
         facts = ctx.project.facts.get("python")
-        if not isinstance(facts, PythonFacts):
+        if not isinstance(facts, PythonFacts) or skipped(ctx.path, self.opts):
             return
         for ev in facts.events_in(ctx.path, EventKind.WRITE):
             if ev.loop is None or ev.loop.bounded:
                 continue
-            what = "commits" if ev.method in ("commit", "flush") else "writes one row"
+            what = {"commit": "commits", "flush": "flushes", "update": "runs an UPDATE", "delete": "runs a DELETE"}.get(ev.method, "writes one row")
             yield self.diagnostic(
                 ev.span,
                 f"`{ev.text}` {what} per iteration of `{ev.loop.description}`",

@@ -71,6 +71,8 @@ class ModuleInfo:
     source: SourceFile
     tree: ast.Module
     imports: dict[str, str] = field(default_factory=dict)  # local name -> dotted target
+    #: module-level ``Product = get_model("catalogue", "Product")`` (django-oscar, apps.get_model)
+    model_aliases: dict[str, str] = field(default_factory=dict)
     db_module: bool = False
 
     def offset(self, lineno: int, col: int) -> int:
@@ -106,6 +108,7 @@ class Analysis:
                 continue
             mod = ModuleInfo(path, module_name(path), pf.source, pf.tree)
             self._imports(mod)
+            self._aliases(mod)
             self.modules[path] = mod
             for node in pf.tree.body:
                 if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -132,6 +135,15 @@ class Analysis:
                     mod.db_module = True
                 for a in node.names:
                     mod.imports[a.asname or a.name] = f"{base}.{a.name}" if base else a.name
+
+    def _aliases(self, mod: ModuleInfo) -> None:
+        for node in mod.tree.body:
+            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+                call = node.value
+                if isinstance(call, ast.Call) and _last_name(call.func) == "get_model" and len(call.args) == 2:
+                    app, cls = (_str(a) for a in call.args)
+                    if app and cls:
+                        mod.model_aliases[node.targets[0].id] = f"{app}.{cls}"
 
     def _class(self, mod: ModuleInfo, node: ast.ClassDef) -> None:
         qual = f"{mod.name}.{node.name}"
@@ -187,6 +199,9 @@ class Analysis:
         return None
 
     def model_for_name(self, name: str, mod: ModuleInfo) -> Model | None:
+        if name in mod.model_aliases:
+            app, _, cls = mod.model_aliases[name].partition(".")
+            return self.registry.resolve(cls, from_app=app)
         if name in mod.imports:
             target = mod.imports[name]
             cands = self.registry.by_class_name(target.rsplit(".", 1)[-1])
@@ -257,6 +272,9 @@ class _Loop:
     id: int
     ref: LoopRef
     bounded: bool
+    #: ``while`` loops mostly walk levels of a tree, pages or batches, where one query per
+    #: round is the design: they are tracked (elements, nesting) but never reported
+    is_while: bool = False
 
 
 class FunctionWalker:
@@ -272,6 +290,7 @@ class FunctionWalker:
         self.events: list[Event] = []
         self.queries: list[Query] = []
         self.seen_lazy: set[tuple[int, str]] = set()
+        self.exiting = False  # evaluating a ``return``: the loop ends here, nothing repeats
 
     # -- entry ---------------------------------------------------------------------------
     def run(self) -> None:
@@ -335,6 +354,8 @@ class FunctionWalker:
 
     def unbounded_loop(self, upto: int | None = None) -> LoopRef | None:
         """Innermost unbounded loop, among loops up to (and including) loop id ``upto``."""
+        if self.exiting:
+            return None
         stack = self.loops
         if upto is not None:
             ids = [lp.id for lp in stack]
@@ -342,7 +363,7 @@ class FunctionWalker:
                 return None
             stack = stack[: ids.index(upto) + 1]
         for lp in reversed(stack):
-            if not lp.bounded:
+            if not lp.bounded and not lp.is_while:
                 return lp.ref
         return None
 
@@ -441,7 +462,11 @@ class FunctionWalker:
             self.block(s.finalbody)  # type: ignore[attr-defined]
         elif isinstance(s, ast.Return):
             if s.value is not None:
-                v = self.expr(s.value)
+                self.exiting = bool(self.loops)
+                try:
+                    v = self.expr(s.value)
+                finally:
+                    self.exiting = False
                 if isinstance(v, QuerySetVal) and v.built_here and not v.statement and v.via is None:
                     self.record_query(v, s.value)
         elif isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
@@ -459,7 +484,7 @@ class FunctionWalker:
 
     def push_loop(self, node: ast.AST, iterable: ast.expr | None) -> _Loop:
         bounded = iterable is not None and loops.is_bounded(iterable)
-        lp = _Loop(id(node), loops.loop_ref(node, self.mod.path, self.mod.offset, bounded=bounded), bounded)
+        lp = _Loop(id(node), loops.loop_ref(node, self.mod.path, self.mod.offset, bounded=bounded), bounded, isinstance(node, ast.While))
         self.loops.append(lp)
         return lp
 
@@ -995,7 +1020,8 @@ class FunctionWalker:
         loop = self.unbounded_loop()
         kind = queries_django.WRITES[meth]
         if meth.startswith("bulk_") or meth.startswith("abulk_"):
-            self.emit(EventKind.QUERY, node, loop, method=meth, model=qs.model.class_name)
+            # already the batched form: a query for the call graph, never a per-row finding
+            self.emit(EventKind.QUERY, node, None, method=meth, model=qs.model.class_name)
             return
         if qs.via is not None:
             self.emit(EventKind.QUERY, node, loop, method=meth, model=qs.model.class_name)

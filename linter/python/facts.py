@@ -71,3 +71,32 @@ class PythonFacts:
 
     def events_in(self, path: str, kind: EventKind) -> list[Event]:
         return [e for e in self.events.get(path, ()) if e.kind is kind]
+
+
+def is_test_path(path: str) -> bool:
+    """Test code: round trips there cost test time, not production latency."""
+    parts = path.replace("\\", "/").split("/")
+    name = parts[-1]
+    return (
+        any(p in ("tests", "test", "testing") for p in parts[:-1])
+        or name.startswith("test_")
+        or name.endswith("_test.py")
+        or name in ("tests.py", "conftest.py", "factories.py")
+    )
+
+
+def is_migration_path(path: str) -> bool:
+    """Django / Alembic migrations run once per deploy: a loop there is not a hot path."""
+    parts = path.replace("\\", "/").split("/")
+    return "migrations" in parts[:-1] or ("versions" in parts[:-1] and "alembic" in parts)
+
+
+def skipped(path: str, opts: dict[str, Any]) -> bool:
+    """The QL2xx rules skip tests and migrations unless ``check-tests`` / ``check-migrations``."""
+    if is_test_path(path) and not opts.get("check-tests", False):
+        return True
+    return is_migration_path(path) and not opts.get("check-migrations", False)
+
+
+#: options every QL2xx rule accepts
+PATH_OPTIONS: dict[str, Any] = {"check-tests": False, "check-migrations": False}

@@ -56,7 +56,10 @@ def describe(node: ast.AST) -> str:
     """``for order in orders`` / ``while ...`` / the comprehension's ``for``, shortened."""
     if isinstance(node, (ast.For, ast.AsyncFor, ast.comprehension)):
         prefix = "async for" if isinstance(node, ast.AsyncFor) or getattr(node, "is_async", False) else "for"
-        return f"{prefix} {_short(node.target)} in {_short(node.iter)}"
+        target = _short(node.target)
+        if isinstance(node.target, ast.Tuple) and target.startswith("("):
+            target = target[1:-1]
+        return f"{prefix} {target} in {_short(node.iter)}"
     if isinstance(node, ast.While):
         return f"while {_short(node.test)}"
     return "loop"
