@@ -109,6 +109,8 @@ def find(
             for m in rx.finditer(chunk):
                 if not hash_ok and m.group(0).startswith("#"):
                     continue
+                if m.start() > 0 and chunk[m.start() - 1] in "\"'`":
+                    continue  # quoted in prose: `# the syntax is "# noqa: QL101"`
                 off = start + m.start()
                 line = source.line_of(off)
                 if rx is _IGNORE_FILE:

@@ -99,6 +99,9 @@ def test_noqa_keeps_only_querylint_codes(tmp_path: Path) -> None:
 def test_hash_inside_a_python_string_is_not_a_comment(tmp_path: Path) -> None:
     found = run(tmp_path, {"m.py": "a = eval('# noqa: QL903')\nDOC = '''-- noqa: QL901'''\n"})
     assert found == [("QL903", 1, "eval")]
+    # a directive quoted inside a comment is prose, not a directive (and not "unused")
+    found = run(tmp_path, {"m.py": "a = eval('1')  # write `# noqa: QL903` to silence it\n"})
+    assert found == [("QL903", 1, "eval")]
 
 
 def test_applies_only_to_findings_starting_on_its_line(tmp_path: Path) -> None:
