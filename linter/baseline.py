@@ -2,9 +2,11 @@
 
 ``--write-baseline FILE`` records every current finding; ``--baseline FILE`` then reports only
 findings that are not in it. A finding is matched by ``(path, code, fingerprint)``, where the
-fingerprint hashes the whitespace-normalised text of the line the finding starts on, so
-inserting lines above it (or re-indenting it) keeps it matched, while editing the offending
-line itself makes it new again. Matching counts: two identical findings recorded once leave the
+fingerprint hashes the whitespace-normalised text of the line the finding starts on and of the
+flagged code itself, so inserting lines above it (or re-indenting it) keeps it matched, while
+editing the offending code makes it new again. The flagged text matters: in a Django migration
+forty findings start on an identical ``migrations.AddField(`` line, and only the operation's
+own text tells them apart. Matching counts: two identical findings recorded once leave the
 second one reported. Internal errors (``QL000``) are bugs in querylint, not debt; they are
 never recorded.
 
@@ -38,16 +40,21 @@ def normalize_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def line_fingerprint(text: str) -> str:
-    """16 hex digits of SHA-256 over the normalised line text."""
-    return hashlib.sha256(normalize_line(text).encode("utf-8", "surrogatepass")).hexdigest()[:16]
+#: characters of the flagged text that count (a whole statement can be long)
+_SPAN_CHARS = 2000
+
+
+def text_fingerprint(line: str, flagged: str = "") -> str:
+    """16 hex digits of SHA-256 over the normalised line and flagged text."""
+    basis = normalize_line(line) + "\0" + normalize_line(flagged[:_SPAN_CHARS])
+    return hashlib.sha256(basis.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
 def fingerprint(d: Diagnostic, source: SourceFile | None) -> str:
-    """Fingerprint of the line ``d`` starts on (the empty line for files that could not be read)."""
+    """Fingerprint of ``d``: its first line and its text (empty for files that could not be read)."""
     if source is None:
-        return line_fingerprint("")
-    return line_fingerprint(source.line_text(source.line_of(d.span.start)))
+        return text_fingerprint("")
+    return text_fingerprint(source.line_text(source.line_of(d.span.start)), source.text[d.span.start : d.span.end])
 
 
 @dataclass(frozen=True, slots=True)

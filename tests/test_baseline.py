@@ -38,7 +38,7 @@ def test_write_then_apply_hides_everything(tmp_path: Path) -> None:
     assert [(f["path"], f["code"], f["line"]) for f in data["findings"]] == [
         ("db/q.sql", "QL101", 1), ("db/q.sql", "QL101", 2), ("db/q.sql", "QL103", 3),
     ]
-    assert data["findings"][0]["fingerprint"] == baseline.line_fingerprint("SELECT * FROM a;")
+    assert data["findings"][0]["fingerprint"] == baseline.text_fingerprint("  SELECT  * FROM a; ", "*")
     out = baseline.apply(baseline.load(str(file)), res.diagnostics, res.sources)
     assert (out.kept, out.matched, out.unmatched) == ([], 3, 0)
 
@@ -62,6 +62,16 @@ def test_new_and_edited_findings_are_reported(tmp_path: Path) -> None:
     out = baseline.apply(baseline.load(str(file)), res2.diagnostics, res2.sources)
     assert [(d.code, res2.sources["db/q.sql"].line_of(d.span.start)) for d in out.kept] == [("QL101", 1), ("QL101", 4)]
     assert (out.matched, out.unmatched) == (1, 1)
+
+
+def test_flagged_text_tells_identical_lines_apart(tmp_path: Path) -> None:
+    text = "ALTER TABLE t\n  ADD COLUMN a int NOT NULL;\nALTER TABLE t\n  ADD COLUMN b int NOT NULL;\n"
+    res = _result(text, [("QL404", "ALTER TABLE t\n  ADD COLUMN a int")])
+    file = tmp_path / "b.json"
+    baseline.write(str(file), res.diagnostics, res.sources)
+    both = _result(text, [("QL404", "ALTER TABLE t\n  ADD COLUMN a int"), ("QL404", "ALTER TABLE t\n  ADD COLUMN b int")])
+    out = baseline.apply(baseline.load(str(file)), both.diagnostics, both.sources)
+    assert [d.message for d in out.kept] == ["ALTER TABLE t\n  ADD COLUMN b int is bad"]
 
 
 def test_matching_counts_duplicates(tmp_path: Path) -> None:

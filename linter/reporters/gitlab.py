@@ -1,9 +1,10 @@
 """``gitlab``: GitLab Code Quality JSON (the ``codequality`` report artifact).
 
 A list of ``{description, check_name, fingerprint, severity, location {path, lines {begin,
-end}}}``. The fingerprint hashes the path, the rule code and the whitespace-normalised text of
-the finding's first line (plus a counter for identical findings in one file), so GitLab keeps
-matching a finding between the base and head pipelines when lines above it move. Paths are
+end}}}``. The fingerprint hashes the path, the rule code and the baseline fingerprint (the
+whitespace-normalised text of the finding's first line and of the flagged code), plus a counter
+for identical findings in one file, so GitLab keeps matching a finding between the base and
+head pipelines when lines above it move. Paths are
 relative to ``CI_PROJECT_DIR`` when it is set (the repository root in GitLab CI).
 """
 
@@ -14,9 +15,9 @@ import json
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
-from querylint.baseline import normalize_line
+from querylint.baseline import fingerprint
 from querylint.diagnostics import Severity
-from querylint.reporters._shared import ci_path, diagnostic_range, line_text
+from querylint.reporters._shared import ci_path, diagnostic_range
 
 if TYPE_CHECKING:
     from querylint.engine import RunResult
@@ -31,7 +32,7 @@ def render(result: RunResult, ctx: ReportContext) -> str:
     for d in result.diagnostics:
         r = diagnostic_range(result, d)
         path = ci_path(d.span.path, ctx.root, "CI_PROJECT_DIR")
-        basis = "\0".join((path, d.code, normalize_line(line_text(result, d.span.path, r.line))))
+        basis = "\0".join((path, d.code, fingerprint(d, result.sources.get(d.span.path))))
         seen[basis] += 1
         digest = hashlib.sha256(f"{basis}\0{seen[basis]}".encode("utf-8", "surrogatepass")).hexdigest()[:32]
         description = f"{d.code} [{d.name}] {d.message}"
