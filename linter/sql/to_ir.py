@@ -45,7 +45,7 @@ def sql_text(node: Any) -> str:
     return _CAST.sub(r"\1::\2", text)
 
 
-_CAST = re.compile(r"\bCAST\(([\w.\"]+) AS ([\w ]+(?:\(\d+(?:, ?\d+)?\))?)\)")
+_CAST = re.compile(r"\bCAST\(('(?:[^']|'')*'|[\w.\"]+) AS ([\w ]+(?:\(\d+(?:, ?\d+)?\))?)\)")
 
 
 def leftmost(node: Any) -> Any:
@@ -111,8 +111,10 @@ class _Converter:
     def __init__(self, st: SqlStatement) -> None:
         self.st = st
         self.span = st.span
-        self.description = sql_text(st.node)[:200] or re.sub(r"\s+", " ", st.text)[:200]
+        text = sql_text(st.node) or re.sub(r"\s+", " ", st.text)
+        self.description = text if len(text) <= 200 else text[:199].rstrip() + "…"
         self.ctes: set[str] = set()
+        self.cte_aliases: dict[str, str] = {}  # alias of a CTE reference -> the CTE's name
 
     # -- statements ---------------------------------------------------------------------
     def statement(self, node: Any) -> list[Query]:
@@ -206,6 +208,8 @@ class _Converter:
 
         if isinstance(item, ast.RangeVar):
             if item.schemaname is None and item.relname in self.ctes:
+                if item.alias is not None:
+                    self.cte_aliases[item.alias.aliasname] = item.relname
                 return []
             return [self.table_ref(item)]
         if isinstance(item, ast.JoinExpr):
@@ -224,7 +228,7 @@ class _Converter:
         return []
 
     def alias_map(self, tables: list[TableRef]) -> dict[str, str]:
-        m: dict[str, str] = {}
+        m: dict[str, str] = dict(self.cte_aliases)
         for t in tables:
             m[t.name] = t.name
             if t.alias:
