@@ -6,7 +6,6 @@ import ast
 import textwrap
 
 import pytest
-
 from querylint.source import Language, SourceFile
 from querylint.sql import find_sql_in_python, parse_fragment
 from querylint.sqlsource import SqlFragment

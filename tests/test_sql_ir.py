@@ -4,7 +4,20 @@ from __future__ import annotations
 
 import ast
 
-from querylint.ir import Join, Limit, Op, OrderKey, Origin, Predicate, Projection, Query, QueryKind, TableRef, Value, ValueKind
+from querylint.ir import (
+    Join,
+    Limit,
+    Op,
+    OrderKey,
+    Origin,
+    Predicate,
+    Projection,
+    Query,
+    QueryKind,
+    TableRef,
+    Value,
+    ValueKind,
+)
 from querylint.source import Language, SourceFile
 from querylint.sql import find_sql_in_python, parse_fragment, to_queries
 from querylint.sqlsource import SqlFragment
