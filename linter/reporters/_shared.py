@@ -71,14 +71,6 @@ def rule_class(code: str) -> type[Rule] | None:
     return cls
 
 
-def line_text(result: RunResult, path: str, line: int) -> str:
-    src = result.sources.get(path)
-    if src is None or not 1 <= line <= src.line_count:
-        return ""
-    text: str = src.line_text(line)
-    return text
-
-
 def ci_path(path: str, root: str, workspace_var: str) -> str:
     """``path`` relative to the CI checkout when the project root lies inside it.
 
