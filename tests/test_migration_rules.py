@@ -267,3 +267,38 @@ def test_django_fix_is_display_only_when_the_migration_does_more() -> None:
     result = lint_files(files, select=["QL401"])
     (d,) = result.diagnostics
     assert d.fix is not None and d.fix.applicability is Applicability.DISPLAY_ONLY
+
+
+ALEMBIC_DIALECT = '''
+from alembic import op
+
+revision = "b2"
+down_revision = None
+
+
+def upgrade():
+    bind = op.get_bind()
+    if bind.dialect.name == "sqlite":
+        op.create_index("ix_a", "orders", ["a"])
+    else:
+        op.create_index("ix_b", "orders", ["b"])
+    if op.get_bind().dialect.name != "postgresql":
+        op.create_index("ix_c", "orders", ["c"])
+    if not isinstance(bind.dialect, MySQLDialect):
+        op.create_index("ix_d", "orders", ["d"])
+    if bind.dialect.name in ("sqlite", "postgresql"):
+        op.create_index("ix_e", "orders", ["e"])
+
+
+def downgrade():
+    pass
+'''
+
+
+def test_operations_in_non_postgres_branches_are_ignored() -> None:
+    path = "alembic/versions/b2_dialects.py"
+    result = lint_files({path: ALEMBIC_DIALECT.lstrip("\n")}, select=["QL401"])
+    src = result.sources[path]
+    lines = [src.location(d.span.start)[0] for d in result.diagnostics]
+    # ix_a (sqlite only) and ix_c (not postgresql) are dropped; ix_b, ix_d and ix_e stay
+    assert lines == [12, 16, 18]

@@ -23,6 +23,9 @@ def gather(project: ProjectIndex) -> None:
     gather_sql_migrations(project)
     gather_django_migrations(project)
     gather_alembic_migrations(project)
+    from querylint.migrations.dialect import drop_non_postgres_ops  # H7: skip SQLite/MySQL-only branches
+
+    drop_non_postgres_ops(project)
 
 
 def build_schema(project: ProjectIndex) -> None:
