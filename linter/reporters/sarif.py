@@ -165,10 +165,12 @@ def _exact_region(start: int, end: int, src: SourceFile | None) -> dict[str, int
 
 # -- GitHub's primaryLocationLineHash --------------------------------------------------------
 #
-# A port of github/codeql-action's ``fingerprints.ts``: a rolling hash (base 37, 64-bit
-# wrap-around) over the next 100 non-blank UTF-16 code units from the start of every line,
-# with CR, LF and CRLF read as LF, and ``hash:n`` where n counts earlier lines with the same
-# hash. Same input, same value as GitHub computes on upload.
+# github/codeql-action's ``fingerprints.ts`` hashes, for every line, the 100 UTF-16 code units
+# that start at the line's first unit, after dropping spaces and tabs and reading CR, LF and
+# CRLF as one LF; the input ends with a 65535 unit and zeros. The hash is base 37 with 64-bit
+# wrap-around, printed as ``hex:n`` where n counts earlier lines with the same hash. It is
+# computed there with a rolling window; here with prefix hashes, which give the same numbers
+# (the tests check GitHub's own test vectors).
 
 _BLOCK = 100
 _MOD = 37
@@ -179,51 +181,25 @@ _EOF = 65535
 
 def line_hashes(text: str) -> list[str]:
     """``primaryLocationLineHash`` for every line of ``text`` (index 0 is line 1)."""
-    window = [0] * _BLOCK
-    line_numbers = [-1] * _BLOCK
-    state = {"hash": 0, "index": 0}
+    import sys
+    from array import array
+    from itertools import accumulate
+
+    normal = text.replace("\r\n", "\n").replace("\r", "\n").replace(" ", "").replace("\t", "")
+    units = array("H")  # UTF-16 code units, as JavaScript's charCodeAt reads them
+    units.frombytes(normal.encode("utf-16-le", "surrogatepass"))
+    if sys.byteorder == "big":  # pragma: no cover
+        units.byteswap()
+    n = len(units) + 1  # with the EOF unit
+    starts = [0, *(i + 1 for i, u in enumerate(units) if u == 0x0A)]
+    stream = [*units, _EOF, *([0] * _BLOCK)]
+    prefix = list(accumulate(stream, lambda acc, u: (acc * _MOD + u) & _MASK, initial=0))
     counts: dict[str, int] = {}
-    out: dict[int, str] = {}
-
-    def output() -> None:
-        value = format(state["hash"], "x")
+    out = []
+    for p in starts:
+        if p >= n:
+            break
+        value = format((prefix[p + _BLOCK] - prefix[p] * _FIRST_MOD) & _MASK, "x")
         counts[value] = counts.get(value, 0) + 1
-        out[line_numbers[state["index"]]] = f"{value}:{counts[value]}"
-        line_numbers[state["index"]] = -1
-
-    def update(current: int) -> None:
-        i = state["index"]
-        begin = window[i]
-        window[i] = current
-        state["hash"] = (_MOD * state["hash"] + current - _FIRST_MOD * begin) & _MASK
-        state["index"] = (i + 1) % _BLOCK
-
-    line_number = 0
-    line_start = True
-    prev_cr = False
-    data = text.encode("utf-16-le", "surrogatepass")
-    units = [int.from_bytes(data[i : i + 2], "little") for i in range(0, len(data), 2)]
-    units.append(_EOF)
-    for current in units:
-        if current in (0x20, 0x09) or (prev_cr and current == 0x0A):
-            prev_cr = False
-            continue
-        if current == 0x0D:
-            current = 0x0A
-            prev_cr = True
-        else:
-            prev_cr = False
-        if line_numbers[state["index"]] != -1:
-            output()
-        if line_start:
-            line_start = False
-            line_number += 1
-            line_numbers[state["index"]] = line_number
-        if current == 0x0A:
-            line_start = True
-        update(current)
-    for _ in range(_BLOCK):
-        if line_numbers[state["index"]] != -1:
-            output()
-        update(0)
-    return [out.get(n, "") for n in range(1, line_number + 1)]
+        out.append(f"{value}:{counts[value]}")
+    return out
