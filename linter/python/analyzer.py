@@ -467,7 +467,7 @@ class FunctionWalker:
                     v = self.expr(s.value)
                 finally:
                     self.exiting = False
-                if isinstance(v, QuerySetVal) and v.built_here and not v.statement and v.via is None:
+                if isinstance(v, QuerySetVal) and v.built_here and not v.statement and not v.evaluated and v.via is None:
                     self.record_query(v, s.value)
         elif isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
             return

@@ -129,6 +129,9 @@ class _Builder:
                 self._add(model, model.fields[name].column, rest, value, span)
                 return
             rel = model.relations.get(name)
+            if rel is None and name.endswith("_id") and (fk := model.relations.get(name[:-3])) is not None and fk.column:
+                self._add(model, fk.column, rest, value, span)  # the attname: author_id=3
+                return
             if rel is None:
                 return  # an annotation, a transform we do not know: say nothing
             if rel.column and (not rest or rest[0] in _LOOKUPS or rest[0] == "isnull"):

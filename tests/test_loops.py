@@ -1,0 +1,215 @@
+"""Loops: which accesses repeat (QL201 query-in-loop, QL204 write-in-loop), bounded loops."""
+
+from __future__ import annotations
+
+import textwrap
+
+# -- a hand-built model registry, so these tests do not depend on the models gatherer -------
+from querylint import python as pyfe
+from querylint.models import Field, Framework, Model, ModelRegistry, Relation, RelationKind
+from querylint.testing import lint_files
+
+K = RelationKind
+
+
+def _model(key: str, table: str, fields: tuple[str, ...], rels: dict[str, tuple[RelationKind, str, str]], *, fw: Framework = Framework.DJANGO, path: str = "shop/models.py", managers: dict[str, str] | None = None, deferred: tuple[str, ...] = ()) -> Model:
+    fs = {"id": Field("id", "id", primary_key=True)}
+    fs.update({f: Field(f, f, deferred=f in deferred) for f in fields})
+    relations = {n: Relation(n, kind, target, column=f"{n}_id" if kind in (K.FORWARD_FK, K.FORWARD_O2O, K.SA_MANY_TO_ONE) else None, lazy=lazy) for n, (kind, target, lazy) in rels.items()}
+    cls = key.rsplit(".", 1)[-1]
+    return Model(key, cls, fw, table, path[:-3].replace("/", "."), path, fields=fs, relations=relations, managers=managers or {})
+
+
+def shop_registry() -> ModelRegistry:
+    r = ModelRegistry()
+    r.add(_model("shop.Author", "shop_author", ("name",), {"books": (K.REVERSE_FK, "shop.Book", "select"), "profile": (K.REVERSE_O2O, "shop.Profile", "select")}))
+    r.add(_model("shop.Profile", "shop_profile", ("bio",), {"author": (K.FORWARD_O2O, "shop.Author", "select")}))
+    r.add(_model("shop.Publisher", "shop_publisher", ("name",), {}))
+    r.add(_model("shop.Book", "shop_book", ("title", "created_at", "body"), {
+        "author": (K.FORWARD_FK, "shop.Author", "select"),
+        "publisher": (K.FORWARD_FK, "shop.Publisher", "select"),
+        "tags": (K.M2M, "shop.Tag", "select"),
+        "target": (K.GENERIC_FK, "shop.Author", "select"),
+    }))
+    r.add(_model("shop.Tag", "shop_tag", ("name",), {"books": (K.M2M, "shop.Book", "select")}))
+    # SQLAlchemy
+    sa = "app/models.py"
+    r.add(_model("User", "users", ("name", "bio"), {"orders": (K.SA_COLLECTION, "Order", "select"), "groups": (K.SA_COLLECTION, "Group", "selectin")}, fw=Framework.SQLALCHEMY, path=sa, deferred=("bio",)))
+    r.add(_model("Order", "orders", ("total",), {"user": (K.SA_MANY_TO_ONE, "User", "select"), "items": (K.SA_COLLECTION, "Item", "dynamic")}, fw=Framework.SQLALCHEMY, path=sa))
+    r.add(_model("Item", "items", ("sku",), {}, fw=Framework.SQLALCHEMY, path=sa))
+    r.add(_model("Group", "groups", ("name",), {}, fw=Framework.SQLALCHEMY, path=sa))
+    return r
+
+
+MODELS_PY = "class Author: pass\nclass Profile: pass\nclass Publisher: pass\nclass Book: pass\nclass Tag: pass\n"
+SA_MODELS_PY = "class User: pass\nclass Order: pass\nclass Item: pass\nclass Group: pass\n"
+
+
+def run(monkeypatch, code: str, *, select: list[str], extra: dict[str, str] | None = None, path: str = "shop/views.py"):
+    def fake_index_models(project):  # type: ignore[no-untyped-def]
+        project.models = shop_registry()
+
+    monkeypatch.setattr(pyfe, "index_models", fake_index_models)
+    files = {"shop/__init__.py": "", "shop/models.py": MODELS_PY, "app/__init__.py": "", "app/models.py": SA_MODELS_PY, path: code, **(extra or {})}
+    return lint_files(files, select=select, check=[path, *(extra or {})])
+
+
+def found(result, code: str) -> list[tuple[str, int, str]]:
+    out = []
+    for d in result.diagnostics:
+        if d.code == code:
+            out.append((d.span.path, result.sources[d.span.path].location(d.span.start)[0], d.message))
+    return out
+
+
+import ast  # noqa: E402
+
+from querylint.python import loops  # noqa: E402
+
+
+def test_query_in_for_loop_and_comprehension(monkeypatch) -> None:
+    code = textwrap.dedent("""\
+        from shop.models import Author, Book
+
+
+        def names(books, ids):
+            for book in books:
+                print(Author.objects.filter(pk=book.author_id).exists())
+            counts = {i: Book.objects.filter(author_id=i).count() for i in ids}
+            firsts = [list(Book.objects.filter(author_id=i)) for i in ids]
+            return counts, firsts
+        """)
+    res = run(monkeypatch, code, select=["QL201"])
+    assert found(res, "QL201") == [
+        ("shop/views.py", 6, "`Author.objects.filter(pk=book.author_id).exists()` runs a query on every iteration of `for book in books`"),
+        ("shop/views.py", 7, "`Book.objects.filter(author_id=i).count()` runs a query on every iteration of `for i in ids`"),
+        ("shop/views.py", 8, "`list(Book.objects.filter(author_id=i))` runs a query on every iteration of `for i in ids`"),
+    ]
+    d = next(d for d in res.diagnostics if d.code == "QL201")
+    assert d.help == "Fetch the rows once before the loop: `Author.objects.in_bulk(ids)` or `.filter(id__in=ids)` into a dict, then look them up"
+    assert res.sources["shop/views.py"].location(d.related[0].span.start) == (5, 5)
+
+
+def test_queryset_built_outside_the_loop_is_cached(monkeypatch) -> None:
+    code = textwrap.dedent("""\
+        from shop.models import Author, Book
+
+
+        def names(books):
+            authors = Author.objects.all()
+            for book in books:
+                for a in authors:
+                    print(a)
+                if authors:
+                    print(len(authors))
+        """)
+    assert found(run(monkeypatch, code, select=["QL201"]), "QL201") == []
+
+
+def test_bounded_while_and_return_are_quiet(monkeypatch) -> None:
+    code = textwrap.dedent("""\
+        from shop.models import Book
+
+
+        def f(ids, resolvers):
+            for status in ("new", "old", "archived"):
+                Book.objects.filter(title=status).count()
+            for _ in range(3):
+                Book.objects.first()
+            while ids:
+                ids = list(Book.objects.filter(id__in=ids).values_list("id", flat=True))
+            for r in resolvers:
+                return Book.objects.get(pk=r.id)
+        """)
+    assert found(run(monkeypatch, code, select=["QL201"]), "QL201") == []
+
+
+def test_bounded_loop_inside_unbounded_reports_the_outer_loop(monkeypatch) -> None:
+    code = textwrap.dedent("""\
+        from shop.models import Book
+
+
+        def f(authors):
+            for author in authors:
+                for kind in ("a", "b"):
+                    Book.objects.filter(author=author, title=kind).count()
+        """)
+    assert found(run(monkeypatch, code, select=["QL201"]), "QL201") == [
+        ("shop/views.py", 7, "`Book.objects.filter(author=author, title=kind).count()` runs a query on every iteration of `for author in authors`"),
+    ]
+
+
+def test_writes_in_loops(monkeypatch) -> None:
+    code = textwrap.dedent("""\
+        from shop.models import Book, Tag
+
+
+        def f(names, books):
+            for name in names:
+                Tag.objects.create(name=name)
+            for book in Book.objects.filter(title=""):
+                book.title = "untitled"
+                book.save()
+            for name in names:
+                tag = Tag(name=name)
+                tag.save()
+            Tag.objects.bulk_create([Tag(name=n) for n in names])
+            for book in books:
+                book.tags.add(1)
+        """)
+    res = run(monkeypatch, code, select=["QL204"])
+    assert found(res, "QL204") == [
+        ("shop/views.py", 6, "`Tag.objects.create(name=name)` writes one row per iteration of `for name in names`"),
+        ("shop/views.py", 9, "`book.save()` writes one row per iteration of `for book in Book.objects.filter(title='')`"),
+        ("shop/views.py", 12, "`tag.save()` writes one row per iteration of `for name in names`"),
+    ]
+    helps = [d.help for d in res.diagnostics if d.code == "QL204"]
+    assert helps[1] == "Collect the changed objects and write them once with `Book.objects.bulk_update(objs, fields)`"
+    assert helps[2] == "Build the objects and insert them once with `Tag.objects.bulk_create(objs)`"
+
+
+def test_sqlalchemy_and_dbapi_round_trips(monkeypatch) -> None:
+    code = textwrap.dedent("""\
+        from sqlalchemy import select
+
+        from app.models import Order, User
+
+
+        def f(session, ids, conn):
+            for i in ids:
+                session.get(User, i)
+                session.add(Order(total=i))
+                session.commit()
+            with conn.cursor() as cur:
+                for i in ids:
+                    cur.execute("INSERT INTO t VALUES (%s)", [i])
+                    cur.execute("SELECT 1")
+            session.add_all([Order(total=i) for i in ids])
+            session.commit()
+        """)
+    res = run(monkeypatch, code, select=["QL201", "QL204"], path="app/services.py")
+    assert [(c, ln) for c, ln in [(d.code, res.sources[d.span.path].location(d.span.start)[0]) for d in res.diagnostics]] == [
+        ("QL201", 8), ("QL204", 10), ("QL204", 13), ("QL201", 14),
+    ]
+    assert found(res, "QL204")[0][2] == "`session.commit()` commits per iteration of `for i in ids`"
+
+
+def test_tests_and_migrations_are_skipped_unless_asked(monkeypatch) -> None:
+    code = textwrap.dedent("""\
+        from shop.models import Tag
+
+
+        def test_tags():
+            for n in range(50):
+                Tag.objects.create(name=str(n))
+        """)
+    assert found(run(monkeypatch, code, select=["QL204"], path="shop/tests/test_tags.py"), "QL204") == []
+
+
+def test_is_bounded() -> None:
+    def b(src: str) -> bool:
+        return loops.is_bounded(ast.parse(src, mode="eval").body)
+
+    assert b("('a', 'b')") and b("[1, 2, 3]") and b("range(5)") and b("enumerate(['x', 'y'])") and b("{'a': 1}.items()")
+    assert b("(Status.OPEN, Status.PAID)")
+    assert not b("range(n)") and not b("range(1000)") and not b("names") and not b("[a, b]")
