@@ -61,8 +61,11 @@ class LeadingWildcardLike(SqlRule):
         op = _OPS.get(node.name[-1].sval if node.name else "")
         if op is None or not in_filter(ctx.ancestors):
             return
-        pattern = const_string(node.rexpr)
-        if pattern is None or not pattern.startswith("%") or not pattern.strip("%"):
+        found = const_string(node.rexpr)
+        if found is None:
+            return
+        pattern, concatenated = found
+        if not pattern.startswith("%") or not (pattern.strip("%") or concatenated):
             return  # a bare '%' matches every non-NULL value: nothing to index
         if not isinstance(node.lexpr, (ast.ColumnRef, ast.FuncCall, ast.TypeCast)):
             return
@@ -74,12 +77,13 @@ class LeadingWildcardLike(SqlRule):
         if not isinstance(start, int) or loc is None:
             span = ctx.statement_span()
         else:
-            m = find_in_statement(ctx, rf"{op}\s+('(?:[^']|'')*')?", loc)
+            m = find_in_statement(ctx, rf"{op}\s+('(?:[^']|'')*'(\s*\|\|\s*[$\w]+\s*\|\|\s*'(?:[^']|'')*')?)?", loc)
             span = text_span(ctx, start, m.end() if m else loc + len(op))
         bare = re.sub(r"^\w+\.", "", left)
         shown = pattern if len(pattern) <= 40 else pattern[:37] + "..."
+        shown = f"'{shown}'" + (" || ..." if concatenated else "")
         yield self.diagnostic(
             span,
-            f"`{left} {op} '{shown}'` starts with a wildcard, so no btree index can serve it and every row of the table is tested",
+            f"`{left} {op} {shown}` starts with a wildcard, so no btree index can serve it and every row of the table is tested",
             help=f"Add a trigram index (`CREATE EXTENSION pg_trgm; CREATE INDEX ... USING gin ({bare} gin_trgm_ops)`), use full-text search, or anchor the pattern at the start",
         )

@@ -5,7 +5,7 @@ from typing import Any
 
 from querylint.diagnostics import Confidence, Diagnostic
 from querylint.rule import Example, SqlContext, SqlRule
-from querylint.sql.helpers import func_name, in_filter
+from querylint.sql.helpers import as_written, func_name, in_filter
 
 _COMPARE = {"=", "<>", "!=", "<", "<=", ">", ">="}
 _ARITH = {"+", "-", "*", "/", "%", "||"}
@@ -99,6 +99,8 @@ class NonSargablePredicate(SqlRule):
             if node.agg_star or node.over is not None or func_name(node) in ("count", "sum", "avg", "min", "max"):
                 return None  # aggregates and window functions are not row filters
             how = "function"
+        elif isinstance(node, (ast.CoalesceExpr, ast.MinMaxExpr)):
+            how = "function"
         elif isinstance(node, ast.TypeCast):
             how = "cast"
         elif isinstance(node, ast.A_Expr) and node.name and node.name[-1].sval in _ARITH and node.kind is not None and node.kind.name == "AEXPR_OP":
@@ -118,7 +120,10 @@ class NonSargablePredicate(SqlRule):
         from querylint.indexing import norm_expression
         from querylint.sql.to_ir import leftmost, sql_text
 
+        start = getattr(leftmost(side), "location", None)
         text = sql_text(side)
+        if isinstance(start, int) and start >= 0:
+            text = as_written(ctx, start, text)
         if qual:
             text = text.replace(f"{qual}.", "")
         # an expression index on exactly this expression serves it: stay quiet

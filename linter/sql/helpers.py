@@ -32,17 +32,26 @@ def in_filter(ancestors: Any) -> bool:
     return clause_of(ancestors) in ("where", "join")
 
 
-def const_string(node: Any) -> str | None:
-    """The value of a string constant, or the leading constant of a ``'%' || x`` concatenation."""
+def const_string(node: Any) -> tuple[str, bool] | None:
+    """(value, is_prefix) of a string constant, or of the leading constant of ``'%' || x``."""
     from pglast import ast
 
     if isinstance(node, ast.TypeCast):
         return const_string(node.arg)
     if isinstance(node, ast.A_Const) and isinstance(node.val, ast.String):
-        return str(node.val.sval)
+        return str(node.val.sval), False
     if isinstance(node, ast.A_Expr) and node.name and node.name[-1].sval == "||" and node.lexpr is not None:
-        return const_string(node.lexpr)
+        inner = const_string(node.lexpr)
+        return (inner[0], True) if inner is not None else None
     return None
+
+
+def as_written(ctx: SqlContext, start: int, rendered: str) -> str:
+    """The user's spelling of an expression that pglast rendered as ``rendered`` (case may differ)."""
+    assert ctx.statement is not None
+    sql = ctx.statement.fragment.sql
+    written = sql[start : start + len(rendered)]
+    return written if written.lower() == rendered.lower() else rendered
 
 
 def func_name(node: Any) -> str:
