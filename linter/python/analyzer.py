@@ -308,14 +308,19 @@ class FunctionWalker:
             facts.functions[self.qualname] = FunctionSummary(self.qualname, self.mod.path, self.mod.span(self.func), cached, self.events)
 
     def _bind_params(self, func: FuncNode) -> None:
-        args = [*func.args.posonlyargs, *func.args.args, *func.args.kwonlyargs]
+        positional = [*func.args.posonlyargs, *func.args.args]
+        args = [*positional, *func.args.kwonlyargs]
+        shift = 0
         for i, arg in enumerate(args):
-            if i == 0 and self.cls is not None and arg.arg == "self":
-                if self.cls.model is not None:
+            if i == 0 and self.cls is not None and arg.arg in ("self", "cls"):
+                shift = 1
+                if self.cls.model is not None and arg.arg == "self":
                     self.env["self"] = Instance(self.cls.model, is_self=True)
                 continue
             if arg.annotation is not None:
                 v = self.annotation(arg.annotation, arg.arg)
+                if isinstance(v, Instance) and i < len(positional):
+                    v = replace(v, param=i - shift)
                 if v is not None:
                     self.env[arg.arg] = v
             elif queries_sqlalchemy.is_session_name(arg.arg):
@@ -531,7 +536,7 @@ class FunctionWalker:
                             confidence=Confidence.HIGH if it.built_here else Confidence.MEDIUM)
         if isinstance(it, ListOf) and isinstance(it.element, Instance):
             el = it.element
-            return replace(el, element=name, loop_id=loop_id, path="", is_self=False)
+            return replace(el, element=name, loop_id=loop_id, path="", is_self=False, param=None)
         return None
 
     # -- evaluation of querysets -----------------------------------------------------------
@@ -556,9 +561,9 @@ class FunctionWalker:
         src = owner.source
         prefetched = src is not None and src.loads(path) and path in src.prefetched | src.eager
         bypass = how not in _CACHE_HITS or any(n in ("filter", "exclude", "order_by", "annotate", "values", "values_list", "distinct", "select_related", "only", "defer", "prefetch_related", "aggregate") for n, _ in qs.steps)
-        if owner.is_self:
+        if owner.is_self or owner.param is not None:
             self.emit(EventKind.QUERY, node, self.unbounded_loop(), method=how, model=qs.model.class_name,
-                      self_relation=None if bypass else path)
+                      self_relation=None if bypass else path, param=owner.param)
             return
         if owner.loop_id is None or not any(lp.id == owner.loop_id for lp in self.loops):
             if owner.new:
@@ -752,8 +757,8 @@ class FunctionWalker:
                     return None
                 return QuerySetVal(target, via=Via(inst, rel.name), loop_id=self.loop_id(), built_here=False, root=node)
             # forward FK / O2O / reverse O2O / generic FK: the attribute access loads the row
-            if inst.is_self:
-                self.emit(EventKind.QUERY, node, self.unbounded_loop(), method="attr", model=target.class_name if target else None, self_relation=path)
+            if inst.is_self or inst.param is not None:
+                self.emit(EventKind.QUERY, node, self.unbounded_loop(), method="attr", model=target.class_name if target else None, self_relation=path, param=inst.param)
             elif self.per_row(inst):
                 src = inst.source
                 covered = src is not None and (src.loads(path) or (src.select_all and rel.kind in (RelationKind.FORWARD_FK, RelationKind.FORWARD_O2O) and not inst.path) or (rel.kind is RelationKind.GENERIC_FK and path in src.prefetched))
@@ -766,15 +771,15 @@ class FunctionWalker:
                         self.lazy_event(node, inst, path, rel.name, target, loop, reason, f"Add .{fn}(\"{path}\") to the queryset", collection=generic)
             if target is None:
                 return None
-            return Instance(target, source=inst.source, path=path, element=inst.element, loop_id=inst.loop_id, confidence=inst.confidence, is_self=False)
+            return Instance(target, source=inst.source, path=path, element=inst.element, loop_id=inst.loop_id, confidence=inst.confidence)
         # SQLAlchemy
         lazy = (rel.lazy or "select").strip("'\"")
         if lazy in queries_sqlalchemy.NOT_LAZY or target is None:
             return Instance(target, source=inst.source, path=path, element=inst.element, loop_id=inst.loop_id, confidence=inst.confidence) if target is not None and not rel.is_collection else None
         if lazy == "dynamic":
             return QuerySetVal(target, Origin.SQLALCHEMY, via=Via(inst, rel.name), loop_id=self.loop_id(), dynamic=True)
-        if inst.is_self:
-            self.emit(EventKind.QUERY, node, self.unbounded_loop(), method="attr", model=target.class_name, self_relation=path)
+        if inst.is_self or inst.param is not None:
+            self.emit(EventKind.QUERY, node, self.unbounded_loop(), method="attr", model=target.class_name, self_relation=path, param=inst.param)
         elif self.per_row(inst):
             src = inst.source
             if not (src is not None and src.loads(path)):
@@ -889,7 +894,7 @@ class FunctionWalker:
         # a call into the project
         qual = self.a.resolve(target) if target else self.a.resolve(f"{self.mod.name}.{fname}")
         if qual is not None and qual in self.a.functions:
-            self.call_event(node, qual, None)
+            self.call_event(node, qual, None, args=args)
         return None
 
     def loader_option(self, fname: str, args: list[object], node: ast.Call) -> LoaderOption:
@@ -915,7 +920,7 @@ class FunctionWalker:
         if isinstance(recv, QuerySetVal):
             return self.qs_call(recv, meth, node, args)
         if isinstance(recv, Instance):
-            return self.instance_call(recv, meth, node)
+            return self.instance_call(recv, meth, node, args)
         if isinstance(recv, Session):
             return self.session_call(meth, node, args)
         if isinstance(recv, Cursor):
@@ -934,7 +939,7 @@ class FunctionWalker:
             cls = self.a.class_for_model(recv.model)
             found = self.a.find_method(cls, meth)
             if found is not None:
-                self.call_event(node, found[0], None)
+                self.call_event(node, found[0], None, args=args)
             return None
         # self.method() in any class; module.function()
         func = node.func
@@ -942,12 +947,12 @@ class FunctionWalker:
         if isinstance(func.value, ast.Name) and func.value.id == "self" and self.cls is not None:
             found = self.a.find_method(self.cls, meth)
             if found is not None:
-                self.call_event(node, found[0], None, via_self=True)
+                self.call_event(node, found[0], None, via_self=True, args=args)
             return None
         if isinstance(func.value, ast.Name) and func.value.id in self.mod.imports and func.value.id not in self.env:
             qual = self.a.resolve(f"{self.mod.imports[func.value.id]}.{meth}")
             if qual is not None and qual in self.a.functions:
-                self.call_event(node, qual, None)
+                self.call_event(node, qual, None, args=args)
         if meth == "cursor":
             return Cursor()
         if meth in ("Session", "session") or (meth == "begin" and isinstance(recv, Session)):
@@ -1034,7 +1039,7 @@ class FunctionWalker:
         }
         self.emit(EventKind.WRITE, node, loop, method=meth, model=qs.model.class_name, help=helps.get(meth.lstrip("a") if meth.startswith("a") and meth[1:] in helps else meth, ""))
 
-    def instance_call(self, inst: Instance, meth: str, node: ast.Call) -> object:
+    def instance_call(self, inst: Instance, meth: str, node: ast.Call, args: list[object]) -> object:
         model = inst.model
         if model.framework is Framework.DJANGO and meth in ("save", "asave", "delete", "adelete", "refresh_from_db", "arefresh_from_db"):
             loop = self.unbounded_loop()
@@ -1055,7 +1060,7 @@ class FunctionWalker:
         cls = self.a.class_for_model(model)
         found = self.a.find_method(cls, meth)
         if found is not None:
-            self.call_event(node, found[0], inst)
+            self.call_event(node, found[0], inst, args=args)
         return None
 
     def _custom_method(self, model: Model, meth: str) -> bool:
@@ -1147,15 +1152,18 @@ class FunctionWalker:
             return None
         return None
 
-    def call_event(self, node: ast.AST, qual: str, receiver: Instance | None, *, via_self: bool = False) -> None:
-        eager: tuple[str, ...] | None = None
-        known = False
-        if receiver is not None:
-            src = receiver.source
-            if src is not None and not receiver.path:
-                eager = tuple(sorted(src.eager))
-            known = self.per_row(receiver) and src is not None and src.built_here and not receiver.path
+    def _arg_info(self, value: object) -> tuple[tuple[str, ...] | None, bool]:
+        """(eager loads, is a loop element of a queryset built here) of an instance argument."""
+        if not isinstance(value, Instance) or value.path:
+            return None, False
+        src = value.source
+        eager = tuple(sorted(src.eager)) if src is not None else None
+        return eager, self.per_row(value) and src is not None and src.built_here
+
+    def call_event(self, node: ast.AST, qual: str, receiver: Instance | None, *, via_self: bool = False, args: list[object] | None = None) -> None:
+        eager, known = self._arg_info(receiver)
         self.emit(EventKind.CALL, node, self.unbounded_loop(), callee=qual, receiver_eager=eager, receiver_known=known,
+                  args=tuple(self._arg_info(a) for a in (args or ())),
                   element=receiver.element if receiver else ("self" if via_self else ""),
                   method="self" if via_self else ("instance" if receiver is not None else "function"),
                   confidence=receiver.confidence if receiver is not None else Confidence.HIGH)

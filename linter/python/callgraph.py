@@ -39,17 +39,19 @@ def build_graph(facts: PythonFacts) -> Any:
     return g
 
 
-def query_chain(facts: PythonFacts, qual: str, *, receiver_eager: tuple[str, ...] | None, receiver_known: bool, depth: int = DEFAULT_DEPTH) -> list[Hop] | None:
+def query_chain(facts: PythonFacts, qual: str, *, receiver_eager: tuple[str, ...] | None, receiver_known: bool,
+                depth: int = DEFAULT_DEPTH, args: tuple[tuple[tuple[str, ...] | None, bool], ...] = ()) -> list[Hop] | None:
     """The hops from ``qual`` down to a query it always runs, or None.
 
     A query that depends on ``self.<relation>`` (a lazy load, a related manager's ``.all()``)
     counts only when the receiver is a loop element of a queryset built at the call site
     that does not eager-load that relation (``receiver_known``).
     """
-    return _chain(facts, qual, receiver_eager, receiver_known, depth, set())
+    return _chain(facts, qual, receiver_eager, receiver_known, depth, set(), args)
 
 
-def _chain(facts: PythonFacts, qual: str, eager: tuple[str, ...] | None, known: bool, depth: int, seen: set[str]) -> list[Hop] | None:
+def _chain(facts: PythonFacts, qual: str, eager: tuple[str, ...] | None, known: bool, depth: int, seen: set[str],
+           args: tuple[tuple[tuple[str, ...] | None, bool], ...] = ()) -> list[Hop] | None:
     if depth <= 0 or qual in seen:
         return None
     summary = facts.functions.get(qual)
@@ -61,9 +63,12 @@ def _chain(facts: PythonFacts, qual: str, eager: tuple[str, ...] | None, known: 
             continue
         if ev.kind in (EventKind.QUERY, EventKind.WRITE):
             if ev.self_relation is not None:
-                if not known or eager is None:
+                # a relation of ``self`` (or of a parameter): a query only if the caller's
+                # object comes from a queryset built there that does not eager-load it
+                rel_eager, rel_known = (eager, known) if ev.param is None else (args[ev.param] if ev.param < len(args) else (None, False))
+                if not rel_known or rel_eager is None:
                     continue
-                if any(e == ev.self_relation or e.startswith(ev.self_relation + "__") for e in eager):
+                if any(e == ev.self_relation or e.startswith(ev.self_relation + "__") for e in rel_eager):
                     continue
             return [Hop(qual, ev)]
         if ev.kind is EventKind.CALL and ev.callee:

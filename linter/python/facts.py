@@ -46,10 +46,13 @@ class Event:
     related: tuple[tuple[Span, str], ...] = ()
     confidence: Confidence = Confidence.HIGH
     self_relation: str | None = None  # the query depends on ``self.<relation>`` being loaded
+    param: int | None = None  # ... on ``<parameter>.<relation>`` instead (its position)
     # CALL
     callee: str | None = None  # qualified name of the called function
     receiver_eager: tuple[str, ...] | None = None  # eager loads of the receiver's queryset
     receiver_known: bool = False  # the receiver is a loop element from a queryset built here
+    #: per positional argument: (eager loads of its queryset, is a loop element of a queryset built here)
+    args: tuple[tuple[tuple[str, ...] | None, bool], ...] = ()
 
 
 @dataclass

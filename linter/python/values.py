@@ -75,6 +75,9 @@ class Instance:
     loop_id: int | None = None  # the loop it is the element of (or derived from)
     confidence: Confidence = Confidence.HIGH
     is_self: bool = False  # ``self`` inside a model method
+    #: a parameter of the function (position among the call's positional arguments): its
+    #: relations load per call unless the caller eager-loaded them
+    param: int | None = None
     new: bool = False  # constructed here: Model(...)
 
 
