@@ -39,6 +39,9 @@ class Relation:
     lazy: str = "select"  # SQLAlchemy loader strategy; Django relations are always lazy
     through: str | None = None
     provenance: Span | None = None
+    #: the name lookups use (``filter(<query_name>__...)``): Django's related_query_name,
+    #: else related_name, else the lower-cased model name for reverse relations
+    query_name: str | None = None
 
     @property
     def is_collection(self) -> bool:

@@ -14,7 +14,64 @@ from querylint.project import ProjectIndex
 
 
 def index_models(project: ProjectIndex) -> None:
-    return None
+    """Django and SQLAlchemy models of every Python file, and the schema facts they imply.
+
+    Per-file extraction is a pure function of the file's text (cached by digest; a hit needs no
+    tree); linking across files then resolves bases, targets and reverse relations.
+    ``project.facts["model_schema"]`` gets the models' schema for the migrations builder.
+    """
+    import ast
+    import re
+
+    from querylint.cache import Cache
+    from querylint.python import model_schema, models_django, models_sqlalchemy
+    from querylint.python.modpath import is_package_module, module_path, package_checker
+    from querylint.source import Language
+
+    cache = Cache.for_config(project.config, project.root) if project.config is not None else Cache(None, enabled=False)
+    is_pkg = package_checker(project.files, project.root)
+    dj_files: list[models_django.DjangoFile] = []
+    sa_files: list[models_sqlalchemy.SaFile] = []
+    auth_user_model = "auth.User"
+    for path, pf in sorted(project.files.items()):
+        src = pf.source
+        if src.language is not Language.PYTHON or ("class " not in src.text and "Table(" not in src.text \
+                and "Index(" not in src.text):
+            continue
+        if "AUTH_USER_MODEL" in src.text:
+            found = re.search(r"^AUTH_USER_MODEL\s*=\s*[\"']([\w]+\.[\w]+)[\"']", src.text, re.M)
+            if found:
+                auth_user_model = found.group(1)
+        module = module_path(path, is_pkg)
+        key = f"{src.digest}:{module}"
+        cached = cache.get("models", path, key)
+        if cached is None:
+            tree = pf.tree
+            if tree is None:
+                try:
+                    tree = ast.parse(src.text)
+                except (SyntaxError, ValueError, RecursionError, MemoryError):
+                    continue
+            pkg = is_package_module(path)
+            cached = (models_django.extract(path, src.text, tree, module, is_package=pkg),
+                      models_sqlalchemy.extract(path, src.text, tree, module, is_package=pkg))
+            cache.put("models", path, key, cached)
+        dj, sa = cached
+        if dj.classes or dj.app_configs:
+            dj_files.append(dj)
+        if sa.classes or sa.tables or sa.indexes or sa.bases:
+            sa_files.append(sa)
+    django = models_django.link(dj_files, auth_user_model)
+    sa_models, sa_tables, sa_indexes = models_sqlalchemy.link(sa_files)
+    for lm in django.values():
+        project.models.add(lm.model)
+    for slm in sa_models.values():
+        if slm.model.key in project.models.models:  # a Django key never lacks its app label: no clash
+            continue
+        project.models.add(slm.model)
+    project.facts["model_details"] = {"django": django, "sqlalchemy": (sa_models, sa_tables, sa_indexes)}
+    project.facts["model_schema"] = model_schema.schema_from_models(project.models, django,
+                                                                    (sa_models, sa_tables, sa_indexes))
 
 
 def index_queries(project: ProjectIndex) -> None:
