@@ -226,3 +226,18 @@ def test_rules_report_inside_python_at_the_sql_position() -> None:
         ("QL102", (4, 16), "`name ILIKE '%phone%'` starts with a wildcard, so no btree index can serve it and every row of the table is tested"),
         ("QL105", (4, 48), "`ORDER BY random()` computes and sorts a random value for every matching row to return a few"),
     ]
+
+
+def test_text_expressions_are_not_statements() -> None:
+    code = (
+        "import sqlalchemy as sa\n"
+        "from sqlalchemy import text\n"
+        "created = sa.Column(sa.DateTime(), server_default=sa.text('now()'))\n"
+        "q = select(User).order_by(text('created_at desc'))\n"
+        "r = RawSQL('price * %s', (2,))\n"
+        "bad = RawSQL('price * * 2', ())\n"
+    )
+    result = lint_files({"models.py": code}, select=["QL001"])
+    assert result.diagnostics == []
+    src = SourceFile("models.py", code, Language.PYTHON)
+    assert [(f.context, f.sql) for f in find_sql_in_python(src, ast.parse(code))] == [("RawSQL", "SELECT price * $1")]

@@ -134,3 +134,8 @@ def test_queries_from_python_have_python_spans() -> None:
     assert q.limit == 1
     assert text[q.span.start : q.span.end] == "SELECT id FROM users WHERE email = %s LIMIT 1"
     assert q.predicates[0].span is not None and text[q.predicates[0].span.start : q.predicates[0].span.end] == "email"
+
+
+def test_order_keys_without_columns_are_left_out() -> None:
+    [q] = _queries("SELECT id, title FROM products ORDER BY random(), 1, lower(title) DESC LIMIT 4")
+    assert q.order_by == (OrderKey("products", "title", True, None, "lower(title)"),)

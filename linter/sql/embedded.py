@@ -468,12 +468,16 @@ def _fragment(builder: _Builder, site: _Site, scope: _Scope) -> SqlFragment | No
     value = "".join(c or "" for c, _ in items)
     if not value.strip():
         return None
-    if not site.certain and not looks_like_sql(value):
+    statement = looks_like_sql(value)
+    if not statement and (not site.certain or site.context == "text"):
+        # text() also holds SQL expressions (server_default=text("now()"), order_by(text("x desc")))
         return None
-    if site.context == "RawSQL" and looks_like_sql(value):
-        prefix = ""
-    else:
-        prefix = site.prefix
+    certain = site.certain
+    prefix = site.prefix
+    if site.context == "RawSQL":
+        # RawSQL holds an expression or a sub-select; an expression is parsed as `SELECT <expr>`
+        prefix = "" if statement else prefix
+        certain = statement
     norm = normalise(items, site.style)
     if norm is None:
         return None
@@ -482,7 +486,7 @@ def _fragment(builder: _Builder, site: _Site, scope: _Scope) -> SqlFragment | No
     sql = "".join(c or "" for c, _ in full)
     segs = _segments(full)
     frag = SqlFragment(builder.source.path, sql, segs, span, site.context)
-    if interpolated or not site.certain:
+    if interpolated or not certain:
         # a rebuilt f-string, or SQL-looking text in an uncertain call: keep it only if it parses
         try:
             from pglast import parse_sql

@@ -5,6 +5,8 @@ A SELECT becomes one ``Query``; each CTE, each subquery in ``FROM`` and each sub
 (the statement). ``INSERT`` / ``UPDATE`` / ``DELETE`` give a query of that kind on the target
 table (plus the queries of an ``INSERT ... SELECT``). DDL and utility statements give none.
 Aliases are resolved to table names; CTE names are not tables and are left out of ``tables``.
+``ORDER BY`` keys that reference no column (``random()``, a constant, a position) are left out
+of ``order_by``: no index can serve them.
 """
 
 from __future__ import annotations
@@ -179,7 +181,9 @@ class _Converter:
         projection, columns = self.projection(sel.targetList or ())
         order: list[OrderKey] = []
         for sb in sel.sortClause or ():
-            order.append(self.order_key(sb, aliases, tables))
+            # keys that reference no column (random(), a constant, a position) no index can serve
+            if column_refs(sb.node):
+                order.append(self.order_key(sb, aliases, tables))
         group: list[str] = []
         for g in sel.groupClause or ():
             if isinstance(g, ast.ColumnRef):
