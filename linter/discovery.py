@@ -44,6 +44,14 @@ def display_path(abspath: str, root: str) -> str:
     return rel.replace(os.sep, "/")
 
 
+def _relpath(path: str, start: str) -> str:
+    """``os.path.relpath`` for absolute paths, fast when ``path`` is under ``start``."""
+    start = start.rstrip(os.sep)
+    if path.startswith(start + os.sep):
+        return path[len(start) + 1 :]
+    return os.path.relpath(path, start)
+
+
 class Matcher:
     """Exclude patterns and ``.gitignore`` files, both gitignore-style."""
 
@@ -57,18 +65,19 @@ class Matcher:
         self._gitignores: dict[str, Any] = {}  # folder -> spec (or None)
 
     def _rel(self, abspath: str, is_dir: bool, base: str | None = None) -> str | None:
-        rel = os.path.relpath(abspath, base or self.root)
+        rel = _relpath(abspath, base or self.root)
         if rel == "." or rel.startswith(".."):
             return None
         rel = rel.replace(os.sep, "/")
         return rel + "/" if is_dir else rel
 
-    def is_excluded(self, abspath: str, is_dir: bool, base: str | None = None) -> bool:
+    def is_excluded(self, abspath: str, is_dir: bool, base: str | None = None, *, walked: bool = False) -> bool:
         """Excluded by ``exclude`` / ``extend-exclude`` (itself or any parent folder).
 
         Patterns are relative to the root, or to ``base``: an excluded folder named on the
         command line is walked with its own folder as the base, so naming it checks it (as
         naming an excluded file does), while e.g. ``__pycache__`` inside it stays excluded.
+        ``walked``: the parent folders were already admitted by the walk; check only the path.
         """
         rel = self._rel(abspath, is_dir, base)
         if rel is None:
@@ -76,7 +85,7 @@ class Matcher:
             name = os.path.basename(abspath.rstrip(os.sep))
             return bool(name) and self.exclude.match_file(name + ("/" if is_dir else ""))
         parts = rel.rstrip("/").split("/")
-        for i in range(1, len(parts) + 1):
+        for i in range(len(parts) if walked else 1, len(parts) + 1):
             sub = "/".join(parts[:i])
             if self.exclude.match_file(sub + ("/" if i < len(parts) or is_dir else "")):
                 return True
@@ -109,16 +118,16 @@ class Matcher:
         while True:
             spec = self._spec(folder)
             if spec is not None:
-                sub = os.path.relpath(abspath, folder).replace(os.sep, "/") + ("/" if is_dir else "")
+                sub = _relpath(abspath, folder).replace(os.sep, "/") + ("/" if is_dir else "")
                 res = spec.check_file(sub)
                 if res.include is not None:
                     return bool(res.include)
-            if os.path.abspath(folder) == self.root or os.path.dirname(folder) == folder:
+            if folder == self.root or os.path.dirname(folder) == folder:
                 return False
             folder = os.path.dirname(folder)
 
     def skip(self, abspath: str, is_dir: bool, base: str | None = None) -> bool:
-        return self.is_excluded(abspath, is_dir, base) or self.is_gitignored(abspath, is_dir)
+        return self.is_excluded(abspath, is_dir, base, walked=True) or self.is_gitignored(abspath, is_dir)
 
 
 def _walk(top: str, matcher: Matcher, root: str) -> Iterator[Candidate]:
