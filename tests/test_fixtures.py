@@ -14,7 +14,6 @@ import re
 from pathlib import Path
 
 import pytest
-
 from querylint.config import Config, load_config
 from querylint.engine import Engine
 from querylint.registry import instantiate
