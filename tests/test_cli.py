@@ -243,3 +243,29 @@ def test_summary_counts_fixes() -> None:
     result = RunResult(diagnostics=[safe, unsafe, plain, safe])
     assert full.summary(result) == "Found 4 problems (2 fixable with --fix, 1 more with --unsafe-fixes)."
     assert full.summary(RunResult()) == "All checks passed!"
+
+
+def test_rule_crash_is_an_internal_error_finding_with_traceback_under_verbose(
+    project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from querylint import registry
+    from querylint.rule import SqlRule
+
+    class Crashes(SqlRule):
+        """Test rule that raises."""
+
+        code = "QL998"
+        name = "test-crashes"
+
+        def visit_SelectStmt(self, node: object, ctx: object) -> None:
+            raise ValueError("boom")
+
+    real = registry.all_rules
+    monkeypatch.setattr(registry, "all_rules", lambda: [*real(), Crashes])
+    (project / "db" / "bad.sql").unlink()
+    code, out, err = run(capsys, "check", "--output-format", "concise", "--select", "QL000,QL998,QL002")
+    assert code == 1 and err == ""
+    # the noqa for QL001 (not enabled here) is not reported as unused
+    assert out == "db/ok.sql:1:1: QL000 [internal-error] internal error in rule test-crashes on db/ok.sql: ValueError: boom\n"
+    code, out, err = run(capsys, "check", "--output-format", "concise", "--select", "QL000,QL998", "-v")
+    assert code == 1 and "Traceback" in err and 'raise ValueError("boom")' in err and "Traceback" not in out

@@ -125,8 +125,6 @@ def render_one(d: Diagnostic, result: RunResult, ctx: ReportContext) -> str:
                 esrc = result.sources.get(e.path)
                 el, ec = esrc.location(e.start) if esrc else (1, 1)
                 out.append(f"      {e.path}:{el}:{ec}: replace with {e.replacement!r}")
-    if ctx.verbose and d.details:
-        out.extend("  " + ln for ln in d.details.rstrip().splitlines())
     return "\n".join(out)
 
 
