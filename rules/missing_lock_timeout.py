@@ -33,9 +33,10 @@ class MissingLockTimeout(MigrationRule):
 
     ## Migration
     Django: `migrations.RunSQL("SET lock_timeout = '5s'", migrations.RunSQL.noop)` as the first
-    operation (or `options: {"options": "-c lock_timeout=5s"}` in the migration database
-    settings). Alembic: `op.execute("SET lock_timeout = '5s'")` at the top of `upgrade()`, or
-    set it once in `env.py`.
+    operation (or `"OPTIONS": {"options": "-c lock_timeout=5s"}` in the database settings used
+    for migrations). Alembic: `op.execute("SET lock_timeout = '5s'")` at the top of `upgrade()`,
+    or set it once in `env.py`. When a settings module (Django) or `env.py` (Alembic) of the
+    project mentions `lock_timeout`, the rule trusts it and stays quiet for that framework.
 
     ## Fix safety
     Unsafe: with a timeout, the migration can now fail (to be retried) instead of waiting.
@@ -72,6 +73,8 @@ class MissingLockTimeout(MigrationRule):
     ]
 
     def check_migration(self, migration: Migration, ctx: FileContext) -> Iterator[Diagnostic]:
+        if migration.framework is not MigrationFramework.SQL and _set_by_project(ctx, migration.framework):
+            return
         session = local = False
         for op in migration.ops:
             if op.kind is OpKind.SET and op.setting == "lock_timeout":
@@ -102,6 +105,19 @@ class MissingLockTimeout(MigrationRule):
                 confidence=Confidence.HIGH if op.framework is MigrationFramework.SQL else Confidence.MEDIUM,
             )
             return  # once per migration: one SET fixes them all
+
+
+def _set_by_project(ctx: FileContext, framework: MigrationFramework) -> bool:
+    """The project sets lock_timeout for every migration: Alembic's env.py, Django settings."""
+    for path, pf in ctx.project.files.items():
+        name = path.rsplit("/", 1)[-1]
+        if framework is MigrationFramework.ALEMBIC and name != "env.py":
+            continue
+        if framework is MigrationFramework.DJANGO and "settings" not in path:
+            continue
+        if "lock_timeout" in pf.source.text:
+            return True
+    return False
 
 
 def _prepend(op: MigrationOp) -> Fix | None:

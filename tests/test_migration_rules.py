@@ -302,3 +302,22 @@ def test_operations_in_non_postgres_branches_are_ignored() -> None:
     lines = [src.location(d.span.start)[0] for d in result.diagnostics]
     # ix_a (sqlite only) and ix_c (not postgresql) are dropped; ix_b, ix_d and ix_e stay
     assert lines == [12, 16, 18]
+
+
+def test_lock_timeout_set_in_alembic_env_or_django_settings_is_trusted() -> None:
+    revision = (
+        "from alembic import op\n\nrevision = 'b2'\ndown_revision = None\n\n\n"
+        "def upgrade():\n    op.drop_column('orders', 'legacy')\n\n\ndef downgrade():\n    pass\n"
+    )
+    path = "alembic/versions/b2_drop.py"
+    assert [d.code for d in lint_files({path: revision}, select=["QL416"]).diagnostics] == ["QL416"]
+    env = "from alembic import context\n\ncontext.configure(connection=conn)\nconn.execute(text(\"SET lock_timeout = '5s'\"))\n"
+    assert lint_files({path: revision, "alembic/env.py": env}, select=["QL416"], check=[path]).diagnostics == []
+    django = (
+        "from django.db import migrations\n\n\nclass Migration(migrations.Migration):\n    dependencies = []\n"
+        "    operations = [migrations.RemoveField(model_name='order', name='legacy')]\n"
+    )
+    dpath = "shop/migrations/0002_drop.py"
+    assert [d.code for d in lint_files({dpath: django}, select=["QL416"]).diagnostics] == ["QL416"]
+    settings = "DATABASES = {'default': {'OPTIONS': {'options': '-c lock_timeout=5000'}}}\n"
+    assert lint_files({dpath: django, "proj/settings.py": settings}, select=["QL416"], check=[dpath]).diagnostics == []
