@@ -109,6 +109,13 @@ class MissingLockTimeout(MigrationRule):
 
 def _set_by_project(ctx: FileContext, framework: MigrationFramework) -> bool:
     """The project sets lock_timeout for every migration: Alembic's env.py, Django settings."""
+    cache: dict[MigrationFramework, bool] = ctx.project.facts.setdefault("lock_timeout_set_by_project", {})
+    if framework not in cache:
+        cache[framework] = _scan(ctx, framework)
+    return cache[framework]
+
+
+def _scan(ctx: FileContext, framework: MigrationFramework) -> bool:
     for path, pf in ctx.project.files.items():
         name = path.rsplit("/", 1)[-1]
         if framework is MigrationFramework.ALEMBIC and name != "env.py":
