@@ -126,12 +126,18 @@ def _django_model(schema: Schema, registry: ModelRegistry, model: Model, lm: Any
                                      provenance=f.provenance)
         if f.primary_key:
             _add_index(t, _col_index(t.name, f.column, primary=True, name=f"{t.name}_pkey", span=f.provenance))
-        elif f.unique:
+            continue
+        if f.unique:
             _add_index(t, _col_index(t.name, f.column, unique=True, span=f.provenance))
         elif f.db_index:
             # db_index=True, and Django's automatic index on a ForeignKey column
             _add_index(t, _col_index(t.name, f.column, implicit=f.type is not None and _is_rel(f.type),
                                      span=f.provenance))
+        if (f.unique or f.db_index) and typ is not None and typ.startswith(("varchar", "text")):
+            # on PostgreSQL Django adds a second "_like" index so LIKE 'abc%' can use it
+            opclass = "varchar_pattern_ops" if typ.startswith("varchar") else "text_pattern_ops"
+            _add_index(t, Index(t.name, (IndexKey(column=f.column, opclass=opclass),), implicit=True,
+                                provenance=f.provenance))
     for rel in model.relations.values():
         if rel.kind not in (RelationKind.FORWARD_FK, RelationKind.FORWARD_O2O) or not rel.column:
             continue
