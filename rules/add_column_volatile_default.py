@@ -63,6 +63,26 @@ class AddColumnVolatileDefault(MigrationRule):
             message="`ALTER TABLE ... ADD COLUMN` takes an ACCESS EXCLUSIVE lock on `orders`: before PostgreSQL 11 "
             "the default `'new'` of `status` rewrites every row, and reads and writes are blocked until it finishes",
         ),
+        Example(
+            """
+                import sqlalchemy as sa
+                from alembic import op
+
+                revision = "b2"
+                down_revision = "a1"
+
+
+                def upgrade():
+                    op.add_column("orders", sa.Column("token", sa.Uuid(), server_default=sa.func.gen_random_uuid()))
+
+
+                def downgrade():
+                    pass
+            """,
+            path="alembic/versions/b2_change.py",
+            line=9,
+            message="`ALTER TABLE ... ADD COLUMN` takes an ACCESS EXCLUSIVE lock on `orders`: the volatile default `gen_random_uuid()` of `token` rewrites every row, and reads and writes are blocked until it finishes",
+        ),
     ]
 
     def check_migration(self, migration: Migration, ctx: FileContext) -> Iterator[Diagnostic]:

@@ -49,7 +49,27 @@ class AddPrimaryKey(MigrationRule):
             line=1,
             message="`ALTER TABLE ... ADD PRIMARY KEY` takes an ACCESS EXCLUSIVE lock on `events`: reads and writes are "
             "blocked while the primary key index is built",
-        )
+        ),
+        Example(
+            """
+                import sqlalchemy as sa
+                from alembic import op
+
+                revision = "b2"
+                down_revision = "a1"
+
+
+                def upgrade():
+                    op.create_primary_key("events_pkey", "events", ["id"])
+
+
+                def downgrade():
+                    pass
+            """,
+            path="alembic/versions/b2_change.py",
+            line=9,
+            message="`ALTER TABLE ... ADD PRIMARY KEY` takes an ACCESS EXCLUSIVE lock on `events`: reads and writes are blocked while the primary key index is built",
+        ),
     ]
 
     def check_migration(self, migration: Migration, ctx: FileContext) -> Iterator[Diagnostic]:

@@ -49,7 +49,27 @@ class AddUniqueConstraint(MigrationRule):
             line=1,
             message="`ALTER TABLE ... ADD UNIQUE` takes an ACCESS EXCLUSIVE lock on `users`: reads and writes are "
             "blocked while the unique index is built",
-        )
+        ),
+        Example(
+            """
+                import sqlalchemy as sa
+                from alembic import op
+
+                revision = "b2"
+                down_revision = "a1"
+
+
+                def upgrade():
+                    op.create_unique_constraint("users_email_key", "users", ["email"])
+
+
+                def downgrade():
+                    pass
+            """,
+            path="alembic/versions/b2_change.py",
+            line=9,
+            message="`ALTER TABLE ... ADD UNIQUE` takes an ACCESS EXCLUSIVE lock on `users`: reads and writes are blocked while the unique index is built",
+        ),
     ]
 
     def check_migration(self, migration: Migration, ctx: FileContext) -> Iterator[Diagnostic]:

@@ -59,6 +59,22 @@ class CheckNotValid(MigrationRule):
             fixed="ALTER TABLE orders ADD CONSTRAINT orders_total_positive CHECK (total >= 0) NOT VALID;\n"
             "ALTER TABLE orders VALIDATE CONSTRAINT orders_total_positive;\n",
         ),
+        Example(
+            """
+                from django.db import migrations, models
+
+
+                class Migration(migrations.Migration):
+                    dependencies = [("shop", "0001_initial")]
+
+                    operations = [
+                        migrations.AddConstraint(model_name="order", constraint=models.CheckConstraint(check=models.Q(total__gte=0), name="order_total_positive")),
+                    ]
+            """,
+            path="shop/migrations/0002_change.py",
+            line=8,
+            message="`ALTER TABLE ... ADD CHECK` takes an ACCESS EXCLUSIVE lock on `shop_order`: reads and writes are blocked while every row is checked",
+        ),
     ]
 
     def check_migration(self, migration: Migration, ctx: FileContext) -> Iterator[Diagnostic]:

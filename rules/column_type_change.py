@@ -94,6 +94,26 @@ class ColumnTypeChange(MigrationRule):
             "to bigint rewrites the table and its indexes unless the old type is binary-coercible to it, "
             "and reads and writes are blocked until it finishes",
         ),
+        Example(
+            """
+                import sqlalchemy as sa
+                from alembic import op
+
+                revision = "b2"
+                down_revision = "a1"
+
+
+                def upgrade():
+                    op.alter_column("orders", "total", existing_type=sa.Integer(), type_=sa.BigInteger())
+
+
+                def downgrade():
+                    pass
+            """,
+            path="alembic/versions/b2_change.py",
+            line=9,
+            message="`ALTER TABLE ... ALTER COLUMN TYPE` takes an ACCESS EXCLUSIVE lock on `orders`: changing `total` from integer to bigint rewrites the table and its indexes, and reads and writes are blocked until it finishes",
+        ),
     ]
 
     def check_migration(self, migration: Migration, ctx: FileContext) -> Iterator[Diagnostic]:

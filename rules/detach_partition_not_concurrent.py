@@ -47,6 +47,26 @@ class DetachPartitionNotConcurrent(MigrationRule):
         Example("ALTER TABLE measurements DETACH PARTITION measurements_2020;\n", line=1,
                 message="`ALTER TABLE ... DETACH PARTITION` takes an ACCESS EXCLUSIVE lock on `measurements`: reads and "
                 "writes on every partition are blocked while `measurements_2020` is detached"),
+        Example(
+            """
+                import sqlalchemy as sa
+                from alembic import op
+
+                revision = "b2"
+                down_revision = "a1"
+
+
+                def upgrade():
+                    op.execute("ALTER TABLE measurements DETACH PARTITION measurements_2020")
+
+
+                def downgrade():
+                    pass
+            """,
+            path="alembic/versions/b2_change.py",
+            line=9,
+            message="`ALTER TABLE ... DETACH PARTITION` takes an ACCESS EXCLUSIVE lock on `measurements`: reads and writes on every partition are blocked while `measurements_2020` is detached",
+        ),
     ]
 
     def check_migration(self, migration: Migration, ctx: FileContext) -> Iterator[Diagnostic]:

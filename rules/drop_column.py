@@ -48,7 +48,23 @@ class DropColumn(MigrationRule):
             line=1,
             message="`ALTER TABLE ... DROP COLUMN` takes an ACCESS EXCLUSIVE lock on `orders` and drops `legacy_code`: "
             "running code that still reads or writes it fails as soon as it commits",
-        )
+        ),
+        Example(
+            """
+                from django.db import migrations, models
+
+
+                class Migration(migrations.Migration):
+                    dependencies = [("shop", "0001_initial")]
+
+                    operations = [
+                        migrations.RemoveField(model_name="order", name="legacy_code"),
+                    ]
+            """,
+            path="shop/migrations/0002_change.py",
+            line=8,
+            message="`ALTER TABLE ... DROP COLUMN` takes an ACCESS EXCLUSIVE lock on `shop_order` and drops `legacy_code`: running code that still reads or writes it fails as soon as it commits",
+        ),
     ]
 
     def check_migration(self, migration: Migration, ctx: FileContext) -> Iterator[Diagnostic]:

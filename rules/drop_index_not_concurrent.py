@@ -58,6 +58,22 @@ class DropIndexNotConcurrent(MigrationRule):
             line=1,
             message="`DROP INDEX` takes an ACCESS EXCLUSIVE lock on its table: reads and writes are blocked until the index is dropped",
         ),
+        Example(
+            """
+                from django.db import migrations, models
+
+
+                class Migration(migrations.Migration):
+                    dependencies = [("shop", "0001_initial")]
+
+                    operations = [
+                        migrations.RemoveIndex(model_name="order", name="order_status_idx"),
+                    ]
+            """,
+            path="shop/migrations/0002_change.py",
+            line=8,
+            message="`DROP INDEX` takes an ACCESS EXCLUSIVE lock on `shop_order`: reads and writes are blocked until the index is dropped",
+        ),
     ]
 
     def check_migration(self, migration: Migration, ctx: FileContext) -> Iterator[Diagnostic]:

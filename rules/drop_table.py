@@ -46,7 +46,27 @@ class DropTable(MigrationRule):
             line=1,
             message="`DROP TABLE` takes an ACCESS EXCLUSIVE lock on `legacy_orders` and deletes it with its data: "
             "running code that still queries it fails as soon as it commits",
-        )
+        ),
+        Example(
+            """
+                import sqlalchemy as sa
+                from alembic import op
+
+                revision = "b2"
+                down_revision = "a1"
+
+
+                def upgrade():
+                    op.drop_table("legacy_orders")
+
+
+                def downgrade():
+                    pass
+            """,
+            path="alembic/versions/b2_change.py",
+            line=9,
+            message="`DROP TABLE` takes an ACCESS EXCLUSIVE lock on `legacy_orders` and deletes it with its data: running code that still queries it fails as soon as it commits",
+        ),
     ]
 
     def check_migration(self, migration: Migration, ctx: FileContext) -> Iterator[Diagnostic]:

@@ -65,6 +65,26 @@ class ForeignKeyNotValid(MigrationRule):
             fixed="ALTER TABLE orders ADD CONSTRAINT orders_customer_fk FOREIGN KEY (customer_id) REFERENCES customers (id) NOT VALID;\n"
             "ALTER TABLE orders VALIDATE CONSTRAINT orders_customer_fk;\n",
         ),
+        Example(
+            """
+                import sqlalchemy as sa
+                from alembic import op
+
+                revision = "b2"
+                down_revision = "a1"
+
+
+                def upgrade():
+                    op.create_foreign_key("orders_customer_fk", "orders", "customers", ["customer_id"], ["id"])
+
+
+                def downgrade():
+                    pass
+            """,
+            path="alembic/versions/b2_change.py",
+            line=9,
+            message="`ALTER TABLE ... ADD FOREIGN KEY` takes a SHARE ROW EXCLUSIVE lock on `orders` and on `customers`: writes to both are blocked while every row of `orders` is validated",
+        ),
     ]
 
     def check_migration(self, migration: Migration, ctx: FileContext) -> Iterator[Diagnostic]:

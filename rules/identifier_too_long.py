@@ -47,7 +47,27 @@ class IdentifierTooLong(MigrationRule):
             line=1,
             message="identifier `orders_customer_id_created_at_status_shipping_country_code_fulfil_idx` is 69 bytes: PostgreSQL "
             "truncates it to 63 bytes (`orders_customer_id_created_at_status_shipping_country_code_fulf`)",
-        )
+        ),
+        Example(
+            """
+                import sqlalchemy as sa
+                from alembic import op
+
+                revision = "b2"
+                down_revision = "a1"
+
+
+                def upgrade():
+                    op.create_index("ix_orders_customer_id_created_at_status_channel_currency_and_more", "orders", ["customer_id"], postgresql_concurrently=True)
+
+
+                def downgrade():
+                    pass
+            """,
+            path="alembic/versions/b2_change.py",
+            line=9,
+            message="identifier `ix_orders_customer_id_created_at_status_channel_currency_and_more` is 65 bytes: PostgreSQL truncates it to 63 bytes (`ix_orders_customer_id_created_at_status_channel_currency_and_mo`)",
+        ),
     ]
 
     def check_migration(self, migration: Migration, ctx: FileContext) -> Iterator[Diagnostic]:

@@ -70,6 +70,22 @@ class MissingLockTimeout(MigrationRule):
             message="`ALTER TABLE ... ADD COLUMN` takes an ACCESS EXCLUSIVE lock on `orders` with no `lock_timeout` "
             "set: while it waits for running transactions, every new query on `orders` queues behind it",
         ),
+        Example(
+            """
+                from django.db import migrations, models
+
+
+                class Migration(migrations.Migration):
+                    dependencies = [("shop", "0001_initial")]
+
+                    operations = [
+                        migrations.RemoveField(model_name="order", name="legacy_code"),
+                    ]
+            """,
+            path="shop/migrations/0002_change.py",
+            line=8,
+            message="`ALTER TABLE ... DROP COLUMN` takes an ACCESS EXCLUSIVE lock on `shop_order` with no `lock_timeout` set: while it waits for running transactions, every new query on `shop_order` queues behind it",
+        ),
     ]
 
     def check_migration(self, migration: Migration, ctx: FileContext) -> Iterator[Diagnostic]:

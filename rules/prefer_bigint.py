@@ -43,6 +43,26 @@ class PreferBigint(MigrationRule):
     INVALID = [
         Example("CREATE TABLE events (id integer PRIMARY KEY);\n", line=1,
                 message="`events.id` is integer: it runs out at 2,147,483,647 and widening it later rewrites the table; use bigint"),
+        Example(
+            """
+                import sqlalchemy as sa
+                from alembic import op
+
+                revision = "b2"
+                down_revision = "a1"
+
+
+                def upgrade():
+                    op.add_column("orders", sa.Column("quantity", sa.Integer()))
+
+
+                def downgrade():
+                    pass
+            """,
+            path="alembic/versions/b2_change.py",
+            line=9,
+            message="`orders.quantity` is integer: it runs out at 2,147,483,647 and widening it later rewrites the table; use bigint",
+        ),
     ]
 
     def check_migration(self, migration: Migration, ctx: FileContext) -> Iterator[Diagnostic]:

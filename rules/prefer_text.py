@@ -43,6 +43,22 @@ class PreferText(MigrationRule):
     INVALID = [
         Example("CREATE TABLE users (email varchar(255));\n", line=1,
                 message="`users.email` is varchar(255): shrinking the limit later rewrites the table; use text with a CHECK constraint"),
+        Example(
+            """
+                from django.db import migrations, models
+
+
+                class Migration(migrations.Migration):
+                    dependencies = [("shop", "0001_initial")]
+
+                    operations = [
+                        migrations.AddField(model_name="order", name="code", field=models.CharField(max_length=20, null=True)),
+                    ]
+            """,
+            path="shop/migrations/0002_change.py",
+            line=8,
+            message="`shop_order.code` is varchar(20): shrinking the limit later rewrites the table; use text with a CHECK constraint",
+        ),
     ]
 
     def check_migration(self, migration: Migration, ctx: FileContext) -> Iterator[Diagnostic]:

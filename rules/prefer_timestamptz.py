@@ -44,6 +44,26 @@ class PreferTimestamptz(MigrationRule):
     INVALID = [
         Example("CREATE TABLE events (created_at timestamp NOT NULL);\n", line=1,
                 message="`events.created_at` is timestamp without time zone: it stores wall-clock time, not an instant; use timestamptz"),
+        Example(
+            """
+                import sqlalchemy as sa
+                from alembic import op
+
+                revision = "b2"
+                down_revision = "a1"
+
+
+                def upgrade():
+                    op.add_column("orders", sa.Column("shipped_at", sa.DateTime()))
+
+
+                def downgrade():
+                    pass
+            """,
+            path="alembic/versions/b2_change.py",
+            line=9,
+            message="`orders.shipped_at` is timestamp without time zone: it stores wall-clock time, not an instant; use timestamptz",
+        ),
     ]
 
     def check_migration(self, migration: Migration, ctx: FileContext) -> Iterator[Diagnostic]:

@@ -47,6 +47,22 @@ class RefreshMatviewNotConcurrent(MigrationRule):
                 message="`REFRESH MATERIALIZED VIEW` takes an ACCESS EXCLUSIVE lock on `sales_summary`: reads and writes "
                 "are blocked until the view is recomputed",
                 fixed="REFRESH MATERIALIZED VIEW CONCURRENTLY sales_summary;\n"),
+        Example(
+            """
+                from django.db import migrations, models
+
+
+                class Migration(migrations.Migration):
+                    dependencies = [("shop", "0001_initial")]
+
+                    operations = [
+                        migrations.RunSQL("REFRESH MATERIALIZED VIEW shop_sales", migrations.RunSQL.noop),
+                    ]
+            """,
+            path="shop/migrations/0002_change.py",
+            line=8,
+            message="`REFRESH MATERIALIZED VIEW` takes an ACCESS EXCLUSIVE lock on `shop_sales`: reads and writes are blocked until the view is recomputed",
+        ),
     ]
 
     def check_migration(self, migration: Migration, ctx: FileContext) -> Iterator[Diagnostic]:

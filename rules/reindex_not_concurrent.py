@@ -51,7 +51,23 @@ class ReindexNotConcurrent(MigrationRule):
             message="`REINDEX` takes a SHARE lock on `orders` (and ACCESS EXCLUSIVE on each index it rebuilds): "
             "writes are blocked, and so are reads that would use the index, until it finishes",
             fixed="REINDEX TABLE CONCURRENTLY orders;\n",
-        )
+        ),
+        Example(
+            """
+                from django.db import migrations, models
+
+
+                class Migration(migrations.Migration):
+                    dependencies = [("shop", "0001_initial")]
+
+                    operations = [
+                        migrations.RunSQL("REINDEX TABLE shop_order", migrations.RunSQL.noop),
+                    ]
+            """,
+            path="shop/migrations/0002_change.py",
+            line=8,
+            message="`REINDEX` takes a SHARE lock on `shop_order` (and ACCESS EXCLUSIVE on each index it rebuilds): writes are blocked, and so are reads that would use the index, until it finishes",
+        ),
     ]
 
     def check_migration(self, migration: Migration, ctx: FileContext) -> Iterator[Diagnostic]:

@@ -48,7 +48,23 @@ class RenameColumn(MigrationRule):
             line=1,
             message="`ALTER TABLE ... RENAME COLUMN` takes an ACCESS EXCLUSIVE lock on `orders` and renames `total` "
             "to `amount`: running code that still uses `total` fails as soon as it commits",
-        )
+        ),
+        Example(
+            """
+                from django.db import migrations, models
+
+
+                class Migration(migrations.Migration):
+                    dependencies = [("shop", "0001_initial")]
+
+                    operations = [
+                        migrations.RenameField(model_name="order", old_name="total", new_name="amount"),
+                    ]
+            """,
+            path="shop/migrations/0002_change.py",
+            line=8,
+            message="`ALTER TABLE ... RENAME COLUMN` takes an ACCESS EXCLUSIVE lock on `shop_order` and renames `total` to `amount`: running code that still uses `total` fails as soon as it commits",
+        ),
     ]
 
     def check_migration(self, migration: Migration, ctx: FileContext) -> Iterator[Diagnostic]:

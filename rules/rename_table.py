@@ -46,7 +46,23 @@ class RenameTable(MigrationRule):
             line=1,
             message="`ALTER TABLE ... RENAME TO` takes an ACCESS EXCLUSIVE lock on `orders` and renames it to "
             "`purchases`: running code that still queries `orders` fails as soon as it commits",
-        )
+        ),
+        Example(
+            """
+                from django.db import migrations, models
+
+
+                class Migration(migrations.Migration):
+                    dependencies = [("shop", "0001_initial")]
+
+                    operations = [
+                        migrations.RenameModel(old_name="Order", new_name="Purchase"),
+                    ]
+            """,
+            path="shop/migrations/0002_change.py",
+            line=8,
+            message="`ALTER TABLE ... RENAME TO` takes an ACCESS EXCLUSIVE lock on `shop_order` and renames it to `shop_purchase`: running code that still queries `shop_order` fails as soon as it commits",
+        ),
     ]
 
     def check_migration(self, migration: Migration, ctx: FileContext) -> Iterator[Diagnostic]:

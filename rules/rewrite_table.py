@@ -50,6 +50,26 @@ class RewriteTable(MigrationRule):
         Example("ALTER TABLE orders ADD COLUMN seq bigserial;\n", line=1,
                 message="`ALTER TABLE ... ADD COLUMN` takes an ACCESS EXCLUSIVE lock on `orders` and rewrites it to fill "
                 "the serial column `seq`: reads and writes are blocked until the rewrite finishes"),
+        Example(
+            """
+                import sqlalchemy as sa
+                from alembic import op
+
+                revision = "b2"
+                down_revision = "a1"
+
+
+                def upgrade():
+                    op.add_column("orders", sa.Column("seq", sa.BigInteger(), sa.Identity()))
+
+
+                def downgrade():
+                    pass
+            """,
+            path="alembic/versions/b2_change.py",
+            line=9,
+            message="`ALTER TABLE ... ADD COLUMN` takes an ACCESS EXCLUSIVE lock on `orders` and rewrites it to fill the identity column `seq`: reads and writes are blocked until the rewrite finishes",
+        ),
     ]
 
     def check_migration(self, migration: Migration, ctx: FileContext) -> Iterator[Diagnostic]:

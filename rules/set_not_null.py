@@ -71,6 +71,26 @@ class SetNotNull(MigrationRule):
             message="`ALTER TABLE ... SET NOT NULL` takes an ACCESS EXCLUSIVE lock on `orders`: reads and writes are "
             "blocked while every row is scanned for NULLs in `status`",
         ),
+        Example(
+            """
+                import sqlalchemy as sa
+                from alembic import op
+
+                revision = "b2"
+                down_revision = "a1"
+
+
+                def upgrade():
+                    op.alter_column("orders", "status", existing_type=sa.Text(), nullable=False)
+
+
+                def downgrade():
+                    pass
+            """,
+            path="alembic/versions/b2_change.py",
+            line=9,
+            message="`ALTER TABLE ... SET NOT NULL` takes an ACCESS EXCLUSIVE lock on `orders`: reads and writes are blocked while every row is scanned for NULLs in `status`",
+        ),
     ]
 
     def check_migration(self, migration: Migration, ctx: FileContext) -> Iterator[Diagnostic]:

@@ -58,6 +58,22 @@ class TransactionNesting(MigrationRule):
             message="`COMMIT` inside a migration the runner wraps in a transaction: it commits the runner's "
             "transaction early, so a later failure leaves the migration half-applied",
         ),
+        Example(
+            """
+                from django.db import migrations, models
+
+
+                class Migration(migrations.Migration):
+                    dependencies = [("shop", "0001_initial")]
+
+                    operations = [
+                        migrations.RunSQL("BEGIN; UPDATE shop_order SET status = 'new'; COMMIT;", migrations.RunSQL.noop),
+                    ]
+            """,
+            path="shop/migrations/0002_change.py",
+            line=8,
+            message="`BEGIN` inside a transaction that is already open: PostgreSQL ignores it, and the next COMMIT ends the outer transaction",
+        ),
     ]
 
     def check_migration(self, migration: Migration, ctx: FileContext) -> Iterator[Diagnostic]:

@@ -45,6 +45,26 @@ class TruncateCascade(MigrationRule):
         Example("TRUNCATE customers CASCADE;\n", line=1,
                 message="`TRUNCATE` takes an ACCESS EXCLUSIVE lock on `customers` and, with CASCADE, empties every table "
                 "that references it, recursively"),
+        Example(
+            """
+                import sqlalchemy as sa
+                from alembic import op
+
+                revision = "b2"
+                down_revision = "a1"
+
+
+                def upgrade():
+                    op.execute("TRUNCATE customers CASCADE")
+
+
+                def downgrade():
+                    pass
+            """,
+            path="alembic/versions/b2_change.py",
+            line=9,
+            message="`TRUNCATE` takes an ACCESS EXCLUSIVE lock on `customers` and, with CASCADE, empties every table that references it, recursively",
+        ),
     ]
 
     def check_migration(self, migration: Migration, ctx: FileContext) -> Iterator[Diagnostic]:

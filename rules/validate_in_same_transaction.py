@@ -55,7 +55,28 @@ class ValidateInSameTransaction(MigrationRule):
             line=3,
             message="`VALIDATE CONSTRAINT c` runs in the same transaction as the `ALTER TABLE ... ADD CHECK NOT VALID` "
             "on `orders`: its ACCESS EXCLUSIVE lock is held while every row is validated, so NOT VALID gains nothing",
-        )
+        ),
+        Example(
+            """
+                import sqlalchemy as sa
+                from alembic import op
+
+                revision = "b2"
+                down_revision = "a1"
+
+
+                def upgrade():
+                    op.execute("ALTER TABLE orders ADD CONSTRAINT c CHECK (total >= 0) NOT VALID")
+                    op.execute("ALTER TABLE orders VALIDATE CONSTRAINT c")
+
+
+                def downgrade():
+                    pass
+            """,
+            path="alembic/versions/b2_change.py",
+            line=10,
+            message="`VALIDATE CONSTRAINT c` runs in the same transaction as the `ALTER TABLE ... ADD CHECK NOT VALID` on `orders`: its ACCESS EXCLUSIVE lock is held while every row is validated, so NOT VALID gains nothing",
+        ),
     ]
 
     def check_migration(self, migration: Migration, ctx: FileContext) -> Iterator[Diagnostic]:
