@@ -609,12 +609,15 @@ def analyze(project: ProjectIndex, max_keys: int = DEFAULT_MAX_KEYS) -> Analysis
     if isinstance(cached, Analysis):
         return cached
     analysis = Analysis()
+    uncertain = uncertain_tables(project)
     for q in project.queries:
         try:
             needs = derive_needs(q, project.schema)
         except Exception:  # one odd query must not stop the index rules
             continue
         for n in needs:
+            if n.table in uncertain:
+                continue
             table = project.schema.table(n.table)
             assert table is not None
             analysis.results.append(classify(n, table))
@@ -715,6 +718,51 @@ def _extended_index(m: MergedSuggestion, table: Table) -> Index | None:
         if 0 < n < len(m.keys) and all(key_ident(a) == key_ident(b) and a.descending == b.descending for a, b in zip(idx.keys, m.keys, strict=False)):
             return idx
     return None
+
+
+# -- how well do we know a table? ----------------------------------------------------------------
+
+
+def uncertain_tables(project: ProjectIndex) -> frozenset[str]:
+    """Tables whose indexes we may not fully know: every index rule stays quiet on them.
+
+    * a table with no known primary key: nearly every real table has one, so its absence
+      means the schema sources were only partly understood (a model whose ``__table_args__``
+      the gatherer could not read, a table created by a helper function);
+    * a table named (as a string literal) in a migration file that has operations the
+      migration readers did not understand (``project.facts["migration_unknown_ops"]``):
+      ``for table in ("params", "tags"): op.create_index(f"index_{table}_run_uuid", ...)``.
+    """
+    cached = project.facts.get("indexing:uncertain")
+    if isinstance(cached, frozenset):
+        return cached
+    import ast as _ast
+
+    out: set[str] = set()
+    for t in project.schema.tables.values():
+        if not any(i.primary for i in t.indexes):
+            out.add(t.name)
+    unknown = project.facts.get("migration_unknown_ops")
+    if isinstance(unknown, dict):
+        names = set(project.schema.tables)
+        for path in unknown:
+            pf = project.files.get(path)
+            if pf is None or pf.tree is None:
+                continue
+            for node in _ast.walk(pf.tree):
+                if isinstance(node, _ast.Constant) and isinstance(node.value, str) and node.value.lower() in names:
+                    out.add(node.value.lower())
+    result = frozenset(out)
+    project.facts["indexing:uncertain"] = result
+    return result
+
+
+def opaque_definition(project: ProjectIndex, index: Index) -> bool:
+    """The index was declared with ``**options`` we cannot read (a predicate, INCLUDE...)."""
+    if index.provenance is None:
+        return False
+    src = project.source(index.provenance.path)
+    return src is not None and "**" in src.text[index.provenance.start : index.provenance.end]
 
 
 # -- schema-only checks (QL304, QL305) ----------------------------------------------------------

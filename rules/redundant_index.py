@@ -3,11 +3,24 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from querylint.diagnostics import Confidence, Diagnostic
-from querylint.indexing import index_text, key_ident, redundant_to
+from querylint.indexing import (
+    index_text,
+    key_ident,
+    opaque_definition,
+    redundant_to,
+    uncertain_tables,
+)
 from querylint.rule import Example, ProjectContext, ProjectRule
 from querylint.source import RelatedSpan
 
 _ORDERS = "CREATE TABLE orders (id bigint PRIMARY KEY, customer_id bigint NOT NULL, created_at timestamptz NOT NULL);\n"
+
+
+def _help(name: str | None, path: str) -> str:
+    label = f"`{name}`" if name else "this index"
+    if path.endswith(".py"):  # declared by a model or migration: the ORM must forget it too
+        return f"Remove {label} from the model (Meta.indexes, db_index=True or __table_args__) and drop it in a new migration"
+    return f"Drop index {label}"
 
 
 class RedundantIndex(ProjectRule):
@@ -63,12 +76,15 @@ class RedundantIndex(ProjectRule):
     ]
 
     def check_project(self, ctx: ProjectContext) -> Iterator[Diagnostic]:
+        uncertain = uncertain_tables(ctx.project)
         for table in ctx.project.schema.tables.values():
+            if table.name in uncertain:
+                continue  # we may not know all its indexes
             for idx in table.indexes:
                 if idx.implicit or idx.primary or idx.provenance is None:
                     continue
                 other = redundant_to(idx, table)
-                if other is None:
+                if other is None or opaque_definition(ctx.project, idx) or opaque_definition(ctx.project, other):
                     continue
                 label = f"`{idx.name}`" if idx.name else "An unnamed index"
                 cols = ", ".join(k.text for k in idx.keys)
@@ -81,7 +97,7 @@ class RedundantIndex(ProjectRule):
                 yield self.diagnostic(
                     idx.provenance,
                     msg.replace("Index An unnamed index", "An unnamed index"),
-                    help=f"Drop index {idx.name}" if idx.name else "Drop this index",
+                    help=_help(idx.name, idx.provenance.path),
                     related=related,
                     confidence=Confidence.HIGH if same else Confidence.MEDIUM,
                 )

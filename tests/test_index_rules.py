@@ -207,3 +207,21 @@ def test_index_sql_fixture_expectations() -> None:
         os.chdir(cwd)
     got = {(d.span.path, res.sources[d.span.path].location(d.span.start)[0], d.name) for d in res.diagnostics}
     assert got == expected
+
+
+def test_quiet_on_tables_we_only_partly_know() -> None:
+    ddl = (
+        "CREATE TABLE customers (id bigint PRIMARY KEY);\n"
+        "CREATE TABLE visits (customer_id bigint REFERENCES customers (id), at timestamptz);\n"  # no PK known
+        "CREATE INDEX visits_c_idx ON visits (customer_id, at);\nCREATE INDEX visits_c2_idx ON visits (customer_id, at);\n"
+    )
+    r = lint_files({"schema.sql": ddl}, select=["QL304", "QL305"])
+    assert r.diagnostics == []
+    mig = (
+        "import sqlalchemy as sa\nfrom alembic import op\n\nrevision = 'b'\ndown_revision = 'a'\n\n\n"
+        "def upgrade():\n    for table in ('orders',):\n        op.create_index(f'ix_{table}', table, ['customer_id'])\n"
+    )
+    orders = "CREATE TABLE orders (id bigint PRIMARY KEY, customer_id bigint REFERENCES customers (id));\n"
+    files = {"schema.sql": "CREATE TABLE customers (id bigint PRIMARY KEY);\n" + orders}
+    assert [d.code for d in lint_files(files, select=["QL304"]).diagnostics] == ["QL304"]
+    assert lint_files({**files, "alembic/versions/b_loop.py": mig}, select=["QL304"], check=["schema.sql"]).diagnostics == []

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from querylint.advise.naming import index_name
 from querylint.diagnostics import IndexKey
-from querylint.indexing import DEFAULT_MAX_KEYS, analyze, fk_is_indexed, key_ident
+from querylint.indexing import DEFAULT_MAX_KEYS, analyze, fk_is_indexed, key_ident, uncertain_tables
 from querylint.schema import Index
 from querylint.source import Span
 
@@ -39,7 +39,10 @@ def build_plan(project: ProjectIndex, max_keys: int = DEFAULT_MAX_KEYS) -> list[
                 spans.append(n.query.span)
         plural = "query" if len(spans) == 1 else "queries"
         plans.append(IndexPlan(s.table, s.keys, s.predicate, s.include, s.name, f"serves {len(spans)} {plural}", spans, s.extends))
+    uncertain = uncertain_tables(project)
     for table in project.schema.tables.values():
+        if table.name in uncertain:
+            continue
         for fk in table.foreign_keys:
             if not fk.columns or fk_is_indexed(table, fk.columns):
                 continue
