@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 from querylint import fix as fixmod
 from querylint.config import Config
 from querylint.diagnostics import Applicability, Diagnostic, Edit, Fix
@@ -152,3 +155,34 @@ def test_cli_fix_and_diff(tmp_path: Path, monkeypatch: Any, capsys: Any) -> None
     assert (out, err) == ("All checks passed!\n", "Fixed 1 problem.\n")
     assert f.read_text(encoding="utf-8") == "SELECT id FROM a;\n"
     assert cli.main(["check", "--diff", "--select", "QL901"]) == 0
+
+
+# -- every rule's documented fix (Example.fixed) is what --fix --unsafe-fixes produces ---------
+def _fixed_examples() -> list[Any]:
+    from querylint.registry import all_rules
+
+    return [
+        pytest.param(r, ex, id=f"{r.name}-{i}")
+        for r in all_rules()
+        for i, ex in enumerate(r.INVALID)
+        if ex.fixed is not None
+    ]
+
+
+@pytest.mark.parametrize(("rule", "ex"), _fixed_examples())
+def test_documented_fix(rule: Any, ex: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = ex.path or rule.example_path
+    for rel, text in {path: ex.text, **ex.files}.items():
+        p = tmp_path / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(text, encoding="utf-8")
+    cfg = dataclasses.replace(Config(root=str(tmp_path), cache=False), select=(rule.code,), **dict(ex.config))
+    if ex.options:
+        cfg = dataclasses.replace(cfg, rule_options={rule.name: dict(ex.options)})
+    monkeypatch.chdir(tmp_path)
+    out = fixmod.fix_paths(Engine(cfg), [path], unsafe=True, write=False)
+    assert out.messages == []
+    assert path in out.changes, f"{rule.name}: no fix was applied"
+    assert out.changes[path][1] == textwrap.dedent(ex.fixed).lstrip("\n")
+    # the fixed text is clean for this rule: --fix reached its fixpoint
+    assert [d.message for d in out.result.diagnostics if d.code == rule.code and d.fix is not None] == []
