@@ -321,3 +321,21 @@ def test_lock_timeout_set_in_alembic_env_or_django_settings_is_trusted() -> None
     assert [d.code for d in lint_files({dpath: django}, select=["QL416"]).diagnostics] == ["QL416"]
     settings = "DATABASES = {'default': {'OPTIONS': {'options': '-c lock_timeout=5000'}}}\n"
     assert lint_files({dpath: django, "proj/settings.py": settings}, select=["QL416"], check=[dpath]).diagnostics == []
+
+
+def test_alembic_execute_concurrently_is_moved_into_autocommit_block() -> None:
+    path = "alembic/versions/b2_idx.py"
+    text = (
+        "from alembic import op\n\nrevision = 'b2'\ndown_revision = None\n\n\n"
+        "def upgrade():\n"
+        '    op.execute("CREATE INDEX CONCURRENTLY ix ON orders (a)")\n\n\n'
+        "def downgrade():\n    pass\n"
+    )
+    result = lint_files({path: text}, select=["QL403"])
+    (d,) = result.diagnostics
+    assert result.sources[path].location(d.span.start)[0] == 8
+    assert _apply(text, d) == text.replace(
+        '    op.execute("CREATE INDEX CONCURRENTLY ix ON orders (a)")\n',
+        "    with op.get_context().autocommit_block():\n"
+        '        op.execute("CREATE INDEX CONCURRENTLY ix ON orders (a)")\n',
+    )

@@ -86,12 +86,15 @@ def django_non_atomic_fix(text: str, migration: Migration) -> Fix | None:
 
 
 def alembic_autocommit_fix(text: str, op: MigrationOp, *, add_concurrently: bool) -> Fix | None:
-    """Move an ``op.create_index``/``op.drop_index`` statement into ``autocommit_block()``."""
+    """Move an ``op.create_index``/``op.drop_index`` (or ``op.execute``) statement into ``autocommit_block()``."""
     if op.framework is not MigrationFramework.ALEMBIC:
         return None
     call = text[op.span.start : op.span.end]
-    if not re.match(r"op\.(create_index|drop_index)\(", call) or not call.endswith(")"):
+    m = re.match(r"op\.(create_index|drop_index|execute)\(", call)
+    if m is None or not call.endswith(")"):
         return None
+    if m.group(1) == "execute":
+        add_concurrently = False  # the SQL says CONCURRENTLY itself
     line_start = text.rfind("\n", 0, op.span.start) + 1
     indent = text[line_start : op.span.start]
     if indent.strip():  # not a statement of its own (assigned, nested...): leave it to the user
