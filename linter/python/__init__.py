@@ -12,6 +12,9 @@ from __future__ import annotations
 
 from querylint.project import ProjectIndex
 
+# a file without any of these defines no model, table, index or declarative base
+_MODEL_WORDS = ("class ", "Table(", "Index(", "declarative", "SQLAlchemy(", "generate_base")
+
 
 def index_models(project: ProjectIndex) -> None:
     """Django and SQLAlchemy models of every Python file, and the schema facts they imply.
@@ -35,8 +38,7 @@ def index_models(project: ProjectIndex) -> None:
     auth_user_model = "auth.User"
     for path, pf in sorted(project.files.items()):
         src = pf.source
-        if src.language is not Language.PYTHON or ("class " not in src.text and "Table(" not in src.text \
-                and "Index(" not in src.text):
+        if src.language is not Language.PYTHON or not any(w in src.text for w in _MODEL_WORDS):
             continue
         if "AUTH_USER_MODEL" in src.text:
             found = re.search(r"^AUTH_USER_MODEL\s*=\s*[\"']([\w]+\.[\w]+)[\"']", src.text, re.M)
@@ -69,6 +71,7 @@ def index_models(project: ProjectIndex) -> None:
         if slm.model.key in project.models.models:  # a Django key never lacks its app label: no clash
             continue
         project.models.add(slm.model)
+    project.facts["models_cache"] = {"hits": cache.hits, "misses": cache.misses}
     project.facts["model_details"] = {"django": django, "sqlalchemy": (sa_models, sa_tables, sa_indexes)}
     project.facts["model_schema"] = model_schema.schema_from_models(project.models, django,
                                                                     (sa_models, sa_tables, sa_indexes))

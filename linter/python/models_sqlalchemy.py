@@ -747,13 +747,18 @@ def link(files: Iterable[SaFile]) -> tuple[dict[str, LinkedSaModel], list[SaTabl
             if tgt is None or r.backref in tgt.model.relations:
                 continue
             fwd = lm.model.relations[r.attr]
+            fk_back = _fk_column_to(tgt, lm)  # the backref's side holds the foreign key: many-to-one
             if r.backref_uselist is not None:
                 kind = RelationKind.SA_COLLECTION if r.backref_uselist else RelationKind.SA_MANY_TO_ONE
             elif r.secondary:
                 kind = RelationKind.SA_COLLECTION
+            elif fk_back is not None:
+                kind = RelationKind.SA_MANY_TO_ONE
+            elif _fk_column_to(lm, tgt) is not None:
+                kind = RelationKind.SA_COLLECTION
             else:
                 kind = RelationKind.SA_COLLECTION if fwd.kind is RelationKind.SA_MANY_TO_ONE else RelationKind.SA_MANY_TO_ONE
-            column = _fk_column_to(tgt, lm) if kind is RelationKind.SA_MANY_TO_ONE else None
+            column = fk_back if kind is RelationKind.SA_MANY_TO_ONE else None
             tgt.model.relations[r.backref] = Relation(r.backref, kind, lm.model.key, column=column,
                                                       lazy=r.backref_lazy or "select", through=r.secondary,
                                                       provenance=r.span, query_name=r.backref)
