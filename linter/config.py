@@ -257,7 +257,11 @@ def load_config(
             start = cwd
         found = find_config(start)
         if found is None:
-            return Config(root=cwd)
+            # No config: the project is the working directory, unless the path lies outside
+            # it (then its own folder, so the index never walks unrelated trees).
+            inside = os.path.commonpath([cwd, os.path.abspath(start)]) == cwd
+            root = cwd if inside else (start if os.path.isdir(start) else os.path.dirname(start))
+            return Config(root=os.path.abspath(root))
         path, section = found, _section(found)
         assert section is not None
     shown = os.path.relpath(path, cwd) if not os.path.relpath(path, cwd).startswith("..") else path

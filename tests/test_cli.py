@@ -269,3 +269,17 @@ def test_rule_crash_is_an_internal_error_finding_with_traceback_under_verbose(
     assert out == "db/ok.sql:1:1: QL000 [internal-error] internal error in rule test-crashes on db/ok.sql: ValueError: boom\n"
     code, out, err = run(capsys, "check", "--output-format", "concise", "--select", "QL000,QL998", "-v")
     assert code == 1 and "Traceback" in err and 'raise ValueError("boom")' in err and "Traceback" not in out
+
+
+def test_stdin_force_exclude_and_gitignore(project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    import io
+
+    (project / "pyproject.toml").write_text("[tool.querylint]\nextend-exclude = ['legacy/']\n", encoding="utf-8")
+    monkeypatch.setattr(sys, "stdin", io.StringIO("SELEC 1;\n"))
+    # an excluded stdin file is linted unless --force-exclude (as ruff does)
+    assert run(capsys, "check", "--output-format", "concise", "--stdin-filename", "legacy/q.sql", "-")[0] == 1
+    monkeypatch.setattr(sys, "stdin", io.StringIO("SELEC 1;\n"))
+    assert run(capsys, "check", "--force-exclude", "--stdin-filename", "legacy/q.sql", "-")[:2] == (0, "All checks passed!\n")
+    (project / ".gitignore").write_text("db/bad.sql\n", encoding="utf-8")
+    code, out, _ = run(capsys, "check", "--output-format", "concise")
+    assert code == 1 and "bad.sql" not in out

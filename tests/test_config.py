@@ -136,3 +136,12 @@ def test_explicit_config_and_isolated(tmp_path: Path) -> None:
     assert load_config([], isolated=True, cwd=str(tmp_path)) == Config(root=str(tmp_path))
     with pytest.raises(ConfigError, match=r"config file not found: nope\.toml"):
         load_config([], config_file="nope.toml", cwd=str(tmp_path))
+
+
+def test_no_config_and_path_outside_cwd_roots_at_the_path(tmp_path: Path) -> None:
+    write(tmp_path / "elsewhere" / "q.sql", "SELECT 1;\n")
+    (tmp_path / "here").mkdir()
+    cfg = load_config([str(tmp_path / "elsewhere" / "q.sql")], cwd=str(tmp_path / "here"))
+    assert cfg.root == str(tmp_path / "elsewhere")
+    assert load_config(["../elsewhere"], cwd=str(tmp_path / "here")).root == str(tmp_path / "elsewhere")
+    assert load_config(["."], cwd=str(tmp_path / "here")).root == str(tmp_path / "here")
