@@ -339,3 +339,17 @@ def test_alembic_execute_concurrently_is_moved_into_autocommit_block() -> None:
         "    with op.get_context().autocommit_block():\n"
         '        op.execute("CREATE INDEX CONCURRENTLY ix ON orders (a)")\n',
     )
+
+
+def test_alembic_nullable_false_on_a_not_null_column_is_no_scan() -> None:
+    path = "alembic/versions/b2_widen.py"
+    text = (
+        "import sqlalchemy as sa\nfrom alembic import op\n\nrevision = 'b2'\ndown_revision = None\n\n\n"
+        "def upgrade():\n"
+        "    op.alter_column('params', 'value', existing_type=sa.String(250), type_=sa.String(500),\n"
+        "                    existing_nullable=False, nullable=False)\n"
+        "    op.alter_column('params', 'key', nullable=False)\n\n\n"
+        "def downgrade():\n    pass\n"
+    )
+    result = lint_files({path: text}, select=["QL408", "QL409"])
+    assert [(d.code, result.sources[path].location(d.span.start)[0]) for d in result.diagnostics] == [("QL408", 11)]

@@ -555,7 +555,8 @@ def _alter_column(ctx: _Ctx, a: dict[str, ast.expr], tbl: Any, op: Any) -> list[
         types[c] = new
         out.append(op(OpKind.ALTER_COLUMN_TYPE, table=t, name=c, old_type=old, new_type=new, column=ColumnDef(c, new)))
     nullable = literal(a.get("nullable"), _MISSING) if "nullable" in a else _MISSING
-    if nullable is False:
+    if nullable is False and literal(a.get("existing_nullable"), None) is not False:
+        # existing_nullable=False: already NOT NULL, PostgreSQL skips the scan (no-op)
         out.append(op(OpKind.SET_NOT_NULL, table=t, name=c))
     elif nullable is True:
         out.append(op(OpKind.DROP_NOT_NULL, table=t, name=c))
