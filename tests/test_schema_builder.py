@@ -278,3 +278,43 @@ def test_sqlalchemy_app_fixture_schema() -> None:
     assert sorted((f.columns, f.ref_table) for f in comments.foreign_keys) == [(("post_id",), "posts"), (("user_id",), "users")]
     revisions = [m for m in project.migrations if m.framework.value == "alembic"]
     assert revisions[0].revision == "1a2b3c4d5e6f" and revisions[0].down_revision == ()
+
+
+def test_django_many_to_many_through_table_and_field_provenance() -> None:
+    src = '''\
+    from django.db import migrations, models
+
+
+    class Migration(migrations.Migration):
+        initial = True
+        dependencies = []
+        operations = [
+            migrations.CreateModel(name="Tag", fields=[("id", models.BigAutoField(primary_key=True))]),
+            migrations.CreateModel(
+                name="Post",
+                fields=[
+                    ("id", models.BigAutoField(primary_key=True)),
+                    ("title", models.CharField(max_length=100)),
+                    ("tags", models.ManyToManyField(to="blog.tag")),
+                    ("related", models.ManyToManyField(to="blog.post")),
+                ],
+            ),
+        ]
+    '''
+    project = index({"blog/migrations/0001_initial.py": src})
+    through = project.schema.table("blog_post_tags")
+    assert through is not None
+    assert {n: c.type for n, c in through.columns.items()} == {"id": "bigint", "post_id": "bigint", "tag_id": "bigint"}
+    assert sorted((f.columns, f.ref_table) for f in through.foreign_keys) == [(("post_id",), "blog_post"), (("tag_id",), "blog_tag")]
+    assert indexes(project, "blog_post_tags") == [
+        ("blog_post_tags_pkey", ("id",), None, True, True),
+        ("blog_post_tags_post_id_tag_id_uniq", ("post_id", "tag_id"), None, True, True),
+        ("blog_post_tags_post_id_idx", ("post_id",), None, False, True),
+        ("blog_post_tags_tag_id_idx", ("tag_id",), None, False, True),
+    ]
+    self_rel = project.schema.table("blog_post_related")
+    assert self_rel is not None and list(self_rel.columns) == ["id", "from_post_id", "to_post_id"]
+    post = project.schema.table("blog_post")
+    assert post is not None and list(post.columns) == ["id", "title"]
+    assert line_of(project, post.columns["title"].provenance) == ("blog/migrations/0001_initial.py", 13)
+    assert all(op.table_is_new for op in project.migrations[0].ops)

@@ -49,9 +49,9 @@ def test_text_output(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert out.splitlines() == [
         "app_ticket  app/migrations/0001_initial.py:8",
         "  columns:",
-        "    id         bigint       not null, primary key  app/migrations/0001_initial.py:8",
-        "    state      varchar(10)  not null  app/migrations/0001_initial.py:8",
-        "    opened_at  timestamptz  not null  app/migrations/0001_initial.py:8",
+        "    id         bigint       not null, primary key  app/migrations/0001_initial.py:11",
+        "    state      varchar(10)  not null  app/migrations/0001_initial.py:12",
+        "    opened_at  timestamptz  not null  app/migrations/0001_initial.py:13",
         "  indexes:",
         "    app_ticket_pkey (id) [primary, implicit]  app/migrations/0001_initial.py:8",
         "    ticket_new (opened_at DESC) WHERE state = 'new'  app/migrations/0001_initial.py:15",

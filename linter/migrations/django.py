@@ -278,6 +278,7 @@ class ModelState:
     fields: dict[str, FieldState] = field(default_factory=dict)
     unique_together: set[tuple[str, ...]] = field(default_factory=set)
     index_together: set[tuple[str, ...]] = field(default_factory=set)
+    m2m: dict[str, str] = field(default_factory=dict)  # field name -> auto-created through table
 
     def column_of(self, name: str) -> str:
         f = self.fields.get(name)
@@ -728,6 +729,7 @@ def _h_create_model(ctx: _Ctx, call: ast.Call, span: Span) -> list[MigrationOp]:
     ms = ModelState(ctx.app, name.lower(), table, explicit_table=isinstance(db_table, str))
     ctx.state.models[key] = ms  # registered first: a "self" FK reads the PK type
     ctx.current = key
+    m2m_nodes: list[tuple[str, ast.expr]] = []
     fields_node = a.get("fields")
     if isinstance(fields_node, (ast.List, ast.Tuple)):
         for elt in fields_node.elts:
@@ -737,6 +739,8 @@ def _h_create_model(ctx: _Ctx, call: ast.Call, span: Span) -> list[MigrationOp]:
                     fs = _field(ctx, fname, elt.elts[1])
                     if fs is not None:
                         ms.fields[fname] = fs
+                    elif isinstance(elt.elts[1], ast.Call) and call_name(elt.elts[1]) in _M2M:
+                        m2m_nodes.append((fname, elt.elts[1]))
     ctx.current = None
     if proxy:
         return []
@@ -760,6 +764,57 @@ def _h_create_model(ctx: _Ctx, call: ast.Call, span: Span) -> list[MigrationOp]:
         out.extend(_index_op(ctx, ms, inode, span, concurrently=False))
     for cnode in _elts(opts.get("constraints")):
         out.extend(_constraint_ops(ctx, ms, cnode, span))
+    for fname, fnode in m2m_nodes:
+        out.extend(_m2m_ops(ctx, ms, fname, fnode, span))
+    return out
+
+
+def _m2m_ops(ctx: _Ctx, ms: ModelState, name: str, node: ast.expr, span: Span) -> list[MigrationOp]:
+    """The table Django creates for a ``ManyToManyField`` without ``through=``.
+
+    ``<table>_<field>`` with ``id``, ``<model>_id`` and ``<target>_id`` (``from_``/``to_`` for a
+    self relation), a FK and an index on each, and UNIQUE on the pair. (Django shortens names
+    over 63 bytes with a hash, which is not reproduced.)
+    """
+    if not isinstance(node, ast.Call) or call_name(node) not in ("ManyToManyField", "ParentalManyToManyField"):
+        return []
+    kw = {k.arg: k.value for k in node.keywords if k.arg}
+    if "through" in kw:
+        return []
+    tref = _target_ref(ctx, kw.get("to") or (node.args[0] if node.args else None))
+    if tref is None:
+        return []
+    tkey = _model_key(ctx, tref)
+    tm = ctx.state.models.get(tkey) or _model(ctx, f"{tkey[0]}.{tkey[1]}")
+    db_table = literal(kw.get("db_table"))
+    table = db_table if isinstance(db_table, str) else f"{ms.table}_{name}"
+    if tkey == (ms.app_label, ms.name):
+        from_col, to_col = f"from_{ms.name}_id", f"to_{ms.name}_id"
+    else:
+        from_col, to_col = f"{ms.name}_id", f"{tkey[1]}_id"
+    src_pk, dst_pk = ms.pk, tm.pk
+    ms.m2m[name] = table
+    ctx.new_tables.add(table)
+    cols = (
+        ColumnDef("id", src_pk.type if src_pk is not None and src_pk.cls in _AUTO else "bigint", nullable=False,
+                  identity=True, primary_key=True),
+        ColumnDef(from_col, _fk_type(src_pk.type) if src_pk is not None else None, nullable=False,
+                  references=(ms.table, src_pk.column if src_pk is not None else "id")),
+        ColumnDef(to_col, _fk_type(dst_pk.type) if dst_pk is not None else None, nullable=False,
+                  references=(tm.table, dst_pk.column if dst_pk is not None else "id")),
+    )
+    out = [_op(ctx, OpKind.CREATE_TABLE, span, table=table, columns=cols, table_is_new=True)]
+    for col in cols[1:]:
+        assert col.references is not None
+        out.append(_op(ctx, OpKind.ADD_CONSTRAINT, span, table=table, constraint=ConstraintKind.FOREIGN_KEY,
+                       name=_constraint_name(table, (col.name,), "fk"), constraint_columns=(col.name,),
+                       ref_table=col.references[0], ref_columns=(col.references[1],)))
+    out.append(_op(ctx, OpKind.ADD_CONSTRAINT, span, table=table, constraint=ConstraintKind.UNIQUE,
+                   name=_constraint_name(table, (from_col, to_col), "uniq"), constraint_columns=(from_col, to_col)))
+    for col in cols[1:]:
+        idx = Index(table=table, keys=(IndexKey(column=col.name),), name=_constraint_name(table, (col.name,), ""),
+                    implicit=True, provenance=node_span(ctx.src, node))
+        out.append(_op(ctx, OpKind.CREATE_INDEX, span, table=table, index=idx, name=idx.name))
     return out
 
 
@@ -828,7 +883,7 @@ def _h_add_field(ctx: _Ctx, call: ast.Call, span: Span) -> list[MigrationOp]:
     fs = _field(ctx, name, fnode)
     if fs is None:
         if isinstance(fnode, ast.Call) and call_name(fnode) in _M2M:
-            return []  # a through table, not a column
+            return _m2m_ops(ctx, ms, name, fnode, span)  # a through table, not a column
         ctx.unknown.append(f"AddField ({call_name(fnode) or 'field'})")
         return []
     ms.fields[name] = fs
@@ -893,6 +948,9 @@ def _h_remove_field(ctx: _Ctx, call: ast.Call, span: Span) -> list[MigrationOp]:
     if not isinstance(model, str) or not isinstance(name, str):
         return []
     ms = _model(ctx, model)
+    if name in ms.m2m:
+        through = ms.m2m.pop(name)
+        return [_op(ctx, OpKind.DROP_TABLE, span, table=through, name=through)]
     fs = ms.fields.pop(name, None)
     column = fs.column if fs is not None else name
     return [_op(ctx, OpKind.DROP_COLUMN, span, table=ms.table, name=column)]

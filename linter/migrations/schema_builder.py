@@ -38,7 +38,24 @@ def build_schema(project: ProjectIndex) -> None:
             apply_op(schema, op)
         except Exception:  # one odd op must not lose the rest of the schema
             continue
+    _django_field_provenance(project)
     overlay_models(project)
+
+
+def _django_field_provenance(project: ProjectIndex) -> None:
+    """A Django column's provenance is its field in the migration, not the whole CreateModel."""
+    from querylint.migrations.django import DjangoState
+
+    state = project.facts.get("django_state")
+    if not isinstance(state, DjangoState):
+        return
+    for ms in state.models.values():
+        t = project.schema.table(ms.table)
+        if t is None:
+            continue
+        for fs in ms.fields.values():
+            if fs.span is not None and fs.known and fs.column in t.columns:
+                t.columns[fs.column] = replace(t.columns[fs.column], provenance=fs.span)
 
 
 def ordered_ops(project: ProjectIndex) -> list[MigrationOp]:
