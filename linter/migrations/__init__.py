@@ -17,14 +17,13 @@ from querylint.project import ProjectIndex
 
 def gather(project: ProjectIndex) -> None:
     from querylint.migrations.alembic import gather_alembic_migrations
+    from querylint.migrations.dialect import drop_non_postgres_ops  # H7: SQLite/MySQL-only branches
     from querylint.migrations.django import gather_django_migrations
     from querylint.migrations.sql import gather_sql_migrations  # H7: .sql migration files
 
     gather_sql_migrations(project)
     gather_django_migrations(project)
     gather_alembic_migrations(project)
-    from querylint.migrations.dialect import drop_non_postgres_ops  # H7: skip SQLite/MySQL-only branches
-
     drop_non_postgres_ops(project)
 
 
