@@ -113,14 +113,25 @@ class NPlusOne(PythonRule):
         for ev in facts.events_in(ctx.path, EventKind.LAZY):
             if ev.loop is None or ev.loop.bounded or ev.relation is None:
                 continue
+            reason = ev.reason
+            if ev.param is not None:
+                # the rows come from a parameter: report only when a caller passes a
+                # queryset built without the eager load (else the caller may well have it)
+                call = facts.uneager_caller(ev.function, ev.param, ev.relation, fk=ev.method == "fk")
+                if call is None:
+                    continue
+                src = ctx.project.source(call.span.path)
+                line = src.line_of(call.span.start) if src is not None else 0
+                eager_fn = "prefetch_related" if ev.method in ("collection", "bypass") else "select_related"
+                reason = f"`{call.text}` at {call.span.path}:{line} passes a queryset without {eager_fn}(\"{ev.relation}\")"
             dotted = f"{ev.element}.{ev.relation.replace('__', '.')}"
             target = f"`{ev.target_model}`" if ev.target_model else "the related row"
             if ev.method == "deferred":
-                message = f"`{dotted}` is a deferred column and loads once per {ev.element}: {ev.reason}"
+                message = f"`{dotted}` is a deferred column and loads once per {ev.element}: {reason}"
             elif ev.method in ("collection", "bypass"):
-                message = f"`{ev.text}` queries {target} once per {ev.element}: {ev.reason}"
+                message = f"`{ev.text}` queries {target} once per {ev.element}: {reason}"
             else:
-                message = f"`{dotted}` lazily loads {target} once per {ev.element}: {ev.reason}"
+                message = f"`{dotted}` lazily loads {target} once per {ev.element}: {reason}"
             yield self.diagnostic(
                 ev.span,
                 message,

@@ -51,7 +51,9 @@ def run(monkeypatch, code: str, *, select: list[str], extra: dict[str, str] | No
 
     monkeypatch.setattr(pyfe, "index_models", fake_index_models)
     files = {"shop/__init__.py": "", "shop/models.py": MODELS_PY, "app/__init__.py": "", "app/models.py": SA_MODELS_PY, path: code, **(extra or {})}
-    return lint_files(files, select=select, check=[path, *(extra or {})])
+    result = lint_files(files, select=select, check=[path, *(extra or {})])
+    assert result.project is not None and result.project.facts["python"].errors == []
+    return result
 
 
 def found(result, code: str) -> list[tuple[str, int, str]]:
@@ -213,3 +215,26 @@ def test_is_bounded() -> None:
     assert b("('a', 'b')") and b("[1, 2, 3]") and b("range(5)") and b("enumerate(['x', 'y'])") and b("{'a': 1}.items()")
     assert b("(Status.OPEN, Status.PAID)")
     assert not b("range(n)") and not b("range(1000)") and not b("names") and not b("[a, b]")
+
+
+def test_batches_scripts_and_progress_commits_are_quiet(monkeypatch) -> None:
+    code = textwrap.dedent("""\\
+        from sqlalchemy import text
+
+
+        def prune(session, total, batch_size, statements, conn, query):
+            for i in range(0, total, batch_size):
+                session.execute(text("DELETE FROM logs WHERE id < :i"), {"i": i})
+                session.commit()
+            for statement in statements:
+                session.execute(text(statement))
+                query.progress += 1
+                session.commit()
+            with conn.cursor() as cursor:
+                for sql in statements:
+                    cursor.execute(sql)
+            for kind in Status.__members__:
+                session.execute(text("SELECT 1"))
+        """)
+    res = run(monkeypatch, code, select=["QL201", "QL204"], path="app/services.py")
+    assert [d.code for d in res.diagnostics] == []

@@ -51,7 +51,9 @@ def run(monkeypatch, code: str, *, select: list[str], extra: dict[str, str] | No
 
     monkeypatch.setattr(pyfe, "index_models", fake_index_models)
     files = {"shop/__init__.py": "", "shop/models.py": MODELS_PY, "app/__init__.py": "", "app/models.py": SA_MODELS_PY, path: code, **(extra or {})}
-    return lint_files(files, select=select, check=[path, *(extra or {})])
+    result = lint_files(files, select=select, check=[path, *(extra or {})])
+    assert result.project is not None and result.project.facts["python"].errors == []
+    return result
 
 
 def found(result, code: str) -> list[tuple[str, int, str]]:

@@ -245,16 +245,18 @@ class Analysis:
     # -- phase: walk ---------------------------------------------------------------------
     def run(self) -> None:
         self.index()
+        # one function the analysis cannot follow must not cost the rest of the project its
+        # findings: the error is kept in ``facts.errors`` (shown by --verbose runs and tests)
         for qual, (node, mod, cls) in self.functions.items():
             try:
                 FunctionWalker(self, mod, node, cls, qual).run()
-            except RecursionError:
-                continue
+            except Exception as exc:
+                self.facts.errors.append(f"{qual}: {type(exc).__name__}: {exc}")
         for mod in self.modules.values():
             try:
                 FunctionWalker(self, mod, None, None, "").run()
-            except RecursionError:
-                continue
+            except Exception as exc:
+                self.facts.errors.append(f"{mod.path} (module level): {type(exc).__name__}: {exc}")
 
 
 def _decorator_name(d: ast.expr) -> str:
@@ -275,6 +277,8 @@ class _Loop:
     #: ``while`` loops mostly walk levels of a tree, pages or batches, where one query per
     #: round is the design: they are tracked (elements, nesting) but never reported
     is_while: bool = False
+    added: bool = False  # session.add()/add_all()/merge() ran in this loop's body
+    target_names: frozenset[str] = frozenset()  # names bound by the loop target
 
 
 class FunctionWalker:
@@ -320,6 +324,8 @@ class FunctionWalker:
             if arg.annotation is not None:
                 v = self.annotation(arg.annotation, arg.arg)
                 if isinstance(v, Instance) and i < len(positional):
+                    v = replace(v, param=i - shift)
+                elif isinstance(v, ListOf) and i < len(positional):
                     v = replace(v, param=i - shift)
                 if v is not None:
                     self.env[arg.arg] = v
@@ -489,7 +495,10 @@ class FunctionWalker:
 
     def push_loop(self, node: ast.AST, iterable: ast.expr | None) -> _Loop:
         bounded = iterable is not None and loops.is_bounded(iterable)
-        lp = _Loop(id(node), loops.loop_ref(node, self.mod.path, self.mod.offset, bounded=bounded), bounded, isinstance(node, ast.While))
+        target = getattr(node, "target", None)
+        names = frozenset(n.id for n in ast.walk(target) if isinstance(n, ast.Name)) if target is not None else frozenset()
+        lp = _Loop(id(node), loops.loop_ref(node, self.mod.path, self.mod.offset, bounded=bounded), bounded,
+                   isinstance(node, ast.While), target_names=names)
         self.loops.append(lp)
         return lp
 
@@ -536,7 +545,7 @@ class FunctionWalker:
                             confidence=Confidence.HIGH if it.built_here else Confidence.MEDIUM)
         if isinstance(it, ListOf) and isinstance(it.element, Instance):
             el = it.element
-            return replace(el, element=name, loop_id=loop_id, path="", is_self=False, param=None)
+            return replace(el, element=name, loop_id=loop_id, path="", is_self=False, param=None, from_param=it.param)
         return None
 
     # -- evaluation of querysets -----------------------------------------------------------
@@ -613,12 +622,13 @@ class FunctionWalker:
             except Exception:
                 fix = None
         conf = owner.confidence if src is not None and src.built_here else Confidence.MEDIUM
+        param = owner.from_param if src is None else None
         self.emit(
             EventKind.LAZY, node, loop, relation=path, element=owner.element or "obj",
             target_model=target.class_name if target else None, reason=reason, fix_help=fix_help,
             fix=fix, confidence=conf, model=owner.model.class_name,
             method="bypass" if bypass else ("deferred" if deferred else ("fk" if isinstance(node, ast.Attribute) else "collection")),
-            related=((loop.span, f"loop: `{loop.description}`"),),
+            related=((loop.span, f"loop: `{loop.description}`"),), param=param,
         )
 
     # -- expressions ---------------------------------------------------------------------
@@ -793,6 +803,11 @@ class FunctionWalker:
             return ListOf(Instance(target, source=None, confidence=Confidence.MEDIUM))
         return Instance(target, source=inst.source, path=path, element=inst.element, loop_id=inst.loop_id, confidence=inst.confidence)
 
+    def _is_loop_target(self, arg: ast.expr) -> bool:
+        if isinstance(arg, ast.Call) and arg.args:  # text(statement)
+            arg = arg.args[0]
+        return isinstance(arg, ast.Name) and any(arg.id in lp.target_names for lp in self.loops)
+
     def per_row(self, inst: Instance) -> bool:
         return inst.loop_id is not None and any(lp.id == inst.loop_id for lp in self.loops)
 
@@ -927,6 +942,9 @@ class FunctionWalker:
             if meth in ("execute", "executemany", "callproc"):
                 verb = queries_dbapi.sql_verb(node.args[0] if node.args else None)
                 loop = self.unbounded_loop()
+                if node.args and self._is_loop_target(node.args[0]):
+                    # ``for statement in statements: cursor.execute(statement)`` runs a script
+                    loop = None
                 if verb in ("INSERT", "UPDATE", "DELETE") and meth == "execute":
                     self.emit(EventKind.WRITE, node, loop, method="execute", help="Collect the rows and send them once with `cursor.executemany(...)` or a multi-row `INSERT ... VALUES`")
                 else:
@@ -1082,6 +1100,8 @@ class FunctionWalker:
                     return Instance(first.model, source=first, confidence=Confidence.MEDIUM)
                 return res
             verb = queries_dbapi.sql_verb(node.args[0] if node.args else None)
+            if node.args and self._is_loop_target(node.args[0]):
+                loop = None  # executing a list of statements, one by one
             if verb in ("INSERT", "UPDATE", "DELETE") and meth == "execute" and len(node.args) < 2:
                 self.emit(EventKind.WRITE, node, loop, method="execute", help="Send all rows in one statement: `session.execute(insert(T), [row, ...])` (executemany)")
             else:
@@ -1092,9 +1112,13 @@ class FunctionWalker:
             self.emit(EventKind.QUERY, node, loop, method=meth, model=m.class_name if m else None,
                       help="Load all rows once before the loop (`select(Model).where(Model.id.in_(ids))`) and look them up in a dict")
             return Instance(m, confidence=Confidence.MEDIUM) if m else None
+        if meth in ("add", "add_all", "merge") and self.loops:
+            self.loops[-1].added = True
+            return None
         if meth in queries_sqlalchemy.SESSION_FLUSH:
-            # session.add(...) + flush/commit per iteration: one round trip (and transaction) per row
-            if loop is not None:
+            # session.add(...) + flush/commit per iteration: one round trip (and transaction) per
+            # row. A commit with nothing added in the loop saves progress or state on purpose.
+            if loop is not None and any(lp.added for lp in self.loops):
                 self.emit(EventKind.WRITE, node, loop, method=meth, help=f"Add the objects in the loop and call `session.{meth}()` once after it, or insert them with `session.execute(insert(Model), rows)`")
             return None
         if meth == "begin":
@@ -1153,7 +1177,14 @@ class FunctionWalker:
         return None
 
     def _arg_info(self, value: object) -> tuple[tuple[str, ...] | None, bool]:
-        """(eager loads, is a loop element of a queryset built here) of an instance argument."""
+        """(eager loads, is a loop element of a queryset built here) of an instance argument;
+        for a queryset / list argument: (its eager loads, built here)."""
+        if isinstance(value, ListOf) and isinstance(value.element, Instance):
+            value = value.element.source
+        if isinstance(value, QuerySetVal):
+            if value.via is not None or value.rows != "instances" or value.custom_manager:
+                return None, False
+            return tuple(sorted(value.eager | ({"*"} if value.select_all else set()))), value.built_here
         if not isinstance(value, Instance) or value.path:
             return None, False
         src = value.source

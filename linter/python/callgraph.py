@@ -35,6 +35,10 @@ def build_graph(facts: PythonFacts) -> Any:
         for ev in summary.events:
             if ev.kind is EventKind.CALL and ev.callee:
                 g.add_edge(qual, ev.callee)
+    for events in facts.events.values():
+        for ev in events:
+            if ev.kind is EventKind.CALL and ev.callee:
+                facts.callers.setdefault(ev.callee, []).append(ev)
     facts.graph = g
     return g
 

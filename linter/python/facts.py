@@ -71,9 +71,27 @@ class PythonFacts:
     events: dict[str, list[Event]] = field(default_factory=dict)  # path -> events
     functions: dict[str, FunctionSummary] = field(default_factory=dict)  # qualname -> summary
     graph: Any = None  # networkx.DiGraph over qualified names (built lazily)
+    callers: dict[str, list[Event]] = field(default_factory=dict)  # callee -> CALL events
+    errors: list[str] = field(default_factory=list)  # functions the analysis had to skip
 
     def events_in(self, path: str, kind: EventKind) -> list[Event]:
         return [e for e in self.events.get(path, ()) if e.kind is kind]
+
+    def uneager_caller(self, function: str, param: int, relation: str, *, fk: bool) -> Event | None:
+        """A call of ``function`` whose argument ``param`` is a queryset built at the call site
+        that does not eager-load ``relation`` (evidence for an N+1 in the callee), if any.
+        Any caller that does eager-load it, or passes something unknown, wins: None."""
+        found: Event | None = None
+        for call in self.callers.get(function, ()):
+            if param >= len(call.args):
+                return None
+            eager, known = call.args[param]
+            if not known or eager is None:
+                return None
+            if any(e == relation or e.startswith(relation + "__") for e in eager) or (fk and "__" not in relation and "*" in eager):
+                return None
+            found = found or call
+        return found
 
 
 def is_test_path(path: str) -> bool:

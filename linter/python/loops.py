@@ -26,8 +26,12 @@ def is_bounded(iterable: ast.expr) -> bool:
         return len(iterable.elts) <= MAX_BOUNDED_ITEMS and all(_is_const(e) for e in iterable.elts)
     if isinstance(iterable, ast.Dict):
         return len(iterable.keys) <= MAX_BOUNDED_ITEMS and all(k is not None and _is_const(k) for k in iterable.keys)
+    if isinstance(iterable, ast.Attribute) and iterable.attr == "__members__":
+        return True  # an Enum's members: a fixed, small set
     if isinstance(iterable, ast.Call):
         f = iterable.func
+        if isinstance(f, ast.Name) and f.id == "range" and len(iterable.args) == 3:
+            return True  # range(0, total, batch_size): one round trip per batch is the design
         if isinstance(f, ast.Name) and f.id == "range" and iterable.args:
             last = iterable.args[-1] if len(iterable.args) <= 2 else iterable.args[1]
             return (

@@ -78,6 +78,7 @@ class Instance:
     #: a parameter of the function (position among the call's positional arguments): its
     #: relations load per call unless the caller eager-loaded them
     param: int | None = None
+    from_param: int | None = None  # an element of the iterable passed as this parameter
     new: bool = False  # constructed here: Model(...)
 
 
@@ -130,3 +131,4 @@ class ListOf:
 
     element: object
     items: tuple[object, ...] = field(default=())
+    param: int | None = None  # the function parameter it is (position), when annotated
