@@ -759,6 +759,9 @@ def uncertain_tables(project: ProjectIndex) -> frozenset[str]:
 
 def opaque_definition(project: ProjectIndex, index: Index) -> bool:
     """The index was declared with ``**options`` we cannot read (a predicate, INCLUDE...)."""
+    texts = [k.expression for k in index.keys if k.expression] + ([index.predicate] if index.predicate else [])
+    if any(t.startswith("sqlalchemy:") or "{" in t for t in texts):
+        return True  # the model gatherer kept Python it could not translate to SQL
     if index.provenance is None:
         return False
     src = project.source(index.provenance.path)
