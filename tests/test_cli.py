@@ -241,7 +241,8 @@ def test_summary_counts_fixes() -> None:
     unsafe = Diagnostic("QL901", "t", span, "m", fix=Fix("f", (Edit("q.sql", 0, 1, "x"),), Applicability.UNSAFE))
     plain = Diagnostic("QL901", "t", span, "m")
     result = RunResult(diagnostics=[safe, unsafe, plain, safe])
-    assert full.summary(result) == "Found 4 problems (2 fixable with --fix, 1 more with --unsafe-fixes)."
+    assert full.summary(result) == "Found 4 problems (2 fixable with --fix, 1 more with --fix --unsafe-fixes)."
+    assert full.summary(RunResult(diagnostics=[unsafe])) == "Found 1 problem (1 fixable with --fix --unsafe-fixes)."
     assert full.summary(RunResult()) == "All checks passed!"
 
 

@@ -139,7 +139,7 @@ def summary(result: RunResult) -> str:
     if safe:
         extras.append(f"{safe} fixable with --fix")
     if unsafe:
-        extras.append(f"{unsafe} more with --unsafe-fixes")
+        extras.append(f"{unsafe} {'more' if safe else 'fixable'} with --fix --unsafe-fixes")
     return text + (f" ({', '.join(extras)})." if extras else ".")
 
 
