@@ -7,7 +7,7 @@ import textwrap
 from querylint.engine import parse_file
 from querylint.migration import ConstraintKind, Migration, MigrationFramework, OpKind
 from querylint.migrations import gather
-from querylint.migrations.graph import django_leaf_migrations
+from querylint.migrations.graph import django_leaf_migrations, django_migrations_folder
 from querylint.project import ProjectIndex
 from querylint.source import Language, SourceFile
 
@@ -353,3 +353,22 @@ def test_add_field_defaults_follow_django_effective_default() -> None:
         ("ref", False, None),  # NOT NULL without a default: fails on a table with rows
         ("qty", False, None),  # blank=True gives '' only to string fields
     ]
+
+
+def test_leaf_migrations_and_folders_for_the_advisor() -> None:
+    b = '''\
+    from django.db import migrations
+    class Migration(migrations.Migration):
+        dependencies = [("shop", "0001_initial")]
+        operations = []
+    '''
+    project = index({
+        "shop/migrations/0001_initial.py": INITIAL,
+        "shop/migrations/0002_a.py": b,
+        "shop/migrations/0002_b.py": b,
+        "src/billing/apps.py": "from django.apps import AppConfig\nclass BillingConfig(AppConfig):\n    name = 'src.billing'\n    label = 'payments'\n",
+    })
+    assert [m.name for m in django_leaf_migrations(project, "shop")] == ["0002_a", "0002_b"]  # needs a merge
+    assert django_migrations_folder(project, "shop") == "shop/migrations"
+    assert django_migrations_folder(project, "payments") == "src/billing/migrations"
+    assert django_migrations_folder(project, "nope") is None

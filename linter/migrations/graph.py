@@ -152,3 +152,16 @@ def alembic_versions_folder(project: ProjectIndex) -> str | None:
         if m.framework is MigrationFramework.ALEMBIC and m.revision in heads:
             return str(os.path.dirname(m.path))
     return None
+
+
+def django_migrations_folder(project: ProjectIndex, app_label: str) -> str | None:
+    """The app's ``migrations/`` folder: where its migrations are, else next to its ``apps.py``."""
+    for m in project.migrations:
+        if m.framework is MigrationFramework.DJANGO and m.app_label == app_label:
+            return str(os.path.dirname(m.path))
+    from querylint.migrations.django import app_labels
+
+    for folder, label in sorted(app_labels(project).items()):
+        if label == app_label:
+            return f"{folder}/migrations" if folder else "migrations"
+    return None
