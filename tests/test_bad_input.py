@@ -77,3 +77,16 @@ def test_bad_stdin_text(tmp_path: Path) -> None:
     code, out, _ = ql(tmp_path, "--stdin-filename", "app/views.py", "-", stdin="def f(:\n")
     assert (code, out) == (1, "app/views.py:1:7: QL001 [parse-error] Python syntax error: invalid syntax\n")
     assert ql(tmp_path, "--stdin-filename", "q.sql", "-", stdin="")[:2] == (0, "")
+
+
+def test_non_ascii_and_undecodable_file_names(tmp_path: Path) -> None:
+    (tmp_path / "données").mkdir()
+    (tmp_path / "données" / "requête.sql").write_text("SELEC 1;\n", encoding="utf-8")
+    (tmp_path / "données" / "ok.sql").write_text("SELECT 'é' AS \"naïve\";\n", encoding="utf-8")
+    import os
+
+    os.close(os.open(os.fsencode(str(tmp_path)) + b"/\xffbad.sql", os.O_CREAT | os.O_WRONLY))
+    code, out, _ = ql(tmp_path, ".")
+    assert code == 1
+    assert 'données/requête.sql:1:1: QL001 [parse-error] SQL syntax error: syntax error at or near "SELEC"\n' in out
+    assert "ok.sql" not in out
