@@ -186,3 +186,19 @@ def test_documented_fix(rule: Any, ex: Any, tmp_path: Path, monkeypatch: pytest.
     assert out.changes[path][1] == textwrap.dedent(ex.fixed).lstrip("\n")
     # the fixed text is clean for this rule: --fix reached its fixpoint
     assert [d.message for d in out.result.diagnostics if d.code == rule.code and d.fix is not None] == []
+
+
+def test_cli_fix_stdin_prints_the_fixed_buffer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    import io
+    import sys
+
+    from querylint import cli, registry
+
+    monkeypatch.chdir(tmp_path)
+    real_all = registry.all_rules
+    monkeypatch.setattr(registry, "all_rules", lambda: [*real_all(), UpperKeyword])
+    monkeypatch.setattr(sys, "stdin", io.StringIO("select id FROM a;\nselect 1;\n"))
+    assert cli.main(["check", "--fix", "--select", "QL901", "--stdin-filename", "db/q.sql", "-"]) == 0
+    out, err = capsys.readouterr()
+    assert (out, err) == ("SELECT id FROM a;\nSELECT 1;\n", "")
+    assert not (tmp_path / "db").exists()
