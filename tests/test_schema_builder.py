@@ -199,6 +199,7 @@ def test_alembic_chain_builds_schema() -> None:
     ]
     events = project.schema.table("events")
     assert events is not None and [(f.columns, f.ref_table) for f in events.foreign_keys] == [(("user_id",), "users")]
+    assert line_of(project, events.columns["kind"].provenance) == ("alembic/versions/r1.py", 13)
 
 
 def test_model_overlay_adds_missing_facts_without_duplicates() -> None:

@@ -201,6 +201,7 @@ def _sql_default(text: str) -> tuple[str, bool]:
 @dataclass
 class AlembicState:
     column_types: dict[str, dict[str, str | None]] = field(default_factory=dict)
+    column_spans: dict[tuple[str, str], Span] = field(default_factory=dict)  # the sa.Column(...) call
 
 
 @dataclass
@@ -356,6 +357,7 @@ def _call(ctx: _Ctx, call: ast.Call, *, in_tx: bool, batch: dict[str, str]) -> l
             ctx.unknown.append("add_column (column)")
             return []
         ctx.state.column_types.setdefault(t, {})[col.name] = col.type
+        ctx.state.column_spans[(t, col.name)] = node_span(ctx.src, colnode)
         out = [op(OpKind.ADD_COLUMN, table=t, column=col, name=col.name)]
         out.extend(_column_extras(t, col, extra, op))
         return out
@@ -503,6 +505,7 @@ def _create_table(ctx: _Ctx, call: ast.Call, op: Any) -> list[MigrationOp]:
             if col is not None:
                 cols.append(col)
                 pending.append((col, extras))
+                ctx.state.column_spans[(t, col.name)] = node_span(ctx.src, arg)
         elif kind == "PrimaryKeyConstraint":
             names = [literal(x) for x in arg.args]
             pkcols = {n for n in names if isinstance(n, str)}
@@ -667,5 +670,6 @@ def gather_alembic_migrations(project: ProjectIndex) -> dict[str, list[str]]:
         if unk:
             unknown[af.parsed.source.path] = unk
     project.facts.setdefault("migration_unknown_ops", {}).update(unknown)
+    project.facts["alembic_state"] = state
     project.facts["alembic_versions"] = sorted({os.path.dirname(af.parsed.source.path) for af in files})
     return unknown

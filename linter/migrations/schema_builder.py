@@ -43,9 +43,16 @@ def build_schema(project: ProjectIndex) -> None:
 
 
 def _django_field_provenance(project: ProjectIndex) -> None:
-    """A Django column's provenance is its field in the migration, not the whole CreateModel."""
+    """A column's provenance is its field / ``sa.Column`` in the migration, not the whole op."""
+    from querylint.migrations.alembic import AlembicState
     from querylint.migrations.django import DjangoState
 
+    astate = project.facts.get("alembic_state")
+    if isinstance(astate, AlembicState):
+        for (table, column), span in astate.column_spans.items():
+            at = project.schema.table(table)
+            if at is not None and column in at.columns:
+                at.columns[column] = replace(at.columns[column], provenance=span)
     state = project.facts.get("django_state")
     if not isinstance(state, DjangoState):
         return
