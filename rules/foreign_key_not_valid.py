@@ -4,7 +4,7 @@ from collections.abc import Iterator
 
 from querylint.diagnostics import Diagnostic
 from querylint.locks import by_framework, existing_table, lock_phrase, not_valid_fix
-from querylint.migration import ConstraintKind, Migration, OpKind
+from querylint.migration import ConstraintKind, Migration, MigrationFramework, OpKind
 from querylint.rule import Example, FileContext, FixAvailability, MigrationRule
 
 
@@ -17,6 +17,10 @@ class ForeignKeyNotValid(MigrationRule):
     tables wait for the scan. Adding the constraint `NOT VALID` is instant; a later
     `VALIDATE CONSTRAINT` (in its own transaction) takes only SHARE UPDATE EXCLUSIVE, which
     lets reads and writes go on.
+
+    A foreign key declared inline on a column added in the same statement (`ADD COLUMN
+    customer_id bigint REFERENCES customers`, which is what Django's `AddField(ForeignKey)`
+    runs) is not validated: the new column is all NULL. The rule stays quiet there.
 
     ## Example
     ```sql
@@ -88,10 +92,19 @@ class ForeignKeyNotValid(MigrationRule):
     ]
 
     def check_migration(self, migration: Migration, ctx: FileContext) -> Iterator[Diagnostic]:
+        added: set[tuple[str | None, str]] = set()
         for op in migration.ops:
+            if op.kind is OpKind.ADD_COLUMN and op.column is not None and op.column.default is None:
+                added.add((op.table, op.column.name))
             if op.kind is not OpKind.ADD_CONSTRAINT or op.constraint is not ConstraintKind.FOREIGN_KEY:
                 continue
             if op.not_valid or not existing_table(op):
+                continue
+            if op.framework is MigrationFramework.DJANGO and len(op.constraint_columns) == 1 and (
+                (op.table, op.constraint_columns[0]) in added
+            ):
+                # Django adds a ForeignKey column with its constraint inline (ADD COLUMN ...
+                # REFERENCES): PostgreSQL knows the new column is all NULL and skips validation.
                 continue
             yield self.diagnostic(
                 op.span,

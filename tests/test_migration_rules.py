@@ -353,3 +353,28 @@ def test_alembic_nullable_false_on_a_not_null_column_is_no_scan() -> None:
     )
     result = lint_files({path: text}, select=["QL408", "QL409"])
     assert [(d.code, result.sources[path].location(d.span.start)[0]) for d in result.diagnostics] == [("QL408", 11)]
+
+
+def test_django_foreign_key_field_is_added_inline_and_not_validated() -> None:
+    migration = (
+        "import django.db.models.deletion\nfrom django.db import migrations, models\n\n\n"
+        "class Migration(migrations.Migration):\n    dependencies = [('shop', '0001_initial')]\n"
+        "    operations = [\n"
+        "        migrations.AddField(model_name='order', name='customer', field=models.ForeignKey(\n"
+        "            null=True, on_delete=django.db.models.deletion.CASCADE, to='shop.customer')),\n"
+        "    ]\n"
+    )
+    initial = (
+        "from django.db import migrations, models\n\n\nclass Migration(migrations.Migration):\n    initial = True\n"
+        "    operations = [\n"
+        "        migrations.CreateModel(name='Customer', fields=[('id', models.BigAutoField(primary_key=True))]),\n"
+        "        migrations.CreateModel(name='Order', fields=[('id', models.BigAutoField(primary_key=True))]),\n"
+        "    ]\n"
+    )
+    files = {"shop/migrations/0001_initial.py": initial, "shop/migrations/0002_customer.py": migration}
+    result = lint_files(files, select=["QL406", "QL401"], check=["shop/migrations/0002_customer.py"])
+    # the index Django builds for the FK is still a plain CREATE INDEX
+    assert [d.code for d in result.diagnostics] == ["QL401"]
+    # the same in SQL as two statements is validated (a full scan), so it is reported
+    sql = "ALTER TABLE o ADD COLUMN c bigint;\nALTER TABLE o ADD CONSTRAINT o_c_fk FOREIGN KEY (c) REFERENCES c (id);\n"
+    assert _found(sql, ["QL406"]) == [("QL406", 2)]
