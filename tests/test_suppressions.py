@@ -192,3 +192,20 @@ def test_grammar(comment: str, keys: tuple[str, ...] | None) -> None:
     src = SourceFile("q.sql", f"SELECT 1; {comment}\n", Language.SQL)
     sups, _ = suppressions.find(src)
     assert [s.keys for s in sups] == ([keys] if keys else [])
+
+
+def test_suppressions_on_sql_in_python_strings(tmp_path: Path) -> None:
+    from querylint.rules.select_star import SelectStar
+
+    found = run(tmp_path, {"views.py": '''\
+        def report(cursor):
+            cursor.execute("SELECT * FROM orders")  # noqa: QL101
+            cursor.execute("""
+                SELECT *  -- querylint: ignore[select-star] legacy export
+                FROM orders
+            """)
+            cursor.execute("SELECT * FROM orders")  # querylint: ignore[select-star]
+            cursor.execute("SELECT * FROM orders")
+            cursor.execute("SELECT id FROM orders")  # noqa: QL101
+        '''}, rules=[SelectStar(), UnusedSuppression()])
+    assert [(code, line) for code, line, _ in found] == [("QL101", 8), ("QL002", 9)]
