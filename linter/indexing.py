@@ -177,6 +177,7 @@ class IndexNeed:
     conditions: frozenset[str] = frozenset()  # canonical terms the query guarantees
     fixed: frozenset[str] = frozenset()  # key idents pinned to one value by the query
     limit: bool = False
+    limit_one: bool = False  # ``LIMIT 1`` (``.first()``): with equality keys, a lookup
     multi_value: bool = False  # an IN list on a key: the index cannot deliver the order
     include: tuple[str, ...] = ()
     has_expression: bool = False
@@ -188,7 +189,8 @@ class IndexNeed:
 
     @property
     def sort_required(self) -> bool:
-        return bool(self.sort) and self.limit and not self.multi_value
+        # ``.first()`` adds ``ORDER BY pk LIMIT 1`` to a lookup: the order is not the point
+        return bool(self.sort) and self.limit and not self.multi_value and not (self.limit_one and bool(self.equality))
 
     def candidate_keys(self, max_keys: int = DEFAULT_MAX_KEYS) -> tuple[IndexKey, ...]:
         """Equality keys, then the sort keys the index can deliver, then at most one range key."""
@@ -197,7 +199,7 @@ class IndexNeed:
             keys.extend(self.sort)  # the range (if any) is then checked inside the index scan
         elif self.range is not None:
             keys.append(self.range)
-        elif self.sort and keys and not self.multi_value:
+        elif self.sort and keys and not self.multi_value and not self.limit_one:
             keys.extend(self.sort)  # delivering the order costs nothing here
         return tuple(keys[:max_keys])
 
@@ -362,6 +364,10 @@ def _table_need(query: Query, schema: Schema, table_name: str, names: dict[str, 
     limit = query.limit is not None
     if not equality and range_key is None and not (sort and limit):
         return None  # nothing an index key would serve (a bare partial slice, a full scan)
+    if (kind is NeedKind.FILTER and range_key is None and not (sort and limit)
+            and all(k.column is not None and is_low_cardinality(table, k.column, None) for k in equality)):
+        # ``status = %s`` alone: a few distinct values, so an index on it rarely beats a scan
+        return None
     include: tuple[str, ...] = ()
     keycols = {k.column for k in equality + sort + ([range_key] if range_key else []) if k.column}
     if query.columns and kind is NeedKind.FILTER:
@@ -382,6 +388,7 @@ def _table_need(query: Query, schema: Schema, table_name: str, names: dict[str, 
         conditions=frozenset(conditions),
         fixed=frozenset(fixed),
         limit=limit,
+        limit_one=query.limit == 1,
         multi_value=multi,
         include=include,
         has_expression=has_expr,

@@ -120,3 +120,32 @@ def test_cli_nothing_to_add(tmp_path: Any, capsys: pytest.CaptureFixture[str]) -
     assert main([str(tmp_path)]) == 0
     captured = capsys.readouterr()
     assert (captured.out, captured.err.strip()) == ("", "querylint advise: no index to add")
+
+
+def test_new_meta_extends_an_abstract_parent_meta(tmp_path: Any) -> None:
+    from querylint.advise.cli import load_project
+    from querylint.advise.emit_django import emit_django
+    from querylint.advise.plan import IndexPlan
+
+    (tmp_path / "pyproject.toml").write_text("[tool.querylint]\n")
+    app = tmp_path / "shop"
+    (app / "migrations").mkdir(parents=True)
+    (app / "__init__.py").write_text("")
+    (app / "migrations" / "__init__.py").write_text("")
+    (app / "models.py").write_text(
+        "from django.db import models\n\n\n"
+        "class Stamped(models.Model):\n    created = models.DateTimeField()\n\n    class Meta:\n        abstract = True\n        ordering = [\"-created\"]\n\n\n"
+        "class Note(Stamped):\n    body = models.TextField()\n"
+    )
+    (app / "migrations" / "0001_initial.py").write_text(
+        "from django.db import migrations, models\n\n\nclass Migration(migrations.Migration):\n    initial = True\n    dependencies = []\n"
+        "    operations = [\n        migrations.CreateModel(name=\"Note\", fields=[(\"id\", models.BigAutoField(primary_key=True)),"
+        " (\"created\", models.DateTimeField()), (\"body\", models.TextField())], options={\"ordering\": [\"-created\"], \"abstract\": False}),\n    ]\n"
+    )
+    project, _ = load_project([str(tmp_path)], config_file=str(tmp_path / "pyproject.toml"))
+    res = emit_django(project, [IndexPlan("shop_note", (IndexKey("body"),), name="x")])
+    models_out = [f for f in res.files if f.path.endswith("models.py")]
+    assert res.skipped == [] and len(models_out) == 1
+    assert '    class Meta(Stamped.Meta):\n        indexes = [models.Index(fields=["body"], name="shop_note_body_idx")]\n' in models_out[0].text
+    [mig] = [f for f in res.files if f.path.endswith("0002_querylint_indexes.py")]
+    assert '("shop", "0001_initial")' in mig.text and 'model_name="note"' in mig.text

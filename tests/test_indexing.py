@@ -194,3 +194,18 @@ def test_index_names_are_deterministic_and_short() -> None:
     assert index_name("orders", (IndexKey("created_at"),), "a") != index_name("orders", (IndexKey("created_at"),), "b")
     assert len(index_name("orders", (IndexKey("customer_id"), IndexKey("created_at")), max_len=30)) <= 30
     assert index_name("orders", (IndexKey(expression="lower(email)"),)) == "orders_lower_email_idx"
+
+
+def test_low_cardinality_parameter_alone_needs_no_index() -> None:
+    s = schema()
+    assert derive_needs(q(p("status")), s) == []
+    assert derive_needs(q(p("is_paid")), s) == []
+    [n] = derive_needs(q(p("status"), order=(OrderKey(None, "created_at", True),), limit=10), s)
+    assert [k.text for k in n.candidate_keys()] == ["status", "created_at DESC"]
+
+
+def test_first_style_lookup_does_not_need_the_pk_order() -> None:
+    [n] = derive_needs(q(p("email", expr="upper(email)"), order=(OrderKey(None, "id"),), limit=1), schema())
+    assert [k.text for k in n.candidate_keys()] == ["(upper(email))"] and not n.sort_required
+    [m] = derive_needs(q(order=(OrderKey(None, "created_at", True),), limit=1), schema())
+    assert m.sort_required and [k.text for k in m.candidate_keys()] == ["created_at DESC"]

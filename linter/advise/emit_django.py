@@ -84,7 +84,7 @@ def resolve_model(project: ProjectIndex, table: str) -> DjangoModel | None:
             fields = {f.column: f.name for f in model.fields.values()}
             for r in model.relations.values():
                 if r.column:
-                    fields.setdefault(r.column, r.name)
+                    fields[r.column] = r.name  # ``customer``, as makemigrations writes it
             return DjangoModel(app, model.class_name, model.path, mig_dir, fields)
     for app, mig_dir in sorted(apps.items()):
         if not table.startswith(app.lower() + "_"):
@@ -121,6 +121,50 @@ def _scan_models(text: str, model_name: str) -> tuple[str, dict[str, str]] | Non
                     fields[column] = name
             return node.name, fields
     return None
+
+
+def meta_base(project: ProjectIndex, model: DjangoModel) -> tuple[str | None, bool]:
+    """For a new ``class Meta``: the parent Meta to extend (``Base.Meta``), and whether it is unsafe.
+
+    A child of an abstract model inherits the parent's ``Meta`` only while it declares none;
+    a new ``Meta`` must subclass the parent's when that one sets more than ``abstract``. When
+    the parent declares ``indexes`` too, the child's list would replace it: not done here.
+    """
+    text = _read(project, model.models_path)
+    if text is None:
+        return None, False
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return None, True
+    cls = next((n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == model.class_name), None)
+    if cls is None:
+        return None, True
+    for base in cls.bases:
+        ref = ast.unparse(base)
+        short = ref.rsplit(".", 1)[-1]
+        if short in ("Model",):
+            continue
+        parent = next((m for m in project.models.models.values() if m.class_name == short and m.abstract), None)
+        if parent is None:
+            continue  # a concrete parent: its Meta is not inherited (ordering is, unless overridden)
+        ptext = _read(project, parent.path)
+        if ptext is None:
+            return None, True
+        try:
+            ptree = ast.parse(ptext)
+        except SyntaxError:
+            return None, True
+        pcls = next((n for n in ptree.body if isinstance(n, ast.ClassDef) and n.name == short), None)
+        pmeta = next((n for n in (pcls.body if pcls else []) if isinstance(n, ast.ClassDef) and n.name == "Meta"), None)
+        if pmeta is None:
+            continue
+        names = {t.id for st in pmeta.body if isinstance(st, ast.Assign) for t in st.targets if isinstance(t, ast.Name)}
+        if "indexes" in names:
+            return None, True
+        if names - {"abstract"}:
+            return f"{ref}.Meta", False
+    return None, False
 
 
 def _py_literal(sql: str) -> str | None:
@@ -259,7 +303,11 @@ def emit_django(project: ProjectIndex, plans: Sequence[IndexPlan], *, migration_
             if cur is None:
                 result.skipped.append(f"{model.models_path}: cannot read the model file; add {code} to {model.class_name}.Meta.indexes")
                 continue
-            new = add_django_index(cur, model.class_name, code, imps)
+            base, unsafe = meta_base(project, model)
+            if unsafe:
+                result.skipped.append(f"{model.models_path}: add {code} to {model.class_name}.Meta.indexes by hand (its parent's Meta declares indexes)")
+                continue
+            new = add_django_index(cur, model.class_name, code, imps, meta_base=base)
             if new is None:
                 result.skipped.append(f"{model.models_path}: add {code} to {model.class_name}.Meta.indexes by hand")
                 continue

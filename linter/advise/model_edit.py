@@ -81,7 +81,7 @@ def _add_imports(module: Any, imports: Sequence[tuple[str, str]]) -> Any:
     return module.with_changes(body=body)
 
 
-def add_django_index(text: str, class_name: str, index_expr: str, imports: Sequence[tuple[str, str]] = ()) -> str | None:
+def add_django_index(text: str, class_name: str, index_expr: str, imports: Sequence[tuple[str, str]] = (), *, meta_base: str | None = None) -> str | None:
     """Append ``index_expr`` to ``class Meta: indexes = [...]`` of ``class_name`` (creating them)."""
     cst = _cst()
     try:
@@ -94,7 +94,8 @@ def add_django_index(text: str, class_name: str, index_expr: str, imports: Seque
     body = list(cls.body.body)
     meta_i = next((i for i, s in enumerate(body) if isinstance(s, cst.ClassDef) and s.name.value == "Meta"), None)
     if meta_i is None:
-        meta = cst.parse_statement(f"class Meta:\n    indexes = [{index_expr}]\n")
+        head = f"class Meta({meta_base}):" if meta_base else "class Meta:"
+        meta = cst.parse_statement(f"{head}\n    indexes = [{index_expr}]\n")
         body.append(meta.with_changes(leading_lines=[cst.EmptyLine(indent=False)]))
     else:
         meta = body[meta_i]
