@@ -85,6 +85,15 @@ _REL_KINDS = (("GenericForeignKey", "gfk"), ("GenericRelation", "grel"), ("ManyT
               ("OneToOneField", "o2o"), ("ForeignKey", "fk"), ("ParentalKey", "fk"), ("ForeignObject", "fk"))
 _FIELD_OPTS = ("db_column", "db_index", "unique", "null", "primary_key", "related_name", "related_query_name",
                "through", "db_table", "to_field", "max_length", "db_constraint")
+# field classes from these modules are form / serializer / filter fields, never model fields
+_NOT_MODEL_FIELDS = ("django.forms", "forms.", "rest_framework", "serializers.", "django_filters", "filters.",
+                     "graphene", "wtforms", "marshmallow", "factory.", "import_export", "ninja")
+# base classes from libraries we do not read that are (abstract) Django models
+_LIBRARY_MODEL_BASES = {"ClusterableModel", "MP_Node", "NS_Node", "AL_Node", "MPTTModel", "PolymorphicModel",
+                        "TagBase", "TaggedItemBase", "GenericTaggedItemBase", "CommonGenericTaggedItemBase",
+                        "GenericUUIDTaggedItemBase", "TimeStampedModel", "TitleSlugDescriptionModel",
+                        "AbstractBaseUser", "AbstractUser", "PermissionsMixin", "OrderedModel", "AbstractBaseSession",
+                        "AbstractIndexEntry", "Page"}
 _META_OPTS = ("abstract", "proxy", "db_table", "app_label", "ordering", "unique_together", "index_together",
               "managed", "swappable")
 
@@ -119,6 +128,7 @@ class _Extractor:
                 self.line_starts.append(i + 1)
         self.lines = text.split("\n")
         self.text = text
+        self.stars: list[str] = []
 
     def offset(self, lineno: int, col: int) -> int:
         if lineno < 1 or lineno > len(self.line_starts):
@@ -138,7 +148,11 @@ class _Extractor:
         name = dotted(node)
         if name is None:
             return None
-        return str(resolve_name(name, self.imports, self.local, self.module))
+        full = str(resolve_name(name, self.imports, self.local, self.module))
+        if "." not in full and self.stars:
+            # maybe from ``from pkg.abstract_models import *``: linking tries each module
+            return f"*{','.join(self.stars)}:{full}"
+        return full
 
     # a field call: models.CharField(...), ForeignKey(...), deferred wrappers are not Django
     def field(self, name: str, call: ast.Call) -> RawField | None:
@@ -149,8 +163,8 @@ class _Extractor:
         kind = _field_kind(cls)
         if kind is None:
             return None
-        if kind == "field" and not (full.startswith("django.") or "." in full or cls in self.imports):
-            # a bare name we cannot place: only classes named *Field imported from somewhere
+        if full.startswith(_NOT_MODEL_FIELDS) or (kind == "field" and "." not in full and cls not in self.imports):
+            # a form/serializer field, or a bare *Field name we cannot place
             return None
         kw = {k.arg: k.value for k in call.keywords if k.arg}
         options: list[tuple[str, Any]] = []
@@ -247,7 +261,11 @@ class _Extractor:
             m = self.manager(value)
             if m is not None:
                 managers.append((name, m))
-        return RawClass(node.name, bases, tuple(fields), meta, tuple(managers), self.span(node), bool(fields))
+        model_meta = bool(meta.indexes or meta.constraints) or any(
+            meta.opt(k) is not None for k in ("abstract", "proxy", "db_table", "app_label", "unique_together",
+                                              "index_together"))
+        return RawClass(node.name, bases, tuple(fields), meta, tuple(managers), self.span(node),
+                        bool(fields) or model_meta)
 
 
 def _dedent_call(seg: str, node: ast.AST) -> str:
@@ -287,17 +305,46 @@ def _sql_type(cls: str, kw: dict[str, ast.expr], call: ast.Call) -> str | None:
     return _TYPES.get(cls)
 
 
+def _module_classes(body: list[ast.stmt]) -> Iterable[ast.ClassDef]:
+    """Module-level classes, including those under ``if`` / ``try`` (django-oscar's overridable models)."""
+    for st in body:
+        if isinstance(st, ast.ClassDef):
+            yield st
+        elif isinstance(st, ast.If):
+            yield from _module_classes(st.body)
+            yield from _module_classes(st.orelse)
+        elif isinstance(st, ast.Try):
+            yield from _module_classes(st.body)
+            for h in st.handlers:
+                yield from _module_classes(h.body)
+            yield from _module_classes(st.orelse)
+
+
+def _star_modules(tree: ast.Module, module: str, is_package: bool) -> list[str]:
+    package = module if is_package else module.rpartition(".")[0]
+    out = []
+    for st in tree.body:
+        if isinstance(st, ast.ImportFrom) and any(a.name == "*" for a in st.names):
+            base = st.module or ""
+            if st.level:
+                pkg = package.split(".") if package else []
+                pkg = pkg[: max(0, len(pkg) - (st.level - 1))]
+                base = ".".join([*pkg, *([base] if base else [])])
+            if base and not base.startswith("django"):
+                out.append(base)
+    return out
+
+
 def extract(path: str, text: str, tree: ast.Module, module: str, *, is_package: bool = False) -> DjangoFile:
     """Every class of one file that could be a Django model (linking decides), with its facts."""
     imports = gather_imports(tree, module, is_package)
     imports_django = any(v == "django" or v.startswith("django.") for v in imports.values())
-    local = {st.name for st in tree.body if isinstance(st, ast.ClassDef)}
+    local = {st.name for st in _module_classes(tree.body)}
     ex = _Extractor(path, text, module, imports, local)
+    ex.stars = _star_modules(tree, module, is_package)
     classes: list[RawClass] = []
     app_configs: list[tuple[str, str]] = []
-    for st in tree.body:
-        if not isinstance(st, ast.ClassDef):
-            continue
+    for st in _module_classes(tree.body):
         rc = ex.klass(st)
         if rc is None:
             continue
@@ -331,6 +378,7 @@ class LinkedModel:
     pk_column: str = "id"
     pk_type: str = "bigint"
     sql_types: dict[str, str] = field(default_factory=dict)  # column -> SQL type (own and inherited fields)
+    meta_present: bool = False  # has a Meta, its own or inherited from an abstract parent
 
 
 _BUILTIN_MODELS = {"django.contrib.auth.models.User": "auth.User", "django.contrib.auth.models.Group": "auth.Group",
@@ -343,16 +391,18 @@ BUILTIN_TABLES = {"auth.User": "auth_user", "auth.Group": "auth_group", "auth.Pe
 
 
 def _app_label(module: str, app_modules: dict[str, str]) -> str:
+    """The app of a models module: the package holding ``models.py`` / ``models/`` (or its AppConfig label)."""
     parts = module.split(".")
-    # the longest AppConfig.name that contains this module
+    if "models" in parts:
+        i = len(parts) - 1 - parts[::-1].index("models")
+        if i > 0:
+            package = ".".join(parts[:i])
+            return app_modules.get(package, parts[i - 1])
+    # models defined elsewhere: the innermost AppConfig around it, else the parent package
     for i in range(len(parts), 0, -1):
         label = app_modules.get(".".join(parts[:i]))
         if label is not None:
             return label
-    if "models" in parts:
-        i = len(parts) - 1 - parts[::-1].index("models")
-        if i > 0:
-            return parts[i - 1]
     return parts[-2] if len(parts) > 1 else parts[0]
 
 
@@ -371,16 +421,27 @@ def link(files: Iterable[DjangoFile], auth_user_model: str = "auth.User") -> dic
             by_full[full] = (c, f)
             by_name.setdefault(c.name, []).append(full)
 
+    top_packages = {f.module.split(".", 1)[0] for f in files}
+
     def find(dotted_name: str) -> str | None:
         if dotted_name in by_full:
             return dotted_name
+        if dotted_name.startswith("*"):
+            stars, _, dotted_name = dotted_name[1:].partition(":")
+            for star in stars.split(","):
+                if f"{star}.{dotted_name}" in by_full:
+                    return f"{star}.{dotted_name}"
         short = dotted_name.rsplit(".", 1)[-1]
         cands = by_name.get(short, [])
-        if len(cands) == 1:
-            return cands[0]
+        if "." not in dotted_name:  # a bare name we could not resolve: unique in the project
+            return cands[0] if len(cands) == 1 else None
+        if dotted_name.split(".", 1)[0] not in top_packages:
+            return None  # another library's class that happens to share a name with ours
         prefix = dotted_name.rsplit(".", 1)[0] + "."
         inside = [c for c in cands if c.startswith(prefix)]  # re-exported from a package
-        return inside[0] if len(inside) == 1 else None
+        if len(inside) == 1:
+            return inside[0]
+        return cands[0] if len(cands) == 1 else None
 
     # which classes are models: bases reaching django's Model (fixpoint over project classes)
     is_model: dict[str, bool] = {}
@@ -401,9 +462,16 @@ def link(files: Iterable[DjangoFile], auth_user_model: str = "auth.User") -> dic
                 if model_check(found, seen | {full}):
                     result = True
                     break
-            elif found is None and f.imports_django and c.looks_like_model and "." in b \
-                    and not b.startswith(("django.", "typing", "abc.", "enum.")):
-                # a model base from a library we do not read (treebeard's MP_Node...)
+            elif found is None and (b in _BUILTIN_MODELS or b.startswith("django.contrib.")
+                                    and b.rsplit(".", 1)[-1] in _LIBRARY_MODEL_BASES):
+                result = True  # auth's AbstractUser, User (multi-table), sessions' AbstractBaseSession...
+                break
+            elif found is None and f.imports_django and not b.startswith(("django.", "typing", "abc.", "enum.")) \
+                    and b.split(".", 1)[0] not in top_packages \
+                    and not b.startswith(_NOT_MODEL_FIELDS) \
+                    and (c.looks_like_model or b.rsplit(".", 1)[-1] in _LIBRARY_MODEL_BASES and "." in b):
+                # a model base from a library we do not read (treebeard's MP_Node...) or built at
+                # import time (``MP_Node = get_tree_base()``): the class declares model fields
                 result = True
                 break
         is_model[full] = result
@@ -439,6 +507,11 @@ def link(files: Iterable[DjangoFile], auth_user_model: str = "auth.User") -> dic
             return auth_user_model if "AUTH_USER_MODEL" in target else _BUILTIN_MODELS[target]
         if target.endswith("AUTH_USER_MODEL"):
             return auth_user_model
+        if target.startswith("*"):
+            star_found = model_for(target)
+            target = star_found if star_found else target.rpartition(":")[2]
+            if star_found:
+                return target
         if "." in target and target.count(".") == 1:  # "app.Model" (or a module.Class we imported)
             app, name = target.split(".")
             for k in models:
@@ -547,6 +620,7 @@ def _fill(lm: LinkedModel, parents: list[LinkedModel], target_key: Any) -> None:
     m, raw = lm.model, lm.raw
     meta = raw.meta
     own_meta = meta.present
+    lm.meta_present = own_meta
     concrete_parents = [p for p in parents if not p.model.abstract]
     for p in parents:
         if p.model.abstract:
@@ -564,7 +638,10 @@ def _fill(lm: LinkedModel, parents: list[LinkedModel], target_key: Any) -> None:
             lm.m2m_fields = {**p.m2m_fields, **lm.m2m_fields}
             for k, v in p.model.managers.items():
                 m.managers.setdefault(k, v)
-            if not own_meta or any(b.endswith(".Meta") for b in meta.bases):
+            # ``class Meta(Parent.Meta)`` extends the parents' Meta; without an own Meta the first
+            # abstract parent (in MRO order) that has one gives it
+            if (own_meta and meta.bases) or (not own_meta and not lm.meta_present and p.meta_present):
+                lm.meta_present = lm.meta_present or not own_meta
                 lm.meta_indexes.extend(p.meta_indexes)
                 lm.meta_constraints.extend(p.meta_constraints)
                 lm.unique_together = lm.unique_together or p.unique_together
@@ -577,7 +654,10 @@ def _fill(lm: LinkedModel, parents: list[LinkedModel], target_key: Any) -> None:
             if not m.ordering and not own_meta:
                 m.ordering = p.model.ordering  # children inherit ordering from concrete parents
     app = m.key.split(".", 1)[0]
-    if m.proxy and concrete_parents:
+    builtin_parent = next((_BUILTIN_MODELS[b] for b in raw.bases if b in _BUILTIN_MODELS), None)
+    if m.proxy and not concrete_parents and builtin_parent is not None:
+        m.table = BUILTIN_TABLES.get(builtin_parent, "")
+    elif m.proxy and concrete_parents:
         p = concrete_parents[0]
         m.table = p.model.table
         m.fields.update(p.model.fields)
@@ -647,6 +727,15 @@ def _fill(lm: LinkedModel, parents: list[LinkedModel], target_key: Any) -> None:
         lower = m.class_name.lower()
         p.model.relations.setdefault(lower, Relation(lower, RelationKind.REVERSE_O2O, m.key, provenance=m.provenance,
                                                      query_name=lower))
+    elif not m.proxy and builtin_parent is not None and not m.abstract:
+        # multi-table inheritance from a model we do not read (``class PageUser(User)``)
+        ptr = f"{builtin_parent.rsplit('.', 1)[1].lower()}_ptr"
+        lm.parent = builtin_parent
+        m.fields[f"{ptr}_id"] = Field(f"{ptr}_id", f"{ptr}_id", "OneToOneField", db_index=True, unique=True,
+                                      primary_key=True, provenance=m.provenance)
+        m.relations[ptr] = Relation(ptr, RelationKind.FORWARD_O2O, builtin_parent, column=f"{ptr}_id",
+                                    provenance=m.provenance, query_name=ptr)
+        lm.pk_column, lm.pk_type = f"{ptr}_id", "integer"
     elif not m.proxy:
         pk = next((f for f in m.fields.values() if f.primary_key), None)
         if pk is None and not m.abstract:
