@@ -462,14 +462,14 @@ def link(files: Iterable[DjangoFile], auth_user_model: str = "auth.User") -> dic
                 if model_check(found, seen | {full}):
                     result = True
                     break
-            elif found is None and (b in _BUILTIN_MODELS or b.startswith("django.contrib.")
-                                    and b.rsplit(".", 1)[-1] in _LIBRARY_MODEL_BASES):
+            elif found is None and (b in _BUILTIN_MODELS or (b.startswith("django.contrib.")
+                                    and b.rsplit(".", 1)[-1] in _LIBRARY_MODEL_BASES)):
                 result = True  # auth's AbstractUser, User (multi-table), sessions' AbstractBaseSession...
                 break
             elif found is None and f.imports_django and not b.startswith(("django.", "typing", "abc.", "enum.")) \
                     and b.split(".", 1)[0] not in top_packages \
                     and not b.startswith(_NOT_MODEL_FIELDS) \
-                    and (c.looks_like_model or b.rsplit(".", 1)[-1] in _LIBRARY_MODEL_BASES and "." in b):
+                    and (c.looks_like_model or (b.rsplit(".", 1)[-1] in _LIBRARY_MODEL_BASES and "." in b)):
                 # a model base from a library we do not read (treebeard's MP_Node...) or built at
                 # import time (``MP_Node = get_tree_base()``): the class declares model fields
                 result = True
