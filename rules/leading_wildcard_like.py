@@ -6,7 +6,13 @@ from typing import Any
 
 from querylint.diagnostics import Diagnostic
 from querylint.rule import Example, SqlContext, SqlRule
-from querylint.sql.helpers import const_string, find_in_statement, in_filter, text_span
+from querylint.sql.helpers import (
+    const_string,
+    find_in_statement,
+    in_filter,
+    in_migration,
+    text_span,
+)
 
 _OPS = {"~~": "LIKE", "~~*": "ILIKE"}
 
@@ -18,6 +24,7 @@ class LeadingWildcardLike(SqlRule):
     A btree index finds strings by their prefix. `name LIKE '%phone'` has no fixed prefix, so
     PostgreSQL reads every row of the table and tests the pattern on each: fine on a small
     table, a sequential scan on every search of a large one.
+    SQL that a migration runs once (`RunSQL`, `op.execute`, migration `.sql` files) is not checked.
 
     ## Example
     ```sql
@@ -56,6 +63,8 @@ class LeadingWildcardLike(SqlRule):
     ]
 
     def visit_A_Expr(self, node: Any, ctx: SqlContext) -> Iterator[Diagnostic]:
+        if in_migration(ctx):
+            return
         from pglast import ast
 
         op = _OPS.get(node.name[-1].sval if node.name else "")

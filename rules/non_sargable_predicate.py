@@ -5,7 +5,7 @@ from typing import Any
 
 from querylint.diagnostics import Confidence, Diagnostic
 from querylint.rule import Example, SqlContext, SqlRule
-from querylint.sql.helpers import as_written, func_name, in_filter
+from querylint.sql.helpers import as_written, func_name, in_filter, in_migration
 
 _COMPARE = {"=", "<>", "!=", "<", "<=", ">", ">="}
 _ARITH = {"+", "-", "*", "/", "%", "||"}
@@ -20,6 +20,7 @@ class NonSargablePredicate(SqlRule):
     use that index ("not sargable"), so PostgreSQL scans the table and evaluates the
     expression on every row. Reported in `WHERE` and `JOIN ... ON` comparisons; quiet when an
     expression index on exactly that expression exists in the project's schema.
+    SQL that a migration runs once (`RunSQL`, `op.execute`, migration `.sql` files) is not checked.
 
     ## Example
     ```sql
@@ -71,6 +72,8 @@ class NonSargablePredicate(SqlRule):
     ]
 
     def visit_A_Expr(self, node: Any, ctx: SqlContext) -> Iterator[Diagnostic]:
+        if in_migration(ctx):
+            return
         from pglast import enums
 
         K = enums.A_Expr_Kind

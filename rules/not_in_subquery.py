@@ -5,6 +5,7 @@ from typing import Any
 
 from querylint.diagnostics import Diagnostic
 from querylint.rule import Example, SqlContext, SqlRule
+from querylint.sql.helpers import in_migration
 
 
 class NotInSubquery(SqlRule):
@@ -15,6 +16,7 @@ class NotInSubquery(SqlRule):
     makes it NULL for every row, so the query silently returns nothing. PostgreSQL also cannot
     plan it as an anti-join: it hashes the subquery if it fits in `work_mem`, and otherwise
     re-scans it for each outer row.
+    SQL that a migration runs once (`RunSQL`, `op.execute`, migration `.sql` files) is not checked.
 
     ## Example
     ```sql
@@ -49,6 +51,8 @@ class NotInSubquery(SqlRule):
     ]
 
     def visit_BoolExpr(self, node: Any, ctx: SqlContext) -> Iterator[Diagnostic]:
+        if in_migration(ctx):
+            return
         from pglast import ast, enums
 
         if node.boolop != enums.BoolExprType.NOT_EXPR or len(node.args or ()) != 1:

@@ -6,7 +6,7 @@ from typing import Any
 from querylint.diagnostics import Confidence, Diagnostic
 from querylint.rule import Example, SqlContext, SqlRule
 from querylint.source import Span
-from querylint.sql.helpers import find_in_statement, text_span
+from querylint.sql.helpers import find_in_statement, in_migration, text_span
 
 
 class OffsetPagination(SqlRule):
@@ -17,6 +17,7 @@ class OffsetPagination(SqlRule):
     them, so page 1000 costs a thousand pages of work, and rows inserted meanwhile shift pages
     (duplicates and gaps). Reported for a constant `OFFSET` above the `threshold` option
     (default 1000) and for a parameterised `OFFSET` in a sorted query (a pager).
+    SQL that a migration runs once (`RunSQL`, `op.execute`, migration `.sql` files) is not checked.
 
     ## Example
     ```sql
@@ -60,6 +61,8 @@ class OffsetPagination(SqlRule):
     ]
 
     def visit_SelectStmt(self, node: Any, ctx: SqlContext) -> Iterator[Diagnostic]:
+        if in_migration(ctx):
+            return
         from pglast import ast
 
         off = node.limitOffset

@@ -5,7 +5,7 @@ from typing import Any
 
 from querylint.diagnostics import Diagnostic
 from querylint.rule import Example, SqlContext, SqlRule
-from querylint.sql.helpers import func_name
+from querylint.sql.helpers import func_name, in_migration
 
 
 class OrderByRandom(SqlRule):
@@ -15,6 +15,7 @@ class OrderByRandom(SqlRule):
     To pick random rows this way, PostgreSQL computes `random()` for every row that matches,
     sorts them all, and throws almost all of them away. The cost grows with the table, not
     with the number of rows returned, and no index can help.
+    SQL that a migration runs once (`RunSQL`, `op.execute`, migration `.sql` files) is not checked.
 
     ## Example
     ```sql
@@ -51,6 +52,8 @@ class OrderByRandom(SqlRule):
     ]
 
     def visit_SortBy(self, node: Any, ctx: SqlContext) -> Iterator[Diagnostic]:
+        if in_migration(ctx):
+            return
         from pglast import ast
 
         fn = node.node

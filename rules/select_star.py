@@ -6,6 +6,7 @@ from typing import Any
 from querylint.diagnostics import Applicability, Confidence, Diagnostic, Edit, Fix
 from querylint.rule import Example, FixAvailability, SqlContext, SqlRule
 from querylint.source import RelatedSpan
+from querylint.sql.helpers import in_migration
 
 _SCHEMA = "CREATE TABLE orders (id bigint PRIMARY KEY, customer_id bigint NOT NULL, status text NOT NULL);\n"
 
@@ -19,6 +20,7 @@ class SelectStar(SqlRule):
     the application to the table's column order: adding a column changes every result.
     Only a `*` whose rows reach the application is reported: `count(*)`, `EXISTS (SELECT * ...)`,
     `INSERT ... SELECT *` and a `*` over a CTE or subquery that lists its own columns are fine.
+    SQL that a migration runs once (`RunSQL`, `op.execute`, migration `.sql` files) is not checked.
 
     ## Example
     ```sql
@@ -68,6 +70,8 @@ class SelectStar(SqlRule):
     ]
 
     def visit_SelectStmt(self, node: Any, ctx: SqlContext) -> Iterator[Diagnostic]:
+        if in_migration(ctx):
+            return
         assert ctx.statement is not None
         if node is not ctx.statement.node:
             return  # only the statement's own SELECT reaches the application; nested ones are followed below

@@ -241,3 +241,38 @@ def test_text_expressions_are_not_statements() -> None:
     assert result.diagnostics == []
     src = SourceFile("models.py", code, Language.PYTHON)
     assert [(f.context, f.sql) for f in find_sql_in_python(src, ast.parse(code))] == [("RawSQL", "SELECT price * $1")]
+
+
+def test_other_databases_sql_is_not_judged_by_postgres() -> None:
+    code = '''\
+from alembic import op
+import sqlalchemy as sa
+
+
+def upgrade():
+    dialect = op.get_bind().dialect.name
+    if dialect == "sqlite":
+        op.execute("DROP TRIGGER IF EXISTS t_immutable;")
+    elif dialect == "postgresql":
+        op.execute("DROP TRIGGER IF EXISTS t_immutable ON t;")
+    else:
+        op.execute("ALTER TABLE t MODIFY body MEDIUMTEXT")
+
+
+def _mysql_fulltext(cursor):
+    cursor.execute("SELECT id FROM t WHERE MATCH (body) AGAINST (%s)", ["x"])
+
+
+def tweak(cursor):
+    cursor.execute("PRAGMA foreign_keys=ON")
+    op.execute(sa.text("DELETE FROM roles WHERE id IN :ids"))
+    op.execute("SELECT setval(pg_get_serial_sequence(:table, 'id'), 1)")
+'''
+    result = lint_files({"migrations/versions/0001_x.py": code}, select=["QL001"])
+    assert result.diagnostics == []
+    src = SourceFile("m.py", code, Language.PYTHON)
+    assert [f.sql for f in find_sql_in_python(src, ast.parse(code))] == [
+        "DROP TRIGGER IF EXISTS t_immutable ON t;",
+        "DELETE FROM roles WHERE id IN ($1)",
+        "SELECT setval(pg_get_serial_sequence($1, 'id'), 1)",
+    ]

@@ -191,14 +191,21 @@ def test_not_in_subquery_forms() -> None:
     assert _run(sql, "QL106") == [(1, 37, f"`id {msg}"), (2, 34, f"`c.id {msg}")]
 
 
-def test_ddl_and_migrations_get_no_query_shape_findings() -> None:
+def test_migrations_get_no_query_shape_findings() -> None:
     sql = (
         "CREATE TABLE t (id bigint, email text);\n"
         "CREATE INDEX t_email ON t (lower(email));\n"
         "CREATE VIEW v AS SELECT * FROM t ORDER BY random();\n"
-        "ALTER TABLE t ADD CONSTRAINT c CHECK (lower(email) = email);\n"
+        "UPDATE t SET email = lower(email) WHERE lower(email) <> email;\n"
     )
-    result = lint_files({"migrations/0001.sql": sql}, select=["QL1"])
-    assert [(d.code, d.message) for d in result.diagnostics] == [
-        ("QL105", "`ORDER BY random()` computes and sorts a random value for every matching row to return a few"),
-    ]
+    django = (
+        "from django.db import migrations\n\n"
+        "class Migration(migrations.Migration):\n"
+        "    operations = [migrations.RunSQL(\"UPDATE t SET email = lower(email) WHERE lower(email) <> email\")]\n"
+    )
+    alembic = "from alembic import op\n\ndef upgrade():\n    op.execute(\"SELECT * FROM t WHERE id NOT IN (SELECT id FROM u)\")\n"
+    result = lint_files({"migrations/0001.sql": sql, "shop/migrations/0002_data.py": django, "alembic/versions/abc_x.py": alembic}, select=["QL1"])
+    assert result.diagnostics == []
+    # the same statement in application code is checked
+    app = "def f(cursor):\n    cursor.execute(\"UPDATE t SET email = lower(email) WHERE lower(email) <> email\")\n"
+    assert [d.code for d in lint_files({"app.py": app}, select=["QL1"]).diagnostics] == ["QL104"]

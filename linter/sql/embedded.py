@@ -37,6 +37,19 @@ _TEXT_NAMES = {"sa.text", "sqlalchemy.text", "sql.text", "expression.text", "sql
 _VALUE_WORDS = {"IN", "LIKE", "ILIKE", "LIMIT", "OFFSET", "BETWEEN", "VALUES", "THEN", "ELSE", "WHEN", "IS", "ANY", "ALL"}
 
 
+#: names of other databases: SQL written for them is not PostgreSQL's to judge
+_OTHER_DIALECTS = re.compile(
+    r"mysql|mariadb|sqlite|mssql|sql_?server|oracle|snowflake|bigquery|databricks|clickhouse|trino|presto|"
+    r"hive|redshift|duckdb|db2|sybase|firebird|teradata|impala|athena|spark",
+    re.IGNORECASE,
+)
+#: syntax only other databases accept (MySQL backticks and @@variables, SQLite PRAGMA, ...)
+_FOREIGN_SYNTAX = re.compile(
+    r"`|@@|\bPRAGMA\b|\bMODIFY\b|\bAUTO_?INCREMENT\b|\bENGINE\s*=|\bIDENTITY_INSERT\b|\bNVARCHAR\b|\bTOP\s+\d",
+    re.IGNORECASE,
+)
+
+
 def looks_like_sql(text: str) -> bool:
     return bool(_SQL_START.match(text))
 
@@ -300,7 +313,7 @@ def _sites(call: ast.Call, text_imported: bool) -> list[_Site]:
             return []  # execute(text("...")): the text() call is its own site
         receiver = dotted(func.value)
         if receiver == "op" or receiver.endswith(".op"):
-            return [_Site(arg, "op.execute", "pyformat", True)]
+            return [_Site(arg, "op.execute", "named", True)]  # Alembic wraps a string in text()
         cursorish = bool(_CURSORISH.search(receiver.rsplit(".", 1)[-1].rstrip("()"))) or receiver.endswith("cursor()")
         return [_Site(arg, "cursor.execute", "any", cursorish)]
     if (name == "text" and text_imported) or name in _TEXT_NAMES:
@@ -353,7 +366,10 @@ def normalise(items: list[Item], style: str) -> list[Item] | None:
     def emit_param(off: int) -> None:
         nonlocal n
         n += 1
-        for c in f"${n}":
+        # `IN :ids` / `IN %s`: an expanding parameter (a list) -> `IN ($n)`
+        before = "".join(x for x, _ in out[-8:] if x is not None).rstrip().upper()
+        expanding = before.endswith(" IN") or before == "IN"
+        for c in ("(" if expanding else "") + f"${n}" + (")" if expanding else ""):
             out.append((c, off))
 
     while i < len(items):
@@ -435,6 +451,11 @@ def _segments(items: list[Item]) -> tuple[tuple[int, int, int], ...]:
 def find_sql_in_python(source: SourceFile, tree: ast.Module) -> list[SqlFragment]:
     builder = _Builder(source)
     text_imported = _sqlalchemy_text_imported(tree)
+    parents: dict[int, ast.AST] = {}
+    for parent in ast.walk(tree):
+        for child in ast.iter_child_nodes(parent):
+            parents[id(child)] = parent
+    foreign_file = bool(_OTHER_DIALECTS.search(source.path))
     found: list[tuple[int, SqlFragment]] = []
     seen: set[tuple[int, int, str]] = set()
     scopes: list[ast.AST] = [tree] + [n for n in ast.walk(tree) if isinstance(n, _SCOPES) and n is not tree]
@@ -446,9 +467,14 @@ def find_sql_in_python(source: SourceFile, tree: ast.Module) -> list[SqlFragment
             sites = _sites(node, text_imported)
             if not sites:
                 continue
+            guard = _dialect_guard(node, parents, source.text, builder)
+            if guard == "other":
+                continue  # a branch for another database (`if dialect == "sqlite":`)
             if scope is None:
                 scope = _collect_assignments(scope_node)
             for site in sites:
+                if guard == "maybe" or foreign_file:
+                    site.certain = False
                 frag = _fragment(builder, site, scope)
                 if frag is None:
                     continue
@@ -458,6 +484,23 @@ def find_sql_in_python(source: SourceFile, tree: ast.Module) -> list[SqlFragment
                     found.append((frag.span.start, frag))
     found.sort(key=lambda t: t[0])
     return [f for _, f in found]
+
+
+def _dialect_guard(node: ast.AST, parents: dict[int, ast.AST], text: str, builder: _Builder) -> str | None:
+    """``other`` inside an ``if`` for another database; ``maybe`` in a function named after one."""
+    child: ast.AST = node
+    parent = parents.get(id(node))
+    while parent is not None:
+        if isinstance(parent, (ast.If, ast.IfExp)) and child is not parent.test:
+            in_body = child in parent.body if isinstance(parent, ast.If) else child is parent.body
+            sp = builder.span(parent.test)
+            test = text[sp.start : sp.end]
+            if in_body and _OTHER_DIALECTS.search(test) and not re.search(r"postgres|psycopg|\bpg\b", test, re.IGNORECASE):
+                return "other"
+        if isinstance(parent, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and _OTHER_DIALECTS.search(parent.name):
+            return "maybe"
+        child, parent = parent, parents.get(id(parent))
+    return None
 
 
 def _fragment(builder: _Builder, site: _Site, scope: _Scope) -> SqlFragment | None:
@@ -472,7 +515,7 @@ def _fragment(builder: _Builder, site: _Site, scope: _Scope) -> SqlFragment | No
     if not statement and (not site.certain or site.context == "text"):
         # text() also holds SQL expressions (server_default=text("now()"), order_by(text("x desc")))
         return None
-    certain = site.certain
+    certain = site.certain and not _FOREIGN_SYNTAX.search(value)
     prefix = site.prefix
     if site.context == "RawSQL":
         # RawSQL holds an expression or a sub-select; an expression is parsed as `SELECT <expr>`

@@ -27,6 +27,18 @@ def clause_of(ancestors: Any) -> str | None:
     return None
 
 
+def in_migration(ctx: SqlContext) -> bool:
+    """SQL run once by a migration (``RunSQL``, ``op.execute``, a migration ``.sql`` file).
+
+    Query-shape advice is about queries the application runs over and over; a one-off data
+    migration is not one of them.
+    """
+    assert ctx.statement is not None
+    if ctx.statement.fragment.context in ("RunSQL", "op.execute"):
+        return True
+    return bool(ctx.project.migrations_in(ctx.path))
+
+
 def in_filter(ancestors: Any) -> bool:
     """Is the node part of a WHERE or JOIN ... ON condition (where an index could serve it)?"""
     return clause_of(ancestors) in ("where", "join")
