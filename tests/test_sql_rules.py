@@ -209,3 +209,25 @@ def test_migrations_get_no_query_shape_findings() -> None:
     # the same statement in application code is checked
     app = "def f(cursor):\n    cursor.execute(\"UPDATE t SET email = lower(email) WHERE lower(email) <> email\")\n"
     assert [d.code for d in lint_files({"app.py": app}, select=["QL1"]).diagnostics] == ["QL104"]
+
+
+def test_select_star_unsafe_fix_end_to_end(tmp_path: Any) -> None:
+    from querylint import fix as fixmod
+    from querylint.config import Config
+    from querylint.engine import Engine
+    from querylint.rules.select_star import SelectStar
+
+    (tmp_path / "schema.sql").write_text(SCHEMA, encoding="utf-8")
+    q = tmp_path / "q.sql"
+    q.write_text("SELECT * FROM customers WHERE id = $1;\n", encoding="utf-8")
+    py = tmp_path / "repo.py"
+    py.write_text('def f(cur):\n    cur.execute("SELECT c.* FROM customers c WHERE c.id = %s", [1])\n', encoding="utf-8")
+    eng = Engine(Config(root=str(tmp_path), cache=False), rules=[SelectStar()])
+    assert fixmod.fix_paths(eng, [str(tmp_path)]).fixed == 0  # unsafe: not applied by --fix alone
+    out = fixmod.fix_paths(eng, [str(tmp_path)], unsafe=True)
+    assert out.fixed == 2
+    assert q.read_text(encoding="utf-8") == "SELECT id, email, name FROM customers WHERE id = $1;\n"
+    assert py.read_text(encoding="utf-8") == (
+        'def f(cur):\n    cur.execute("SELECT c.id, c.email, c.name FROM customers c WHERE c.id = %s", [1])\n'
+    )
+    assert out.result.diagnostics == []
