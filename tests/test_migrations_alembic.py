@@ -129,8 +129,7 @@ def test_upgrade_ops_transaction_state_and_downgrade() -> None:
     assert rows(project, "alembic/versions/b2_more.py") == [
         ("add-column", "orders", "token", 9, True),
         ("add-column", "orders", "note", 10, True),
-        ("alter-column-type", "orders", "status", 11, True),
-        ("set-not-null", "orders", "status", 11, True),
+        ("alter-column-type", "orders", "status", 11, True),  # NOT NULL since a1: no SET NOT NULL
         ("rename-column", "orders", "created_at", 12, True),
         ("create-index", "orders", "ix_orders_status", 13, True),
         ("create-index", "orders", "ix_orders_open", 15, False),
@@ -149,14 +148,14 @@ def test_upgrade_ops_transaction_state_and_downgrade() -> None:
     note = ops[1].column
     assert note is not None and (note.nullable, note.default) == (False, None)
     assert (ops[2].old_type, ops[2].new_type) == ("varchar(20)", "text")
-    assert ops[4].new_name == "placed_at"
-    assert not ops[5].concurrently
-    open_idx = ops[6].index
-    assert ops[6].concurrently and open_idx is not None and open_idx.predicate == "status = 'open'"
-    assert (ops[7].constraint, ops[7].constraint_columns, ops[7].ref_table, ops[7].ref_columns) == (
+    assert ops[3].new_name == "placed_at"
+    assert not ops[4].concurrently
+    open_idx = ops[5].index
+    assert ops[5].concurrently and open_idx is not None and open_idx.predicate == "status = 'open'"
+    assert (ops[6].constraint, ops[6].constraint_columns, ops[6].ref_table, ops[6].ref_columns) == (
         ConstraintKind.FOREIGN_KEY, ("customer_id",), "customers", ("id",))
-    assert ops[8].constraint is ConstraintKind.UNIQUE and ops[9].constraint is ConstraintKind.CHECK
-    assert ops[14].new_name == "clients"
+    assert ops[7].constraint is ConstraintKind.UNIQUE and ops[8].constraint is ConstraintKind.CHECK
+    assert ops[13].new_name == "clients"
     assert mig.downgrade_span is not None
 
 
@@ -224,3 +223,20 @@ def test_unknown_calls_are_counted_not_fatal() -> None:
         (OpKind.DROP_TABLE, "t2", "t2", 13),
     ]
     assert project.facts["migration_unknown_ops"] == {"versions/e5.py": ["create_index (columns)", "exotic_thing", "call drop_fks_for_table()"]}
+
+
+def test_set_not_null_only_when_the_column_may_hold_nulls() -> None:
+    later = '''\
+    from alembic import op
+    import sqlalchemy as sa
+    revision = "c3"
+    down_revision = "b2"
+    def upgrade():
+        op.alter_column("orders", "customer_id", nullable=False)  # NOT NULL since a1: no scan
+        op.alter_column("orders", "placed_at", nullable=False)  # nullable until now (renamed in b2)
+        op.alter_column("orders", "note", existing_nullable=False, nullable=False)
+    def downgrade():
+        pass
+    '''
+    project = index({"v/a1.py": INIT, "v/b2.py": SECOND, "v/c3.py": later})
+    assert rows(project, "v/c3.py") == [("set-not-null", "orders", "placed_at", 7, True)]

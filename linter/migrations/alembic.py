@@ -202,6 +202,7 @@ def _sql_default(text: str) -> tuple[str, bool]:
 class AlembicState:
     column_types: dict[str, dict[str, str | None]] = field(default_factory=dict)
     column_spans: dict[tuple[str, str], Span] = field(default_factory=dict)  # the sa.Column(...) call
+    not_null: set[tuple[str, str]] = field(default_factory=set)  # columns known to be NOT NULL
 
 
 @dataclass
@@ -358,6 +359,8 @@ def _call(ctx: _Ctx, call: ast.Call, *, in_tx: bool, batch: dict[str, str]) -> l
             return []
         ctx.state.column_types.setdefault(t, {})[col.name] = col.type
         ctx.state.column_spans[(t, col.name)] = node_span(ctx.src, colnode)
+        if not col.nullable:
+            ctx.state.not_null.add((t, col.name))
         out = [op(OpKind.ADD_COLUMN, table=t, column=col, name=col.name)]
         out.extend(_column_extras(t, col, extra, op))
         return out
@@ -366,6 +369,7 @@ def _call(ctx: _Ctx, call: ast.Call, *, in_tx: bool, batch: dict[str, str]) -> l
         t, c = tbl(a), literal(a.get("column_name"))
         if isinstance(c, str) and t is not None:
             ctx.state.column_types.get(t, {}).pop(c, None)
+            ctx.state.not_null.discard((t, c))
         return [op(OpKind.DROP_COLUMN, table=t, name=c if isinstance(c, str) else None)]
     if name == "alter_column":
         return _alter_column(ctx, args("table_name", "column_name"), tbl, op)
@@ -387,7 +391,7 @@ def _call(ctx: _Ctx, call: ast.Call, *, in_tx: bool, batch: dict[str, str]) -> l
                    if_exists=bool(literal(a.get("if_exists"), False)))]
     if name == "create_foreign_key":
         a = args("constraint_name", "source_table", "referent_table", "local_cols", "remote_cols")
-        cname, ref = literal(a.get("constraint_name")), literal(a.get("referent_table"))
+        cname, ref = literal(a.get("constraint_name")), table_name(ctx, a.get("referent_table"))
         return [op(OpKind.ADD_CONSTRAINT, table=tbl(a, "source_table"), constraint=ConstraintKind.FOREIGN_KEY,
                    name=cname if isinstance(cname, str) else None, constraint_columns=tuple(str_list(a.get("local_cols")) or ()),
                    ref_table=ref if isinstance(ref, str) else None, ref_columns=tuple(str_list(a.get("remote_cols")) or ()),
@@ -532,6 +536,7 @@ def _create_table(ctx: _Ctx, call: ast.Call, op: Any) -> list[MigrationOp]:
             extras_out.append(op(OpKind.ADD_CONSTRAINT, table=t, constraint=ConstraintKind.CHECK,
                                  name=cname if isinstance(cname, str) else None, table_is_new=True))
     ctx.state.column_types[t] = {c.name: c.type for c in cols}
+    ctx.state.not_null.update((t, c.name) for c in cols if not c.nullable)
     out = [op(OpKind.CREATE_TABLE, table=t, columns=tuple(cols), table_is_new=True)]
     for col, extras in pending:
         for e in _column_extras(t, col, extras, op):
@@ -558,11 +563,15 @@ def _alter_column(ctx: _Ctx, a: dict[str, ast.expr], tbl: Any, op: Any) -> list[
         types[c] = new
         out.append(op(OpKind.ALTER_COLUMN_TYPE, table=t, name=c, old_type=old, new_type=new, column=ColumnDef(c, new)))
     nullable = literal(a.get("nullable"), _MISSING) if "nullable" in a else _MISSING
-    if nullable is False and literal(a.get("existing_nullable"), None) is not False:
-        # existing_nullable=False: already NOT NULL, PostgreSQL skips the scan (no-op)
+    if nullable is False and literal(a.get("existing_nullable"), None) is not False and (t, c) not in ctx.state.not_null:
+        # existing_nullable=False, or NOT NULL since an earlier revision: PostgreSQL skips the scan (no-op)
         out.append(op(OpKind.SET_NOT_NULL, table=t, name=c))
     elif nullable is True:
         out.append(op(OpKind.DROP_NOT_NULL, table=t, name=c))
+    if nullable is False:
+        ctx.state.not_null.add((t, c))
+    elif nullable is True:
+        ctx.state.not_null.discard((t, c))
     if "server_default" in a:
         sd = a["server_default"]
         if isinstance(sd, ast.Constant) and sd.value in (None, False):
@@ -573,6 +582,9 @@ def _alter_column(ctx: _Ctx, a: dict[str, ast.expr], tbl: Any, op: Any) -> list[
     new_name = literal(a.get("new_column_name"))
     if isinstance(new_name, str) and new_name != c:
         types[new_name] = types.pop(c, None)
+        if (t, c) in ctx.state.not_null:
+            ctx.state.not_null.discard((t, c))
+            ctx.state.not_null.add((t, new_name))
         out.append(op(OpKind.RENAME_COLUMN, table=t, name=c, new_name=new_name))
     return out
 
