@@ -369,3 +369,74 @@ def test_broken_sources_do_not_crash() -> None:
         "z/bad.py": "class (:\n",
     }).models
     assert sorted(reg) == ["z.A", "z.B"]
+
+
+def test_overridable_models_under_if_with_star_imports() -> None:
+    """django-oscar's pattern: abstract models elsewhere, concrete ones under ``if not registered``."""
+    reg = _models({
+        "shop/__init__.py": "",
+        "shop/basket/__init__.py": "",
+        "shop/basket/abstract_models.py": (
+            "from django.db import models\n"
+            "class AbstractBasket(models.Model):\n"
+            "    owner = models.ForeignKey('auth.User', models.CASCADE, related_name='baskets')\n"
+            "    class Meta:\n        abstract = True\n        app_label = 'basket'\n"
+        ),
+        "shop/basket/models.py": (
+            "from shop.core.loading import is_model_registered\n"
+            "from shop.basket.abstract_models import *\n"
+            "if not is_model_registered('basket', 'Basket'):\n"
+            "    class Basket(AbstractBasket):\n        pass\n"
+        ),
+        "shop/core/__init__.py": "",
+        "shop/core/loading.py": "def is_model_registered(app, name):\n    return False\n",
+    }).models
+    assert sorted(reg) == ["basket.AbstractBasket", "basket.Basket"]
+    assert _rel(reg["basket.Basket"], "owner") == ("forward-fk", "auth.User", "owner_id", None)
+    assert reg["basket.Basket"].table == "basket_basket"
+
+
+def test_library_bases_forms_and_builtin_parents() -> None:
+    reg = _models({
+        "lib/__init__.py": "",
+        "lib/fields.py": "from django import forms\nclass PasswordField(forms.CharField):\n    pass\n",
+        "lib/forms.py": (
+            "from django import forms\nfrom lib.fields import PasswordField\n"
+            "class Mixin:\n    pass\n"
+            "class BaseForm(forms.Form):\n    pass\n"
+            "class ChangeForm(Mixin, BaseForm):\n    old = PasswordField()\n    new = forms.CharField()\n"
+        ),
+        "lib/models.py": (
+            "from django.db import models\nfrom django.contrib.auth.models import User, AbstractUser, UserManager\n"
+            "from treebeard.mp_tree import MP_Node\nfrom openid.store import OpenIDStore as OIDStore\n"
+            "class Node(MP_Node):\n    name = models.CharField(max_length=5)\n"
+            "class Member(AbstractUser):\n    pass\n"
+            "class Staff(User):\n    badge = models.IntegerField()\n"
+            "class StaffManager(UserManager):\n    pass\n"
+            "class Store(OIDStore):\n    pass\n"
+            "class OpenIDStore(models.Model):\n    url = models.TextField()\n"
+        ),
+    }).models
+    assert sorted(reg) == ["lib.Member", "lib.Node", "lib.OpenIDStore", "lib.Staff"]
+    assert _rel(reg["lib.Staff"], "user_ptr") == ("forward-o2o", "auth.User", "user_ptr_id", None)
+    assert reg["lib.Staff"].fields["user_ptr_id"].primary_key and "id" not in reg["lib.Staff"].fields
+
+
+def test_meta_inherited_from_parent_meta_and_first_abstract_parent() -> None:
+    project = _project({
+        "t/__init__.py": "",
+        "t/models.py": (
+            "from django.db import models\n"
+            "class Translatable(models.Model):\n"
+            "    key = models.UUIDField()\n    locale = models.CharField(max_length=5)\n"
+            "    class Meta:\n        abstract = True\n        unique_together = [('key', 'locale')]\n"
+            "class Plain(models.Model):\n    class Meta:\n        abstract = True\n        ordering = ['id']\n"
+            "class PageMeta(Translatable.Meta):\n    pass\n"
+            "class Page(Translatable, Plain):\n    class Meta(PageMeta):\n        verbose_name = 'page'\n"
+            "class Snippet(Translatable):\n    pass\n"
+            "class Own(Translatable):\n    class Meta:\n        verbose_name = 'own'\n"
+        ),
+    })
+    schema: Schema = project.facts["model_schema"]
+    for table, expected in (("t_page", True), ("t_snippet", True), ("t_own", False)):
+        assert ((("key", "locale"), True, None) in _indexes(schema, table)) is expected, table

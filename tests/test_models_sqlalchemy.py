@@ -260,3 +260,72 @@ def test_broken_sqlalchemy_sources_do_not_crash() -> None:
         ),
     }).models
     assert list(reg) == ["A"]
+
+
+def test_composite_foreign_key_constraint_and_foreign_keys_argument() -> None:
+    reg = _models({
+        "r/__init__.py": "",
+        "r/models.py": (
+            "from sqlalchemy import Column, ForeignKeyConstraint, String, PrimaryKeyConstraint\n"
+            "from sqlalchemy.orm import declarative_base, relationship, backref\n"
+            "Base = declarative_base()\n"
+            "class Registered(Base):\n"
+            "    __tablename__ = 'registered_models'\n"
+            "    workspace = Column(String(63), primary_key=True)\n"
+            "    name = Column(String(256), primary_key=True)\n"
+            "class Tag(Base):\n"
+            "    __tablename__ = 'tags'\n"
+            "    workspace = Column(String(63))\n"
+            "    name = Column(String(256))\n"
+            "    key = Column(String(250))\n"
+            "    registered = relationship('Registered', backref=backref('tags', cascade='all'))\n"
+            "    __table_args__ = (ForeignKeyConstraint(['workspace', 'name'],\n"
+            "                                           ['registered_models.workspace', 'registered_models.name']),\n"
+            "                      PrimaryKeyConstraint('workspace', 'key', 'name'))\n"
+            "class Alias(Base):\n"
+            "    __tablename__ = 'aliases'\n"
+            "    id = Column(String(10), primary_key=True)\n"
+            "    workspace = Column(String(63))\n"
+            "    name = Column(String(256))\n"
+            "    registered = relationship('Registered', foreign_keys=[workspace, name],\n"
+            "                              primaryjoin='and_(Alias.workspace == Registered.workspace)')\n"
+        ),
+    }).models
+    assert _rel(reg["Tag"], "registered") == ("sa-many-to-one", "Registered", "workspace", "select", None)
+    assert _rel(reg["Registered"], "tags") == ("sa-collection", "Tag", None, "select", None)
+    assert _rel(reg["Alias"], "registered") == ("sa-many-to-one", "Registered", "workspace", "select", None)
+
+
+def test_migration_copies_get_qualified_keys_and_resolve_in_their_module() -> None:
+    model = (
+        "from sqlalchemy import Column, ForeignKey, Integer\nfrom sqlalchemy.orm import declarative_base, relationship\n"
+        "Base = declarative_base()\n"
+        "class Run(Base):\n    __tablename__ = 'runs'\n    id = Column(Integer, primary_key=True)\n"
+        "class Metric(Base):\n    __tablename__ = 'metrics'\n    id = Column(Integer, primary_key=True)\n"
+        "    run_id = Column(Integer, ForeignKey('runs.id'))\n    run = relationship('Run', backref='metrics')\n"
+    )
+    reg = _models({
+        "store/__init__.py": "", "store/models.py": model,
+        "store/migrations/__init__.py": "", "store/migrations/versions/__init__.py": "",
+        "store/migrations/versions/abc_copy.py": model,
+    }).models
+    assert sorted(reg) == ["Metric", "Run", "store.migrations.versions.abc_copy.Metric",
+                           "store.migrations.versions.abc_copy.Run"]
+    assert reg["Run"].path == "store/models.py"
+    assert _rel(reg["Metric"], "run")[1] == "Run"
+    assert _rel(reg["store.migrations.versions.abc_copy.Metric"], "run")[1] == "store.migrations.versions.abc_copy.Run"
+    assert _rel(reg["Run"], "metrics") == ("sa-collection", "Metric", None, "select", None)
+
+
+def test_library_bases_and_tablename_on_unseen_base() -> None:
+    reg = _models({
+        "f/__init__.py": "",
+        "f/models.py": (
+            "from flask_appbuilder import Model\nfrom sqlalchemy import Column, Integer, String\n"
+            "from other_pkg.models import CoreThing\n"
+            "class Report(Model):\n    __tablename__ = 'report'\n    id = Column(Integer, primary_key=True)\n"
+            "class Thing(CoreThing):\n    __tablename__ = 'things'\n    label = Column(String(10))\n"
+            "class NotMapped(CoreThing):\n    label = Column(String(10))\n"
+        ),
+    }).models
+    assert {k: m.table for k, m in reg.items()} == {"Report": "report", "Thing": "things"}

@@ -16,7 +16,7 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from querylint.models import Field, Framework, Model, Relation, RelationKind
@@ -26,6 +26,8 @@ from querylint.source import Span
 _MISSING = object()
 _DECL_BASES = {"sqlalchemy.orm.DeclarativeBase", "sqlalchemy.orm.DeclarativeBaseNoMeta",
                "sqlalchemy.orm.decl_api.DeclarativeBase", "sqlalchemy.ext.declarative.DeclarativeMeta"}
+# declarative bases that libraries export (their subclasses are mapped classes)
+_LIBRARY_MODEL_BASES = {"flask_appbuilder.Model", "flask_appbuilder.models.sqla.Model"}
 _BASE_FACTORIES = ("declarative_base", "generate_base", "as_declarative_base")
 _COLLECTIONS = {"list", "List", "set", "Set", "typing.List", "typing.Set", "Sequence", "DynamicMapped",
                 "WriteOnlyMapped", "collections.abc.Sequence", "tuple", "Tuple", "frozenset", "dict", "Dict"}
@@ -60,6 +62,7 @@ class RawRelationship:
     backref_uselist: bool | None = None
     annotated_collection: bool | None = None  # Mapped[list[X]] -> True, Mapped[X] -> False
     viewonly: bool = False
+    foreign_keys: tuple[str, ...] = ()  # ``foreign_keys=[...]`` as written: "workspace", "Post.author_id"
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +89,7 @@ class SaClass:
     indexes: tuple[RawIndex, ...] = ()  # __table_args__
     uniques: tuple[tuple[tuple[str, ...], Span], ...] = ()
     column_properties: tuple[tuple[str, Span], ...] = ()
+    fk_constraints: tuple[tuple[tuple[str, ...], str], ...] = ()  # ForeignKeyConstraint: (columns, ref table)
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,6 +227,7 @@ class _Extractor:
         self.imports = imports
         self.local = local
         self.lines = text.split("\n")
+        self.fk_constraints: list[tuple[tuple[str, ...], str]] = []
         self.line_starts = [0]
         for line in self.lines[:-1]:
             self.line_starts.append(self.line_starts[-1] + len(line) + 1)
@@ -345,9 +350,18 @@ class _Extractor:
                 bu = _literal(bkw.get("uselist"), None)
                 backref_uselist = bu if isinstance(bu, bool) else None
         bp = _literal(kw.get("back_populates"), None)
+        fks: list[str] = []
+        fk_node = kw.get("foreign_keys")
+        for e in (fk_node.elts if isinstance(fk_node, (ast.List, ast.Tuple)) else [fk_node] if fk_node is not None else []):
+            lit = _literal(e)
+            if isinstance(lit, str):
+                fks.extend(x.strip().strip("[]") for x in lit.split(","))
+            elif dotted(e):
+                fks.append(str(dotted(e)))
         return RawRelationship(attr, self.span(call), target, str(lazy), uselist if isinstance(uselist, bool) else None,
                                secondary, bp if isinstance(bp, str) else None, backref, backref_lazy,
-                               backref_uselist, coll, _literal(kw.get("viewonly"), False) is True)
+                               backref_uselist, coll, _literal(kw.get("viewonly"), False) is True,
+                               tuple(f for f in fks if f))
 
     # -- indexes
     def index(self, call: ast.Call, *, table: str | None = None) -> RawIndex | None:
@@ -389,6 +403,7 @@ class _Extractor:
     def table_args(self, node: ast.expr) -> tuple[list[RawIndex], list[tuple[tuple[str, ...], Span]]]:
         idx: list[RawIndex] = []
         uniq: list[tuple[tuple[str, ...], Span]] = []
+        self.fk_constraints = []
         elts = node.elts if isinstance(node, (ast.Tuple, ast.List)) else []
         for e in elts:
             if not isinstance(e, ast.Call):
@@ -398,10 +413,15 @@ class _Extractor:
                 ri = self.index(e, table="")
                 if ri is not None:
                     idx.append(ri)
-            elif fn == "UniqueConstraint":
+            elif fn in ("UniqueConstraint", "PrimaryKeyConstraint"):
                 cols = tuple(c for c in (_literal(a) for a in e.args) if isinstance(c, str))
                 if cols:
                     uniq.append((cols, self.span(e)))
+            elif fn == "ForeignKeyConstraint" and len(e.args) >= 2:
+                local, refs = _literal(e.args[0]), _literal(e.args[1])
+                if isinstance(local, (list, tuple)) and isinstance(refs, (list, tuple)) and refs and \
+                        all(isinstance(x, str) for x in (*local, *refs)):
+                    self.fk_constraints.append((tuple(local), str(refs[0]).rpartition(".")[0]))
         return idx, uniq
 
     # -- classes
@@ -415,6 +435,7 @@ class _Extractor:
         tablename: str | None = None
         has_tn = False
         abstract = False
+        fkc: list[tuple[tuple[str, ...], str]] = []
         for st in node.body:
             annotation: ast.expr | None = None
             value: ast.expr | None
@@ -442,6 +463,7 @@ class _Extractor:
                 i, u = self.table_args(target)
                 idx.extend(i)
                 uniq.extend(u)
+                fkc.extend(self.fk_constraints)
                 continue
             if value is None:
                 # ``name: Mapped[int]`` alone is a column in SQLAlchemy 2.0
@@ -470,7 +492,7 @@ class _Extractor:
         if not (bases or cols or rels):
             return None
         return SaClass(node.name, bases, self.span(node), tablename, has_tn, abstract, tuple(cols), tuple(rels),
-                       tuple(idx), tuple(uniq), tuple(props))
+                       tuple(idx), tuple(uniq), tuple(props), tuple(fkc))
 
     def table(self, var: str | None, call: ast.Call) -> SaTable | None:
         if self.fname(call) != "Table" or not call.args:
@@ -509,6 +531,8 @@ def extract(path: str, text: str, tree: ast.Module, module: str, *, is_package: 
             for t in st.targets:
                 if isinstance(t, ast.Name):
                     local.add(t.id)
+        elif isinstance(st, ast.AnnAssign) and isinstance(st.target, ast.Name):
+            local.add(st.target.id)
     ex = _Extractor(path, text, module, imports, local)
     bases: list[str] = []
     classes: list[SaClass] = []
@@ -523,8 +547,7 @@ def extract(path: str, text: str, tree: ast.Module, module: str, *, is_package: 
             c = ex.klass(st)
             if c is not None:
                 if "mapped" in deco or "mapped_as_dataclass" in deco:
-                    c = SaClass(c.name, (*c.bases, "<registry.mapped>"), c.span, c.tablename, c.has_tablename_attr,
-                                c.abstract, c.columns, c.relationships, c.indexes, c.uniques, c.column_properties)
+                    c = replace(c, bases=(*c.bases, "<registry.mapped>"))
                 classes.append(c)
             continue
         if isinstance(st, (ast.Assign, ast.AnnAssign)) and isinstance(st.value, ast.Call):
@@ -564,6 +587,7 @@ class LinkedSaModel:
     flask: bool = False
 
 
+_MIGRATION_MODULE = re.compile(r"(^|\.)(migrations?|versions|alembic)(\.|$)")
 _SNAKE1 = re.compile(r"(.)([A-Z][a-z]+)")
 _SNAKE2 = re.compile(r"([a-z0-9])([A-Z])")
 
@@ -614,6 +638,9 @@ def link(files: Iterable[SaFile]) -> tuple[dict[str, LinkedSaModel], list[SaTabl
             if b in _DECL_BASES:
                 result = "base"  # class Base(DeclarativeBase)
                 break
+            if b in _LIBRARY_MODEL_BASES:
+                result = "mapped"
+                break
             if is_decl(b):
                 result = "mapped"
                 break
@@ -626,6 +653,9 @@ def link(files: Iterable[SaFile]) -> tuple[dict[str, LinkedSaModel], list[SaTabl
         if result == "mapped" and (c.abstract or (not c.columns and not c.relationships and not c.has_tablename_attr
                                                   and classify_base_only(c))):
             result = "base"  # an abstract intermediate base
+        if result == "none" and c.tablename and (c.columns or c.relationships) and by_full[full][1].imports_sqlalchemy \
+                and any(find(b) is None for b in c.bases):
+            result = "mapped"  # a literal __tablename__ on a base we cannot see (another package's model)
         if result == "none" and (c.columns or c.relationships):
             result = "mixin"
         status[full] = result
@@ -637,10 +667,19 @@ def link(files: Iterable[SaFile]) -> tuple[dict[str, LinkedSaModel], list[SaTabl
     for full in by_full:
         classify(full)
 
-    names: dict[str, int] = {}
+    # keys: the class name; when several modules map a class of that name, the one outside
+    # migration scripts (their frozen copies) keeps the short key, the others are qualified
+    by_short: dict[str, list[str]] = {}
     for full, s in status.items():
         if s == "mapped":
-            names[_last(full)] = names.get(_last(full), 0) + 1
+            by_short.setdefault(_last(full), []).append(full)
+    short_owner: dict[str, str] = {}
+    for short, fulls in by_short.items():
+        live = [x for x in fulls if not _MIGRATION_MODULE.search(x)]
+        if len(fulls) == 1:
+            short_owner[short] = fulls[0]
+        elif len(live) == 1:
+            short_owner[short] = live[0]
 
     out: dict[str, LinkedSaModel] = {}
     key_of: dict[str, str] = {}
@@ -664,7 +703,7 @@ def link(files: Iterable[SaFile]) -> tuple[dict[str, LinkedSaModel], list[SaTabl
         if status.get(full) != "mapped":
             continue
         c, f = by_full[full]
-        key = c.name if names.get(c.name, 0) == 1 else full
+        key = c.name if short_owner.get(c.name) == full else full
         flask = any(b.endswith(".Model") and not b.startswith("sqlalchemy") for b in c.bases) or any(
             lm.flask for b in c.bases if (fb := find(b)) and (k := key_of.get(fb)) and (lm := out.get(k)))
         columns: dict[str, RawColumn] = {}
@@ -708,8 +747,7 @@ def link(files: Iterable[SaFile]) -> tuple[dict[str, LinkedSaModel], list[SaTabl
         for name, span in c.column_properties:
             m.fields.setdefault(name, Field(name, name, None, deferred=False, provenance=span))
         lm = LinkedSaModel(m, c, f, columns, indexes, uniques, flask)
-        lm.raw = SaClass(c.name, c.bases, c.span, c.tablename, c.has_tablename_attr, c.abstract, c.columns,
-                         (*rels, *c.relationships), c.indexes, c.uniques, c.column_properties)
+        lm.raw = replace(c, relationships=(*rels, *c.relationships))
         out[key] = lm
         key_of[full] = key
         if m.table == "" or m.table is None:
@@ -719,21 +757,31 @@ def link(files: Iterable[SaFile]) -> tuple[dict[str, LinkedSaModel], list[SaTabl
     for lm in out.values():
         by_table.setdefault(lm.model.table, lm)
 
-    def target_model(name: str | None) -> LinkedSaModel | None:
+    def target_model(name: str | None, source: LinkedSaModel) -> LinkedSaModel | None:
         if not name:
             return None
+        same = f"{source.file.module}.{_last(name)}"
+        if "." not in name and same in key_of:  # SQLAlchemy's registry: the class's own module first
+            return out[key_of[same]]
         if name in out:
             return out[name]
         found = find(name)
         if found is not None and found in key_of:
             return out[key_of[found]]
+        # a class name several modules define (copies in migration scripts): SQLAlchemy looks it
+        # up in the registry of the class's own Base; the same module, then one outside migrations
+        cands = [c for c in by_name.get(_last(name), []) if c in key_of]
+        for pick in ([c for c in cands if c.rpartition(".")[0] == source.file.module],
+                     [c for c in cands if not _MIGRATION_MODULE.search(c)]):
+            if len(pick) == 1:
+                return out[key_of[pick[0]]]
         return None
 
     tables = [t for f in files for t in f.tables]
     loose = [i for f in files for i in f.indexes]
     for lm in list(out.values()):
         for r in lm.raw.relationships:
-            tgt = target_model(r.target)
+            tgt = target_model(r.target, lm)
             tkey = tgt.model.key if tgt else (r.target or "")
             kind, column = _kind(lm, r, tgt)
             lm.model.relations[r.attr] = Relation(r.attr, kind, tkey, column=column, lazy=r.lazy,
@@ -743,7 +791,7 @@ def link(files: Iterable[SaFile]) -> tuple[dict[str, LinkedSaModel], list[SaTabl
         for r in lm.raw.relationships:
             if not r.backref:
                 continue
-            tgt = target_model(r.target)
+            tgt = target_model(r.target, lm)
             if tgt is None or r.backref in tgt.model.relations:
                 continue
             fwd = lm.model.relations[r.attr]
@@ -766,6 +814,9 @@ def link(files: Iterable[SaFile]) -> tuple[dict[str, LinkedSaModel], list[SaTabl
 
 
 def _fk_column_to(lm: LinkedSaModel, target: LinkedSaModel) -> str | None:
+    for cols, ref_table in lm.raw.fk_constraints:
+        if ref_table == target.model.table and cols:
+            return cols[0]
     for col in lm.columns.values():
         fk = col.foreign_key or ""
         head = fk.rsplit(".", 1)[0] if "." in fk else ""
@@ -782,6 +833,15 @@ def _kind(lm: LinkedSaModel, r: RawRelationship, tgt: LinkedSaModel | None) -> t
     if r.annotated_collection is True:
         return RelationKind.SA_COLLECTION, None
     own_fk = _fk_column_to(lm, tgt) if tgt is not None else None
+    if r.foreign_keys:
+        # ``foreign_keys=[...]`` names the columns that point at the parent: ours -> many-to-one
+        mine = {a for a in lm.columns} | {c.name for c in lm.columns.values()}
+        names = [f.rsplit(".", 1) for f in r.foreign_keys]
+        if all(n[-1] in mine and (len(n) == 1 or _last(n[0]) in (lm.model.class_name, lm.model.table)) for n in names):
+            col = lm.columns[names[0][-1]].name if names[0][-1] in lm.columns else names[0][-1]
+            return RelationKind.SA_MANY_TO_ONE, col
+        if r.uselist is not False and r.annotated_collection is not False:
+            return RelationKind.SA_COLLECTION, None
     if r.uselist is False or r.annotated_collection is False:
         return RelationKind.SA_MANY_TO_ONE, own_fk
     if own_fk is not None:
