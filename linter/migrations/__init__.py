@@ -21,10 +21,16 @@ def gather(project: ProjectIndex) -> None:
     from querylint.migrations.django import gather_django_migrations
     from querylint.migrations.sql import gather_sql_migrations  # H7: .sql migration files
 
-    gather_sql_migrations(project)
-    gather_django_migrations(project)
-    gather_alembic_migrations(project)
-    drop_non_postgres_ops(project)
+    # one reader failing must not lose the others' migrations; the first error is re-raised
+    # afterwards so the engine still reports it
+    first: Exception | None = None
+    for step in (gather_sql_migrations, gather_django_migrations, gather_alembic_migrations, drop_non_postgres_ops):
+        try:
+            step(project)
+        except Exception as exc:
+            first = first or exc
+    if first is not None:
+        raise first
 
 
 def build_schema(project: ProjectIndex) -> None:

@@ -93,6 +93,8 @@ def read_alembic_file(pf: ParsedFile) -> AlembicFile | None:
                 down = (v,)
             elif isinstance(v, (tuple, list)) and all(isinstance(x, str) for x in v):
                 down = tuple(v)
+            else:
+                down = ()  # computed: the ops still count, the chain position is unknown
     if revision is None or down is None or upgrade is None:
         return None
     return AlembicFile(pf, revision, down, upgrade, downgrade)
