@@ -102,6 +102,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("querylint: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
+        # `querylint check | head`: stop quietly (the Python docs' recipe, so the interpreter
+        # does not complain again when it flushes stdout at exit)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
         return EXIT_ERROR
     except Exception as exc:  # never a traceback to the user
         print(f"querylint: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
