@@ -68,7 +68,7 @@ def read_file(abspath: str, path: str, config: Config) -> tuple[SourceFile | Non
     return SourceFile(path, text, lang, abspath), None
 
 
-def parse_file(source: SourceFile) -> ParsedFile:
+def parse_file(source: SourceFile, dialect: str = "postgres") -> ParsedFile:
     """Parse once: ``ast`` for Python (plus the SQL inside it), pglast for SQL."""
     from querylint import sql as sqlfe
 
@@ -89,7 +89,7 @@ def parse_file(source: SourceFile) -> ParsedFile:
     else:
         pf.fragments = [SqlFragment.whole_file(source.path, source.text)]
     for frag in pf.fragments:
-        stmts, problems = sqlfe.parse_fragment(frag)
+        stmts, problems = sqlfe.parse_fragment(frag, dialect)
         pf.statements.extend(stmts)
         pf.problems.extend(problems)
     return pf
@@ -178,7 +178,7 @@ class Engine:
                 return result
             disp = discovery.display_path(os.path.abspath(spath), root)
             lang = Language.for_path(disp) or Language.PYTHON
-            files[disp] = parse_file(SourceFile(disp, text, lang, os.path.abspath(spath)))
+            files[disp] = parse_file(SourceFile(disp, text, lang, os.path.abspath(spath)), cfg.sql_dialect)
             targets.append(disp)
         else:
             for cand in discovery.discover(paths, cfg, warn=self.warn):
@@ -186,7 +186,7 @@ class Engine:
                     continue
                 if overrides is not None and cand.path in overrides:
                     lang = Language.for_path(cand.path) or Language.PYTHON
-                    files[cand.path] = parse_file(SourceFile(cand.path, overrides[cand.path], lang, cand.abspath))
+                    files[cand.path] = parse_file(SourceFile(cand.path, overrides[cand.path], lang, cand.abspath), cfg.sql_dialect)
                     targets.append(cand.path)
                     continue
                 src, prob = read_file(cand.abspath, cand.path, cfg)
@@ -195,14 +195,14 @@ class Engine:
                     problems.append((cand.path, prob))
                     targets.append(cand.path)
                     continue
-                files[cand.path] = parse_file(src)
+                files[cand.path] = parse_file(src, cfg.sql_dialect)
                 targets.append(cand.path)
 
         # the rest of the project, for the index (models, schema, functions that query)
         for cand in discovery.project_files(cfg, exclude=set(files)):
             src, prob = read_file(cand.abspath, cand.path, cfg)
             if src is not None:
-                files[cand.path] = parse_file(src)
+                files[cand.path] = parse_file(src, cfg.sql_dialect)
 
         index_errors: list[Diagnostic] = []
 
@@ -258,7 +258,7 @@ class Engine:
                 continue
             src, _prob = read_file(cand.abspath, cand.path, cfg)
             if src is not None:
-                files[cand.path] = parse_file(src)
+                files[cand.path] = parse_file(src, cfg.sql_dialect)
         errors: list[str] = []
         project = index_project(files, os.path.abspath(cfg.root), lambda where, exc: errors.append(f"{where}: {type(exc).__name__}: {exc}"), config=cfg)
         project.facts["index_errors"] = errors

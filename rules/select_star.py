@@ -130,7 +130,8 @@ class SelectStar(SqlRule):
         related: list[RelatedSpan] = []
         if len(tables) == 1:
             table = ctx.project.schema.table(tables[0].relname)
-            if table is not None and table.columns:
+            # only where the file holds the `*` itself (not SQL transpiled from another dialect)
+            if table is not None and table.columns and ctx.source.text[span.start : span.end].endswith("*"):
                 prefix = f"{qual}." if qual else ""
                 cols = ", ".join(prefix + c for c in table.columns)
                 fix = Fix(f"Expand `{'*' if not qual else qual + '.*'}` to the {len(table.columns)} columns of `{table.name}`",

@@ -276,3 +276,30 @@ def tweak(cursor):
         "DELETE FROM roles WHERE id IN ($1)",
         "SELECT setval(pg_get_serial_sequence($1, 'id'), 1)",
     ]
+
+
+def test_other_dialect_is_read_by_sqlglot_with_statement_positions() -> None:
+    sql = (
+        "-- MySQL\n"
+        "SELECT * FROM `orders` WHERE note LIKE '%gift%' LIMIT 20, 10;\n"
+        "SELECT id FROM products\n"
+        "ORDER BY RAND() LIMIT 1;\n"
+        "SELECT id FROM orders LIMIT 5000, 10;\n"
+        "SELECT (id FROM broken;\n"
+    )
+    schema = "CREATE TABLE orders (id bigint, note text);\n"
+    result = lint_files({"q.sql": sql, "schema.sql": schema}, select=["QL0", "QL1"], check=["q.sql"], sql_dialect="mysql")
+    src = result.sources["q.sql"]
+    got = [(src.location(d.span.start), d.code, d.message) for d in result.diagnostics]
+    assert got == [
+        ((2, 1), "QL101", "`SELECT *` on `orders` fetches every column, including ones the application may not use"),
+        ((2, 1), "QL102", "`note LIKE '%gift%'` starts with a wildcard, so no btree index can serve it and every row of the table is tested"),
+        ((3, 1), "QL105", "`ORDER BY random()` computes and sorts a random value for every matching row to return a few"),
+        ((5, 1), "QL103", "`OFFSET 5000` reads and discards 5000 rows before returning any"),
+        ((6, 12), "QL001", 'SQL (mysql) syntax error: Expecting ) at or near "FROM"'),
+    ]
+    # positions are per statement, so no text edit is offered
+    assert all(d.fix is None for d in result.diagnostics)
+    # and the same file read as PostgreSQL stops at the backtick
+    pg = lint_files({"q.sql": sql}, select=["QL001"])
+    assert [d.message for d in pg.diagnostics] == ['SQL syntax error: syntax error at or near "`"']

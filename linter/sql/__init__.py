@@ -3,7 +3,8 @@
 Public entry points used by the engine (see each module):
 
 * :func:`parse_fragment` — parse a :class:`~querylint.sqlsource.SqlFragment` into statements,
-  or report where it fails;
+  or report where it fails (``dialect`` other than postgres: sqlglot reads it and transpiles
+  each statement to PostgreSQL for the same IR and rules, positions per statement);
 * :func:`find_sql_in_python` — the SQL string literals of a Python module that reach the
   database (``cursor.execute``, ``text()``, ``RunSQL``...), with placeholders normalised;
 * :func:`to_queries` — the :class:`~querylint.ir.Query` records of one statement.
@@ -19,10 +20,10 @@ from querylint.source import SourceFile
 from querylint.sqlsource import SqlFragment, SqlStatement
 
 
-def parse_fragment(fragment: SqlFragment) -> tuple[list[SqlStatement], list[ParseProblem]]:
+def parse_fragment(fragment: SqlFragment, dialect: str = "postgres") -> tuple[list[SqlStatement], list[ParseProblem]]:
     from querylint.sql.parse import parse_fragment as impl
 
-    result: tuple[list[SqlStatement], list[ParseProblem]] = impl(fragment)
+    result: tuple[list[SqlStatement], list[ParseProblem]] = impl(fragment, dialect)
     return result
 
 

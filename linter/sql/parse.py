@@ -11,12 +11,18 @@ from __future__ import annotations
 import re
 
 from querylint.project import ParseProblem
+from querylint.source import Span
 from querylint.sqlsource import SqlFragment, SqlStatement
 
 _AT_INDEX = re.compile(r", at index (\d+)$")
 
 
-def parse_fragment(fragment: SqlFragment) -> tuple[list[SqlStatement], list[ParseProblem]]:
+POSTGRES = ("postgres", "postgresql", "pg")
+
+
+def parse_fragment(fragment: SqlFragment, dialect: str = "postgres") -> tuple[list[SqlStatement], list[ParseProblem]]:
+    if dialect.lower() not in POSTGRES:
+        return parse_other_dialect(fragment, dialect.lower())
     from pglast import parse_sql
     from pglast.parser import ParseError
 
@@ -49,3 +55,87 @@ def parse_fragment(fragment: SqlFragment) -> tuple[list[SqlStatement], list[Pars
         trailing = len(text) - len(text.rstrip())
         out.append(SqlStatement(fragment, r.stmt, start + stripped, max(start + stripped, end - trailing)))
     return out, []
+
+
+def parse_other_dialect(fragment: SqlFragment, dialect: str) -> tuple[list[SqlStatement], list[ParseProblem]]:
+    """SQL of another database (``sql-dialect``): sqlglot splits and reads it, then transpiles
+    each statement to PostgreSQL so the same IR and rules apply.
+
+    The transpiled text differs from the file, so every position inside a statement maps to
+    the statement's first character (findings land on the statement's first line, and no fix
+    is offered). SQL in Python strings that sqlglot rejects is skipped, not reported.
+    """
+    import sqlglot
+    from pglast import parse_sql
+    from sqlglot.dialects.dialect import Dialect
+    from sqlglot.tokenizer_core import TokenType
+
+    sql = fragment.sql
+    try:
+        tokens = Dialect.get_or_raise(dialect).tokenize(sql)
+    except Exception as exc:
+        if fragment.in_python:
+            return [], []
+        return [], [ParseProblem(fragment.file_span(0, 1), f"SQL ({dialect}) could not be read: {_first_line(exc)}")]
+    ranges: list[tuple[int, int]] = []
+    start: int | None = None
+    end = 0
+    for tok in tokens:
+        if tok.token_type == TokenType.SEMICOLON:
+            if start is not None:
+                ranges.append((start, end))
+            start = None
+            continue
+        if start is None:
+            start = tok.start
+        end = tok.end + 1
+    if start is not None:
+        ranges.append((start, end))
+    out: list[SqlStatement] = []
+    problems: list[ParseProblem] = []
+    for s, e in ranges:
+        text = sql[s:e]
+        try:
+            pg = sqlglot.transpile(text, read=dialect, write="postgres")
+        except sqlglot.errors.ParseError as exc:
+            if not fragment.in_python:
+                problems.append(ParseProblem(_error_span(fragment, s, text, exc), f"SQL ({dialect}) syntax error: {_sqlglot_message(exc)}"))
+            continue
+        except Exception:
+            continue  # sqlglot cannot express it in PostgreSQL: nothing to check
+        file_start = fragment.file_offset(s)
+        for pg_sql in pg:
+            try:
+                raw = parse_sql(pg_sql)
+            except Exception:
+                continue
+            frag = SqlFragment(fragment.path, pg_sql, ((0, file_start, 0),), Span(fragment.path, file_start, fragment.file_offset(e)), fragment.context)
+            for r in raw:
+                out.append(SqlStatement(frag, r.stmt, 0, len(pg_sql)))
+    return out, problems
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+def _sqlglot_message(exc: Exception) -> str:
+    errors = getattr(exc, "errors", None) or []
+    if errors:
+        e = errors[0]
+        near = str(e.get("highlight") or "").strip()
+        return f"{e.get('description', 'invalid SQL')}" + (f' at or near "{near}"' if near else "")
+    return _first_line(exc)
+
+
+def _error_span(fragment: SqlFragment, start: int, text: str, exc: Exception) -> Span:
+    errors = getattr(exc, "errors", None) or []
+    pos = start
+    if errors and isinstance(errors[0].get("line"), int) and isinstance(errors[0].get("col"), int):
+        lines = text.split("\n")
+        line, col = errors[0]["line"], errors[0]["col"]
+        if 1 <= line <= len(lines):
+            highlight = str(errors[0].get("highlight") or "")
+            # sqlglot's col is the end of the highlighted token
+            pos = start + sum(len(x) + 1 for x in lines[: line - 1]) + max(0, col - len(highlight))
+    return fragment.file_span(pos, pos + 1)
