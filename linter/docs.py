@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import sys
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,10 @@ def _examples(rule: type[Rule], title: str, examples: Sequence[Example]) -> list
         if note:
             out.append("- " + " — ".join(note))
             out.append("")
+        for other, text in ex.files.items():
+            out.extend([f"with `{other}`:", "", f"```{_lang(other)}", textwrap.dedent(text).strip("\n"), "```", ""])
+        if ex.files:
+            out.extend([f"`{path}`:", ""])
         out.extend([f"```{_lang(path)}", ex.text.rstrip("\n"), "```", ""])
     return out
 

@@ -23,7 +23,12 @@ class Sample(SqlRule):
     default_enabled = False
     options = {"threshold": 1000, "strict": False}
     VALID = [Example("SELECT id FROM t;\n")]
-    INVALID = [Example("SELECT * FROM t;\n", line=1, message="`t` is read with `*`", options={"threshold": 5})]
+    INVALID = [
+        Example(
+            "SELECT * FROM t;\n", line=1, message="`t` is read with `*`", options={"threshold": 5},
+            files={"schema.sql": "CREATE TABLE t (id int);\n"},
+        )
+    ]
 
 
 def test_render_rule_page() -> None:
@@ -55,6 +60,14 @@ def test_render_rule_page() -> None:
         "## Invalid examples",
         "",
         "- line 1: `t` is read with `*` — options: `threshold = 5`",
+        "",
+        "with `schema.sql`:",
+        "",
+        "```sql",
+        "CREATE TABLE t (id int);",
+        "```",
+        "",
+        "`example.sql`:",
         "",
         "```sql",
         "SELECT * FROM t;",
