@@ -44,6 +44,17 @@ def display_path(abspath: str, root: str) -> str:
     return rel.replace(os.sep, "/")
 
 
+def _git_top(folder: str) -> str | None:
+    d = folder
+    while True:
+        if os.path.exists(os.path.join(d, ".git")):
+            return d
+        parent = os.path.dirname(d)
+        if parent == d:
+            return None
+        d = parent
+
+
 def _relpath(path: str, start: str) -> str:
     """``os.path.relpath`` for absolute paths, fast when ``path`` is under ``start``."""
     start = start.rstrip(os.sep)
@@ -59,6 +70,9 @@ class Matcher:
         from pathspec import GitIgnoreSpec
 
         self.root = os.path.abspath(config.root)
+        # .gitignore files count from the git work tree's top down (as git does), even when
+        # the project root is a subfolder of the repository
+        self.top = _git_top(self.root) or self.root
         self.respect_gitignore = config.respect_gitignore
         patterns = list(config.exclude or DEFAULT_EXCLUDE) + list(config.extend_exclude)
         self.exclude = GitIgnoreSpec.from_lines(patterns)
@@ -107,7 +121,7 @@ class Matcher:
         return self._gitignores[folder]
 
     def is_gitignored(self, abspath: str, is_dir: bool) -> bool:
-        """Ignored by a ``.gitignore`` in the project root or a folder between it and the path."""
+        """Ignored by a ``.gitignore`` between the git work tree's top (or the root) and the path."""
         if not self.respect_gitignore:
             return False
         rel = self._rel(abspath, is_dir)
@@ -122,7 +136,7 @@ class Matcher:
                 res = spec.check_file(sub)
                 if res.include is not None:
                     return bool(res.include)
-            if folder == self.root or os.path.dirname(folder) == folder:
+            if folder == self.top or os.path.dirname(folder) == folder:
                 return False
             folder = os.path.dirname(folder)
 

@@ -90,3 +90,12 @@ def test_paths_outside_root_are_shown_absolute(tmp_path: Path) -> None:
     tree(tmp_path, {"other/q.sql": "", "proj/x.sql": ""})
     config = Config(root=str(tmp_path / "proj"))
     assert [c.path for c in discover([str(tmp_path / "other")], config)] == [str(tmp_path / "other" / "q.sql")]
+
+
+def test_gitignore_above_the_project_root_inside_the_git_repo(tmp_path: Path) -> None:
+    tree(tmp_path, {".gitignore": "generated/\n", "svc/generated/x.sql": "", "svc/q.sql": ""})
+    (tmp_path / ".git").mkdir()
+    assert found(tmp_path / "svc") == [("q.sql", False)]
+    # without a git repository, a .gitignore above the root is not read
+    (tmp_path / ".git").rmdir()
+    assert found(tmp_path / "svc") == [("q.sql", False), ("generated/x.sql", False)]
