@@ -231,3 +231,16 @@ def test_select_star_unsafe_fix_end_to_end(tmp_path: Any) -> None:
         'def f(cur):\n    cur.execute("SELECT c.id, c.email, c.name FROM customers c WHERE c.id = %s", [1])\n'
     )
     assert out.result.diagnostics == []
+
+
+def test_extra_where_and_rawsql_positions_map_into_python() -> None:
+    code = (
+        "from django.db.models.expressions import RawSQL\n"
+        "def f(qs):\n"
+        "    qs = qs.extra(where=[\"lower(name) = %s\"], params=['x'])\n"
+        "    return qs.annotate(n=RawSQL(\"SELECT count(*) FROM orders o WHERE o.id NOT IN (SELECT order_id FROM refunds)\", ()))\n"
+    )
+    result = lint_files({"app/views.py": code}, select=["QL104", "QL106"])
+    src = result.sources["app/views.py"]
+    got = [(d.code, src.location(d.span.start), src.text[d.span.start : d.span.end]) for d in result.diagnostics]
+    assert got == [("QL104", (3, 27), "lower(name)"), ("QL106", (4, 70), "o.id")]
