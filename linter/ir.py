@@ -26,6 +26,17 @@ A ``Query`` says:
 
 Column names are physical (db columns), table names unqualified and lower-cased unless they
 were quoted.
+
+From SQL (``querylint.sql.to_ir``): one ``Query`` per SELECT, plus one per CTE, per subquery in
+``FROM`` and per sub-select in ``WHERE``, all with the statement's span; INSERT / UPDATE /
+DELETE give their kind on the target table. Predicate tables are resolved through aliases
+(``None`` for an unqualified column when several tables are joined; a CTE's name for a CTE
+column). Constants in the ``ON`` of an inner join count as predicates, those of an outer join
+do not. A column compared with another column is a ``Join``, not a predicate. ``value.text`` of
+a constant is its SQL (``'open'``, ``('a', 'b')`` for ``IN`` / ``BETWEEN``); ``expression`` has
+qualifiers removed and casts written ``col::type``. ORDER BY keys that reference no column
+(``random()``, a constant, a position) are left out. ``description`` is the statement as compact
+SQL, at most 200 characters.
 """
 
 from __future__ import annotations
