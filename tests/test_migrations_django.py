@@ -372,3 +372,33 @@ def test_leaf_migrations_and_folders_for_the_advisor() -> None:
     assert django_migrations_folder(project, "shop") == "shop/migrations"
     assert django_migrations_folder(project, "payments") == "src/billing/migrations"
     assert django_migrations_folder(project, "nope") is None
+
+
+def test_run_sql_forms_and_unknown_prior_state() -> None:
+    src = '''\
+    from django.db import migrations, models
+
+
+    class Migration(migrations.Migration):
+        dependencies = [("shop", "0001_initial")]
+        operations = [
+            migrations.RunSQL(
+                [("UPDATE orders SET status = %s WHERE status IS NULL", ["open"]), "CREATE INDEX CONCURRENTLY o_s ON orders (status)"],
+                reverse_sql=None,
+            ),
+            migrations.RunSQL(sql="not sql at all ((", reverse_sql="SELECT 1"),
+            migrations.AlterField(model_name="user", name="email", field=models.EmailField(max_length=300)),
+        ]
+    '''
+    project = index({"shop/migrations/0001_initial.py": INITIAL, "shop/migrations/0002_sql.py": src})
+    mig = project.migrations[1]
+    assert summary(project, mig) == [
+        ("run-sql", None, None, 7),
+        ("other", None, None, 7),  # the UPDATE
+        ("create-index", "orders", "o_s", 7),
+        ("run-sql", None, None, 11),  # unparseable SQL: only the wrapper
+    ]
+    assert [op.reversible for op in mig.ops] == [False, True, True, True]
+    assert mig.ops[2].concurrently and mig.ops[2].in_transaction
+    # AlterField on a model whose history we never saw (shop.user): no change is claimed
+    assert project.facts["migration_unknown_ops"] == {}
