@@ -18,12 +18,13 @@ import ast
 import difflib
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from querylint.diagnostics import Applicability, Diagnostic, Edit, Fix
 from querylint.engine import Engine, RunResult
-from querylint.source import Language
+from querylint.source import Language, SourceFile
 
 MAX_ROUNDS = 10
 
@@ -73,105 +74,139 @@ def apply_edits(text: str, edits: Sequence[Edit]) -> str:
     return "".join(out)
 
 
-def _choose(diags: Sequence[Diagnostic], path: str, unsafe: bool) -> list[Diagnostic]:
-    """Fixable findings of ``path`` whose edits do not overlap each other."""
+def _choose(diags: Sequence[Diagnostic], unsafe: bool, known: Callable[[str], bool]) -> list[Diagnostic]:
+    """Fixable findings whose edits overlap no edit already taken (a fix is all its edits).
+
+    A fix may edit several files (``Edit.path``); every file must be ``known`` (readable).
+    """
     taken: list[Diagnostic] = []
-    ranges: list[tuple[int, int]] = []
-    seen: set[tuple[tuple[int, int, str], ...]] = set()
-    for d in sorted(diags, key=lambda d: (d.span.start, d.code)):
+    ranges: dict[str, list[tuple[int, int]]] = {}
+    seen: set[tuple[tuple[str, int, int, str], ...]] = set()
+    for d in sorted(diags, key=lambda d: (d.span.path, d.span.start, d.code)):
         if d.fix is None or not allowed(d.fix, unsafe):
             continue
         edits = d.fix.edits
-        if any(e.path != path for e in edits):
-            continue  # edits in other files are not applied (yet)
-        key = tuple(sorted((e.start, e.end, e.replacement) for e in edits))
+        if not all(known(e.path) for e in edits):
+            continue
+        key = tuple(sorted((e.path, e.start, e.end, e.replacement) for e in edits))
         if key in seen:
             continue
-        if any(not (e.end <= a or e.start >= b) and not (e.start == e.end == a == b) for e in edits for a, b in ranges):
+        if any(
+            not (e.end <= a or e.start >= b) and not (e.start == e.end == a == b)
+            for e in edits
+            for a, b in ranges.get(e.path, ())
+        ):
             continue
         seen.add(key)
         taken.append(d)
-        ranges.extend((e.start, e.end) for e in edits)
+        for e in edits:
+            ranges.setdefault(e.path, []).append((e.start, e.end))
     return taken
 
 
-def _fix_round(text: str, path: str, chosen: list[Diagnostic], messages: list[str]) -> tuple[str, int]:
-    edits = [e for d in chosen for e in (d.fix.edits if d.fix else ())]
-    new = apply_edits(text, edits)
-    if parses(path, new) is None:
+def _apply(texts: Mapping[str, str], fixes: Sequence[Diagnostic]) -> dict[str, str]:
+    by_path: dict[str, list[Edit]] = {}
+    for d in fixes:
+        for e in d.fix.edits if d.fix else ():
+            by_path.setdefault(e.path, []).append(e)
+    return {p: apply_edits(texts[p], edits) for p, edits in by_path.items()}
+
+
+def _fix_round(texts: Mapping[str, str], chosen: list[Diagnostic], messages: list[str], discarded: set[Any]) -> tuple[dict[str, str], int]:
+    """Apply the chosen fixes; those that leave a file unparseable are dropped and reported."""
+    new = _apply(texts, chosen)
+    if all(parses(p, t) is None for p, t in new.items()):
         return new, len(chosen)
-    # Some fix breaks the file: keep the ones that do not, one at a time.
-    count = 0
+    # Some fix breaks a file: test them one at a time, keep the first that does not.
     for d in chosen:
-        assert d.fix is not None
-        trial = apply_edits(text, d.fix.edits)
-        err = parses(path, trial)
-        if err is None:
+        trial = _apply(texts, [d])
+        errors = [(p, err) for p, t in trial.items() if (err := parses(p, t)) is not None]
+        if not errors:
             return trial, 1  # the rest are re-tried next round, on the new text
-        messages.append(f"{path}: fix for {d.code} [{d.name}] discarded: the result does not parse ({err})")
-    return text, count
+        p, err = errors[0]
+        messages.append(f"{p}: fix for {d.code} [{d.name}] discarded: the result does not parse ({err})")
+        discarded.add(_fix_key(d))
+    return {}, 0
+
+
+def _fix_key(d: Diagnostic) -> tuple[str, str, int, str]:
+    return (d.span.path, d.code, d.span.start, d.message)
 
 
 def fix_paths(engine: Engine, paths: Sequence[str], *, unsafe: bool = False, write: bool = True) -> FixOutcome:
-    """Fix ``paths`` to a fixpoint; write the files unless ``write`` is False (``--diff``)."""
-    texts: dict[str, str] = {}  # display path -> current text
+    """Fix ``paths`` to a fixpoint; write the files unless ``write`` is False (``--diff``).
+
+    Fixes may also edit project files that are not being checked (a model next to a query).
+    """
+    texts: dict[str, str] = {}  # display path -> current (fixed) text
     originals: dict[str, str] = {}
     abspaths: dict[str, str] = {}
     messages: list[str] = []
     fixed = 0
-    discarded: set[tuple[str, str, int]] = set()
+    discarded: set[Any] = set()
     result = engine.run(paths)
     for _round in range(MAX_ROUNDS):
-        by_path: dict[str, list[Diagnostic]] = {}
-        for d in result.diagnostics:
-            if (d.span.path, d.code, d.span.start) in discarded:
-                continue
-            by_path.setdefault(d.span.path, []).append(d)
-        progress = False
-        for path, diags in sorted(by_path.items()):
-            src = result.sources.get(path)
-            if src is None:
-                continue
-            chosen = _choose(diags, path, unsafe)
-            if not chosen:
-                continue
-            before = len(messages)
-            new, n = _fix_round(src.text, path, chosen, messages)
-            if len(messages) > before:
-                discarded.update((d.span.path, d.code, d.span.start) for d in chosen)
-            if n and new != src.text:
-                originals.setdefault(path, src.text)
-                abspaths[path] = src.abspath
-                texts[path] = new
-                fixed += n
-                progress = True
-        if not progress:
+
+        def source_of(path: str, r: RunResult = result) -> SourceFile | None:
+            src = r.sources.get(path)
+            if src is None and r.project is not None:
+                src = r.project.source(path)
+            return src
+
+        diags = [d for d in result.diagnostics if _fix_key(d) not in discarded]
+        chosen = _choose(diags, unsafe, lambda p: source_of(p) is not None)
+        if not chosen:
             break
+        current: dict[str, str] = {}
+        for d in chosen:
+            for e in d.fix.edits if d.fix else ():
+                src = source_of(e.path)
+                assert src is not None
+                current[e.path] = src.text
+                abspaths.setdefault(e.path, src.abspath)
+        before = len(discarded)
+        new, n = _fix_round(current, chosen, messages, discarded)
+        changed = {p: t for p, t in new.items() if t != current[p]}
+        if not changed:
+            if len(discarded) > before:
+                continue  # fixes were discarded: try the others again
+            break
+        for p, t in changed.items():
+            originals.setdefault(p, current[p])
+            texts[p] = t
+        fixed += n
         result = engine.run(paths, overrides=texts)
     changes = {p: (originals[p], t) for p, t in texts.items() if t != originals[p]}
     if write:
-        for p, (_old, new) in sorted(changes.items()):
+        for p, (_old, new_text) in sorted(changes.items()):
             try:
-                write_atomic(abspaths[p], new)
+                write_atomic(abspaths[p], new_text)
             except OSError as exc:
                 messages.append(f"{p}: cannot write the fixed file: {exc.strerror or exc}")
     return FixOutcome(result, fixed, changes, messages)
 
 
 def fix_text(engine: Engine, path: str, text: str, *, unsafe: bool = False) -> tuple[str, int]:
-    """Fix one buffer (stdin) to a fixpoint; returns the new text and the number of fixes."""
+    """Fix one buffer (stdin) to a fixpoint; returns the new text and the number of fixes.
+
+    Only edits to the buffer itself are applied (stdin has nowhere to write other files).
+    """
     fixed = 0
     messages: list[str] = []
+    discarded: set[Any] = set()
     for _round in range(MAX_ROUNDS):
         result = engine.run([], stdin=(path, text))
         disp = next(iter(result.sources), path)
-        chosen = _choose([d for d in result.diagnostics if d.span.path == disp], disp, unsafe)
+        diags = [d for d in result.diagnostics if d.span.path == disp and _fix_key(d) not in discarded]
+        chosen = _choose(diags, unsafe, {disp}.__contains__)
         if not chosen:
             break
-        new, n = _fix_round(text, disp, chosen, messages)
-        if not n or new == text:
+        before = len(discarded)
+        new, n = _fix_round({disp: text}, chosen, messages, discarded)
+        if new.get(disp, text) != text:
+            text, fixed = new[disp], fixed + n
+        elif len(discarded) == before:
             break
-        text, fixed = new, fixed + n
     return text, fixed
 
 

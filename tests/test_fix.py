@@ -112,6 +112,40 @@ def test_fix_that_breaks_parsing_is_discarded_and_reported(tmp_path: Path) -> No
     assert [d.code for d in out.result.diagnostics] == ["QL903"]
 
 
+class TwoFiles(SqlRule):
+    """Test rule: a fix that edits the checked file and a project file next to it."""
+
+    code = "QL905"
+    name = "test-two-files"
+
+    def visit_SelectStmt(self, node: Any, ctx: SqlContext) -> Iterator[Diagnostic]:
+        assert ctx.statement is not None
+        sp = ctx.statement.span
+        other = ctx.project.source("schema.sql")
+        if other is None or "legacy" not in ctx.source.text[sp.start : sp.end]:
+            return
+        at = other.text.index("legacy")
+        edits = (
+            Edit(sp.path, ctx.source.text.index("legacy", sp.start), ctx.source.text.index("legacy", sp.start) + 6, "modern"),
+            Edit("schema.sql", at, at + 6, "modern"),
+        )
+        yield self.diagnostic(sp, "legacy table", fix=Fix("Rename to modern", edits))
+
+
+def test_fix_editing_two_files_is_applied_to_both(tmp_path: Path) -> None:
+    (tmp_path / "q.sql").write_text("SELECT id FROM legacy;\n", encoding="utf-8")
+    (tmp_path / "schema.sql").write_text("CREATE TABLE legacy (id int);\n", encoding="utf-8")
+    out = fixmod.fix_paths(engine(tmp_path, TwoFiles()), [str(tmp_path / "q.sql")])
+    assert (out.fixed, out.messages, out.result.diagnostics) == (1, [], [])
+    assert (tmp_path / "q.sql").read_text(encoding="utf-8") == "SELECT id FROM modern;\n"
+    assert (tmp_path / "schema.sql").read_text(encoding="utf-8") == "CREATE TABLE modern (id int);\n"
+    # on stdin only the buffer could change, so a two-file fix is not applied
+    (tmp_path / "schema.sql").write_text("CREATE TABLE legacy (id int);\n", encoding="utf-8")
+    result = engine(tmp_path, TwoFiles()).run([], stdin=("q2.sql", "SELECT id FROM legacy;\n"))
+    assert [d.message for d in result.diagnostics] == ["legacy table"]
+    assert fixmod.fix_text(engine(tmp_path, TwoFiles()), "q2.sql", "SELECT id FROM legacy;\n") == ("SELECT id FROM legacy;\n", 0)
+
+
 def test_diff_changes_nothing(tmp_path: Path) -> None:
     f = tmp_path / "q.sql"
     f.write_text("select id FROM a;\n", encoding="utf-8")
