@@ -2,8 +2,8 @@
 
 Each round lints the files, takes the fixes that are allowed (SAFE; UNSAFE too with
 ``--unsafe-fixes``; never DISPLAY_ONLY), and applies per file the ones whose edits do not
-overlap an edit already taken (in file order; a fix is all of its edits or none). The new text
-must still parse — Python with ``ast``, a ``.sql`` file with pglast — or the round's fixes for
+overlap an edit already taken (in file order; a fix is all of its edits or none, and its edits
+may touch several files, e.g. a query and the model it needs). The new text must still parse — Python with ``ast``, a ``.sql`` file with pglast — or the round's fixes for
 that file are retried one by one and the ones that break it are dropped and reported. Rounds
 repeat until no fix applies (at most ``MAX_ROUNDS``), so a fix that uncovers another is
 applied too, and running ``--fix`` twice changes nothing the second time.
