@@ -319,3 +319,27 @@ def test_django_many_to_many_through_table_and_field_provenance() -> None:
     assert post is not None and list(post.columns) == ["id", "title"]
     assert line_of(project, post.columns["title"].provenance) == ("blog/migrations/0001_initial.py", 13)
     assert all(op.table_is_new for op in project.migrations[0].ops)
+
+
+def test_sql_table_level_constraints() -> None:
+    sql = """\
+CREATE TABLE line_items (
+    order_id bigint NOT NULL,
+    line_no int NOT NULL,
+    sku text,
+    PRIMARY KEY (order_id, line_no),
+    CONSTRAINT line_items_order_fk FOREIGN KEY (order_id) REFERENCES orders (id),
+    UNIQUE (order_id, sku)
+);
+"""
+    project = index({"db/schema.sql": sql})
+    assert indexes(project, "line_items") == [
+        ("line_items_order_id_sku_key", ("order_id", "sku"), None, True, True),
+        ("line_items_pkey", ("order_id", "line_no"), None, True, True),
+    ]
+    t = project.schema.table("line_items")
+    assert t is not None
+    assert [(f.name, f.columns, f.ref_table, f.ref_columns) for f in t.foreign_keys] == [
+        ("line_items_order_fk", ("order_id",), "orders", ("id",)),
+    ]
+    assert t.columns["order_id"].primary_key and t.columns["line_no"].primary_key

@@ -18,7 +18,7 @@ Every fact keeps its provenance span.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from querylint.diagnostics import IndexKey
 from querylint.migration import ConstraintKind, MigrationFramework, MigrationOp, OpKind
@@ -126,6 +126,8 @@ def apply_op(schema: Schema, op: MigrationOp) -> None:
             t.columns[c.name] = Column(c.name, c.type, nullable=c.nullable and not c.primary_key, default=c.default,
                                        primary_key=c.primary_key, provenance=span)
         pk = [c.name for c in op.columns if c.primary_key]
+        if op.framework is MigrationFramework.SQL and op.sql:
+            pk = pk or _table_constraints(schema, table, op)
         if pk:
             _add_index(schema, Index(table, tuple(IndexKey(column=c) for c in pk), unique=True, primary=True, implicit=True,
                                      name=f"{table}_pkey", provenance=span))
@@ -199,6 +201,40 @@ def apply_op(schema: Schema, op: MigrationOp) -> None:
         for t7 in schema.tables.values():
             t7.indexes = [replace(i, name=op.new_name) if i.name == op.name else i for i in t7.indexes]
             t7.foreign_keys = [replace(f, name=op.new_name) if f.name == op.name else f for f in t7.foreign_keys]
+
+
+def _table_constraints(schema: Schema, table: str, op: MigrationOp) -> list[str]:
+    """Table-level constraints of a SQL ``CREATE TABLE`` (``PRIMARY KEY (a, b)``, ``FOREIGN KEY``,
+    ``UNIQUE``), which the op's columns do not carry; returns the primary-key columns."""
+    try:
+        from pglast import parse_sql
+
+        stmt: Any = parse_sql(op.sql or "")[0].stmt
+    except Exception:
+        return []
+    if type(stmt).__name__ != "CreateStmt":
+        return []
+    pk: list[str] = []
+    t = schema.ensure_table(table, op.span)
+    for e in stmt.tableElts or ():
+        if type(e).__name__ != "Constraint":
+            continue
+        kind = e.contype.name
+        if kind == "CONSTR_PRIMARY":
+            pk = [k.sval for k in e.keys or ()]
+            for c in pk:
+                if c in t.columns:
+                    t.columns[c] = replace(t.columns[c], primary_key=True, nullable=False)
+        elif kind == "CONSTR_UNIQUE" and e.keys:
+            cols = tuple(k.sval for k in e.keys)
+            _add_index(schema, Index(table, tuple(IndexKey(column=c) for c in cols), unique=True, implicit=True,
+                                     name=e.conname or f"{table}_{'_'.join(cols)}_key", provenance=op.span))
+        elif kind == "CONSTR_FOREIGN" and e.fk_attrs and e.pktable is not None:
+            fk = ForeignKey(table, tuple(k.sval for k in e.fk_attrs), e.pktable.relname.lower(),
+                            tuple(k.sval for k in e.pk_attrs or ()) or ("id",), name=e.conname, provenance=op.span)
+            if not any(f.columns == fk.columns and f.ref_table == fk.ref_table for f in t.foreign_keys):
+                t.foreign_keys.append(fk)
+    return pk
 
 
 def _rename_column(schema: Schema, table: str, old: str, new: str) -> None:
