@@ -10,7 +10,9 @@ Grammar (``#`` in Python, ``--`` in SQL; both forms work inside SQL strings in P
 
 A suppression applies to findings whose span starts on its line. In ``.sql`` files a comment on
 the last line of a multi-line statement (after the ``;``, where squawk users put it) also
-covers findings that start anywhere in that statement.
+covers findings that start anywhere in that statement; in Python, a comment after a multi-line
+string (the SQL of a ``cursor.execute(''' ... ''')``) covers findings inside the string, as
+ruff does for ``# noqa`` and multi-line strings.
 
 Python comments are found with ``tokenize`` (a ``#`` inside a string is not a comment); the
 ``--`` forms count in Python only inside SQL fragments (strings querylint parses as SQL), so a
@@ -69,18 +71,37 @@ def _keys(raw: str) -> tuple[str, ...]:
     return tuple(k.strip() for k in re.split(r"[,\s]+", raw) if k.strip())
 
 
-def _comment_regions(source: SourceFile, sql_spans: Sequence[Span]) -> list[tuple[int, int, bool]]:
-    """(start, end, hash_allowed) offset ranges where suppression comments may appear."""
+_FSTRING_START = getattr(tokenize, "FSTRING_START", None)  # Python 3.12+
+_FSTRING_END = getattr(tokenize, "FSTRING_END", None)
+
+
+def _comment_regions(
+    source: SourceFile, sql_spans: Sequence[Span], multiline: dict[int, tuple[int, int]]
+) -> list[tuple[int, int, bool]]:
+    """(start, end, hash_allowed) offset ranges where suppression comments may appear.
+
+    Fills ``multiline`` with last line -> (first, last) of every multi-line Python string.
+    """
     if source.language is Language.SQL:
         return [(0, len(source.text), False)]
     regions: list[tuple[int, int, bool]] = [(s.start, s.end, False) for s in sql_spans]
+    fstring_starts: list[int] = []
     try:
         for tok in tokenize.generate_tokens(io.StringIO(source.text).readline):
             if tok.type == tokenize.COMMENT:
                 start = source.offset(tok.start[0], tok.start[1] + 1)
                 regions.append((start, start + len(tok.string), True))
+            elif tok.type == tokenize.STRING and tok.end[0] > tok.start[0]:
+                multiline[tok.end[0]] = (tok.start[0], tok.end[0])
+            elif tok.type == _FSTRING_START:
+                fstring_starts.append(tok.start[0])
+            elif tok.type == _FSTRING_END and fstring_starts:
+                first = fstring_starts.pop()
+                if tok.end[0] > first:
+                    multiline[tok.end[0]] = (first, tok.end[0])
     except (tokenize.TokenError, SyntaxError, IndentationError):
         # Unparseable Python: fall back to every line (only parse errors are reported anyway).
+        multiline.clear()
         return [(0, len(source.text), True)]
     return regions
 
@@ -101,7 +122,7 @@ def find(
             first, last = source.line_of(st.start), source.line_of(max(st.start, st.end - 1))
             if last > first:
                 ends[last] = (first, last)
-    for start, end, hash_ok in _comment_regions(source, sql_spans):
+    for start, end, hash_ok in _comment_regions(source, sql_spans, ends):
         chunk = text[start:end]
         if "querylint" not in chunk and "noqa" not in chunk.lower():
             continue

@@ -209,3 +209,23 @@ def test_suppressions_on_sql_in_python_strings(tmp_path: Path) -> None:
             cursor.execute("SELECT id FROM orders")  # noqa: QL101
         '''}, rules=[SelectStar(), UnusedSuppression()])
     assert [(code, line) for code, line, _ in found] == [("QL101", 8), ("QL002", 9)]
+
+
+def test_comment_after_a_multiline_python_string_covers_the_sql_inside(tmp_path: Path) -> None:
+    from querylint.rules.select_star import SelectStar
+
+    found = run(tmp_path, {"views.py": '''\
+        def report(cursor):
+            cursor.execute("""
+                SELECT *
+                FROM orders
+            """)  # noqa: QL101
+            cursor.execute(
+                """
+                SELECT *
+                FROM orders
+                """
+            )  # noqa: QL101
+        '''}, rules=[SelectStar(), UnusedSuppression()])
+    # the second comment is not on the string's last line: it covers nothing
+    assert [(code, line) for code, line, _ in found] == [("QL101", 8), ("QL002", 11)]
