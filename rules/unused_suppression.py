@@ -25,6 +25,17 @@ class UnusedSuppression(UnusedSuppressionRule):
     SELECT id FROM users;
     ```
 
+    ## Suppression syntax
+    - `# querylint: ignore[select-star, QL102] optional reason` (Python) or
+      `-- querylint: ignore[...]` (SQL): rule names or codes;
+    - `# noqa: QL101, QL102` / `-- noqa: QL101`: only querylint codes count, so
+      `# noqa: E501, QL101` works with other linters and a bare `# noqa` is left to them;
+    - `querylint: ignore-file` (or `ignore-file[QL101]`) in any comment: the whole file.
+
+    A suppression covers findings that start on its line; in `.sql` files a comment on the
+    last line of a multi-line statement covers the whole statement, and in Python a comment
+    after a multi-line string covers the SQL inside it.
+
     ## References
     - [squawk: ignoring rules](https://squawkhq.com/docs/)
     """
