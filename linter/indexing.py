@@ -609,6 +609,14 @@ def _order_reason(idx: Index, need: IndexNeed) -> str:
     return ""
 
 
+_TEST_PATH = re.compile(r"(^|/)(tests?|testing|test_[^/]*|[^/]*_tests?)(/|$)|(^|/)(test_[^/]*|[^/]*_test|tests|conftest)\.py$")
+
+
+def is_test_path(path: str) -> bool:
+    """Test code: its queries run on a handful of fixture rows, not a production workload."""
+    return bool(_TEST_PATH.search(path.replace("\\", "/")))
+
+
 def analyze(project: ProjectIndex, max_keys: int = DEFAULT_MAX_KEYS) -> Analysis:
     """Every need of every query, classified against the schema and merged (cached)."""
     cache_key = f"indexing:{max_keys}"
@@ -618,6 +626,8 @@ def analyze(project: ProjectIndex, max_keys: int = DEFAULT_MAX_KEYS) -> Analysis
     analysis = Analysis()
     uncertain = uncertain_tables(project)
     for q in project.queries:
+        if is_test_path(q.span.path):
+            continue
         try:
             needs = derive_needs(q, project.schema)
         except Exception:  # one odd query must not stop the index rules

@@ -209,3 +209,15 @@ def test_first_style_lookup_does_not_need_the_pk_order() -> None:
     assert [k.text for k in n.candidate_keys()] == ["(upper(email))"] and not n.sort_required
     [m] = derive_needs(q(order=(OrderKey(None, "created_at", True),), limit=1), schema())
     assert m.sort_required and [k.text for k in m.candidate_keys()] == ["created_at DESC"]
+
+
+def test_queries_in_test_code_are_not_workload() -> None:
+    from querylint.indexing import analyze
+    from querylint.project import ProjectIndex
+
+    s = schema()
+    prod = q(p("email"))
+    test = Query(Origin.SQL, QueryKind.SELECT, Span("app/tests/test_orders.py", 0, 5), tables=(TableRef("orders"),),
+                 predicates=(p("total"),))
+    project = ProjectIndex(root=".", schema=s, queries=[prod, test])
+    assert [r.need.query.span.path for r in analyze(project).results] == ["q.sql"]
