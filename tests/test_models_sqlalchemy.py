@@ -329,3 +329,22 @@ def test_library_bases_and_tablename_on_unseen_base() -> None:
         ),
     }).models
     assert {k: m.table for k, m in reg.items()} == {"Report": "report", "Thing": "things"}
+
+
+def test_index_name_as_fstring_and_text_keys() -> None:
+    project = _project({
+        "i/__init__.py": "",
+        "i/models.py": (
+            "import sqlalchemy as sa\nfrom sqlalchemy import Column, Index, Integer\n"
+            "from sqlalchemy.orm import declarative_base\nBase = declarative_base()\n"
+            "class Version(Base):\n"
+            "    __tablename__ = 'versions'\n"
+            "    id = Column(Integer, primary_key=True)\n"
+            "    major = Column(Integer)\n    minor = Column(Integer)\n"
+            "    __table_args__ = (Index(f'index_{__tablename__}_major', 'major'),\n"
+            "                      Index(None, sa.text('major DESC'), sa.text('minor')))\n"
+        ),
+    })
+    schema: Schema = project.facts["model_schema"]
+    assert _indexes(schema, "versions") == {
+        (("id",), True, None), (("major",), False, None), (("major DESC", "minor"), False, None)}

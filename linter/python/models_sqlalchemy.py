@@ -369,11 +369,9 @@ class _Extractor:
             return None
         kw = {k.arg: k.value for k in call.keywords if k.arg}
         args = list(call.args)
+        # ``Index(name, *expressions)``: the name comes first even when it is an f-string or None
         name = _literal(args[0]) if args else None
-        if args and (isinstance(name, str) or (name is None and isinstance(args[0], ast.Constant))):
-            args = args[1:]
-        else:
-            name = None
+        args = args[1:]
         cols: list[str] = []
         exprs: list[str] = []
         for a in args:
@@ -393,6 +391,11 @@ class _Extractor:
                     if parts[-3:-2] == ["c"]:
                         table = parts[-3] if len(parts) >= 3 else table
                 cols.append(("-" if desc else "") + parts[-1])
+            elif isinstance(a, ast.Call) and _last(dotted(a.func)) == "text" and a.args \
+                    and isinstance(_literal(a.args[0]), str) \
+                    and re.fullmatch(r"\s*\w+(\s+(asc|desc))?\s*", str(_literal(a.args[0])), re.I):
+                word, *order = str(_literal(a.args[0])).split()  # text("version DESC")
+                cols.append(("-" if order and order[0].lower() == "desc" else "") + word)
             else:
                 exprs.append(ast.unparse(a))
         where = kw.get("postgresql_where")
