@@ -323,15 +323,19 @@ def _exit(result: Any, args: argparse.Namespace) -> int:
 def statistics(result: Any) -> str:
     """Counts by rule, most frequent first, like ``ruff --statistics``."""
     counts = Counter((d.code, d.name) for d in result.diagnostics)
-    fixable = Counter(
-        (d.code, d.name) for d in result.diagnostics if d.fix is not None and d.fix.applicability.value == "safe"
-    )
+
+    def kind(d: Any) -> str:
+        return d.fix.applicability.value if d.fix is not None and d.fix.edits else "none"
+
+    safe = Counter((d.code, d.name) for d in result.diagnostics if kind(d) == "safe")
+    unsafe = Counter((d.code, d.name) for d in result.diagnostics if kind(d) == "unsafe")
     rows = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0][0]))
     if not rows:
         return ""
     width = max(len(str(n)) for _k, n in rows)
     lines = []
     for (code, name), n in rows:
-        mark = "[*]" if fixable[(code, name)] else "[ ]"
+        # like ruff: [*] fixable with --fix, [-] only with --unsafe-fixes
+        mark = "[*]" if safe[(code, name)] else "[-]" if unsafe[(code, name)] else "[ ]"
         lines.append(f"{n:>{width}}\t{code}\t{mark} {name}")
     return "\n".join(lines) + "\n"

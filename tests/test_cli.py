@@ -284,3 +284,20 @@ def test_stdin_force_exclude_and_gitignore(project: Path, monkeypatch: pytest.Mo
     (project / ".gitignore").write_text("db/bad.sql\n", encoding="utf-8")
     code, out, _ = run(capsys, "check", "--output-format", "concise")
     assert code == 1 and "bad.sql" not in out
+
+
+def test_statistics_marks_fixable_rules() -> None:
+    from querylint.cli import statistics
+
+    span = Span("q.sql", 0, 1)
+    safe = Fix("f", (Edit("q.sql", 0, 1, "x"),))
+    unsafe = Fix("f", (Edit("q.sql", 0, 1, "x"),), Applicability.UNSAFE)
+    result = RunResult(diagnostics=[
+        Diagnostic("QL101", "select-star", span, "m", fix=unsafe),
+        Diagnostic("QL101", "select-star", span, "m", fix=unsafe),
+        Diagnostic("QL401", "create-index-not-concurrent", span, "m", fix=safe),
+        Diagnostic("QL001", "parse-error", span, "m"),
+    ])
+    assert statistics(result) == (
+        "2\tQL101\t[-] select-star\n1\tQL001\t[ ] parse-error\n1\tQL401\t[*] create-index-not-concurrent\n"
+    )
