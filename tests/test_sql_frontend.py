@@ -303,3 +303,23 @@ def test_other_dialect_is_read_by_sqlglot_with_statement_positions() -> None:
     # and the same file read as PostgreSQL stops at the backtick
     pg = lint_files({"q.sql": sql}, select=["QL001"])
     assert [d.message for d in pg.diagnostics] == ['SQL syntax error: syntax error at or near "`"']
+
+
+def test_psql_meta_commands_are_not_sql() -> None:
+    text = '\\echo Use "CREATE EXTENSION shop" to load this file. \\quit\n\\set ON_ERROR_STOP on\nSELECT id FROM t ORDER BY random();\n'
+    result = lint_files({"load.sql": text}, select=["QL001", "QL105"])
+    assert [(d.code, result.sources["load.sql"].location(d.span.start)) for d in result.diagnostics] == [("QL105", (3, 27))]
+
+
+def test_other_dialect_procedure_bodies_are_skipped_not_errors() -> None:
+    sql = (
+        "CREATE PROCEDURE p(IN in_list TEXT)\n"
+        "BEGIN\n"
+        "    IF (in_list IS NULL OR LENGTH(in_list) = 0) THEN\n"
+        "        SELECT * FROM users;\n"
+        "    END IF;\n"
+        "END;\n"
+    )
+    result = lint_files({"p.sql": sql + "SELECT id FROM users WHERE;\n"}, select=["QL001"], sql_dialect="mysql")
+    # the procedure is skipped; the broken query after it is reported
+    assert [(d.code, result.sources["p.sql"].location(d.span.start)[0]) for d in result.diagnostics] == [("QL001", 7)]

@@ -26,6 +26,7 @@ def parse_fragment(fragment: SqlFragment, dialect: str = "postgres") -> tuple[li
     from pglast import parse_sql
     from pglast.parser import ParseError
 
+    fragment = _without_psql_commands(fragment)
     sql = fragment.sql
     try:
         raw = parse_sql(sql)
@@ -57,13 +58,29 @@ def parse_fragment(fragment: SqlFragment, dialect: str = "postgres") -> tuple[li
     return out, []
 
 
+_PSQL_COMMAND = re.compile(r"(?m)^[ \t]*\\[a-zA-Z!?].*$")
+
+
+def _without_psql_commands(fragment: SqlFragment) -> SqlFragment:
+    """psql meta-commands (``\\set``, ``\\echo ... \\quit``, ``\\i``) blanked out of a ``.sql``
+    file: they are psql's, not SQL, and blanking keeps every offset where it was."""
+    if fragment.in_python or "\\" not in fragment.sql:
+        return fragment
+    sql = _PSQL_COMMAND.sub(lambda m: " " * len(m.group(0)), fragment.sql)
+    if sql == fragment.sql:
+        return fragment
+    return SqlFragment(fragment.path, sql, fragment.segments, fragment.span, fragment.context)
+
+
 def parse_other_dialect(fragment: SqlFragment, dialect: str) -> tuple[list[SqlStatement], list[ParseProblem]]:
     """SQL of another database (``sql-dialect``): sqlglot splits and reads it, then transpiles
     each statement to PostgreSQL so the same IR and rules apply.
 
     The transpiled text differs from the file, so every position inside a statement maps to
     the statement's first character (findings land on the statement's first line, and no fix
-    is offered). SQL in Python strings that sqlglot rejects is skipped, not reported.
+    is offered). A query (SELECT, INSERT, UPDATE, DELETE, WITH) that sqlglot rejects is a parse
+    error; other statements it cannot read (DDL, procedure bodies) and SQL in Python strings are
+    skipped, not reported.
     """
     import sqlglot
     from pglast import parse_sql
@@ -98,7 +115,9 @@ def parse_other_dialect(fragment: SqlFragment, dialect: str) -> tuple[list[SqlSt
         try:
             pg = sqlglot.transpile(text, read=dialect, write="postgres")
         except sqlglot.errors.ParseError as exc:
-            if not fragment.in_python:
+            # sqlglot is not the database's own parser: trust its rejections only for plain
+            # queries, not for DDL or procedure bodies (`IF ... THEN`, `DECLARE ... HANDLER`)
+            if not fragment.in_python and _DML.match(text):
                 problems.append(ParseProblem(_error_span(fragment, s, text, exc), f"SQL ({dialect}) syntax error: {_sqlglot_message(exc)}"))
             continue
         except Exception:
@@ -113,6 +132,9 @@ def parse_other_dialect(fragment: SqlFragment, dialect: str) -> tuple[list[SqlSt
             for r in raw:
                 out.append(SqlStatement(frag, r.stmt, 0, len(pg_sql)))
     return out, problems
+
+
+_DML = re.compile(r"\s*\(?\s*(SELECT|INSERT|UPDATE|DELETE|WITH|VALUES)\b", re.IGNORECASE)
 
 
 def _first_line(exc: BaseException) -> str:
