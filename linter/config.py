@@ -252,9 +252,9 @@ def load_config(
             raise ConfigError(f"{config_file}: no [tool.querylint] table")
     else:
         start = paths[0] if paths and paths[0] != "-" else cwd
-        start = os.path.join(cwd, start)
-        if not os.path.exists(start):
-            start = cwd
+        start = os.path.normpath(os.path.join(cwd, start))
+        while not os.path.exists(start) and os.path.dirname(start) != start:
+            start = os.path.dirname(start)  # a new file (editor buffer): its nearest folder
         found = find_config(start)
         if found is None:
             # No config: the project is the working directory, unless the path lies outside

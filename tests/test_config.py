@@ -145,3 +145,10 @@ def test_no_config_and_path_outside_cwd_roots_at_the_path(tmp_path: Path) -> Non
     assert cfg.root == str(tmp_path / "elsewhere")
     assert load_config(["../elsewhere"], cwd=str(tmp_path / "here")).root == str(tmp_path / "elsewhere")
     assert load_config(["."], cwd=str(tmp_path / "here")).root == str(tmp_path / "here")
+
+
+def test_config_found_for_a_file_that_does_not_exist_yet(tmp_path: Path) -> None:
+    write(tmp_path / "svc" / "querylint.toml", "select = ['QL001']\n")
+    (tmp_path / "other").mkdir()
+    cfg = load_config([str(tmp_path / "svc" / "app" / "new_views.py")], cwd=str(tmp_path / "other"))
+    assert (cfg.root, cfg.select) == (str(tmp_path / "svc"), ("QL001",))
