@@ -440,3 +440,22 @@ def test_meta_inherited_from_parent_meta_and_first_abstract_parent() -> None:
     schema: Schema = project.facts["model_schema"]
     for table, expected in (("t_page", True), ("t_snippet", True), ("t_own", False)):
         assert ((("key", "locale"), True, None) in _indexes(schema, table)) is expected, table
+
+
+def test_db_table_inherited_from_abstract_meta_and_slug_index() -> None:
+    project = _project({
+        "c/__init__.py": "",
+        "c/models.py": (
+            "from django.db import models\n"
+            "class AbstractHierarchy(models.Model):\n"
+            "    slug = models.SlugField()\n"
+            "    class Meta:\n        abstract = True\n        db_table = 'product_hierarchy'\n        managed = False\n"
+            "class Hierarchy(AbstractHierarchy):\n    pass\n"
+            "class Renamed(AbstractHierarchy):\n    class Meta:\n        verbose_name = 'x'\n"
+        ),
+    })
+    reg = project.models.models
+    assert (reg["c.Hierarchy"].table, reg["c.Renamed"].table) == ("product_hierarchy", "c_renamed")
+    schema: Schema = project.facts["model_schema"]
+    assert _indexes(schema, "c_renamed") == {
+        (("id",), True, None), (("slug",), False, None), (("slug varchar_pattern_ops",), False, None)}

@@ -379,6 +379,7 @@ class LinkedModel:
     pk_type: str = "bigint"
     sql_types: dict[str, str] = field(default_factory=dict)  # column -> SQL type (own and inherited fields)
     meta_present: bool = False  # has a Meta, its own or inherited from an abstract parent
+    meta_options: dict[str, Any] = field(default_factory=dict)  # inherited Meta options (db_table, managed)
 
 
 _BUILTIN_MODELS = {"django.contrib.auth.models.User": "auth.User", "django.contrib.auth.models.Group": "auth.Group",
@@ -648,6 +649,8 @@ def _fill(lm: LinkedModel, parents: list[LinkedModel], target_key: Any) -> None:
                 lm.index_together = lm.index_together or p.index_together
                 if not m.ordering:
                     m.ordering = p.model.ordering
+                for k, v in p.meta_options.items():
+                    lm.meta_options.setdefault(k, v)
         else:
             for k, v in p.model.managers.items():
                 m.managers.setdefault(k, v)
@@ -666,7 +669,10 @@ def _fill(lm: LinkedModel, parents: list[LinkedModel], target_key: Any) -> None:
             m.relations.setdefault(k, v)
         lm.pk_column, lm.pk_type = p.pk_column, p.pk_type
     else:
-        m.table = str(meta.opt("db_table") or f"{app}_{m.class_name}".lower())
+        for k in ("db_table", "managed"):
+            if meta.opt(k) is not None:
+                lm.meta_options[k] = meta.opt(k)
+        m.table = str(lm.meta_options.get("db_table") or f"{app}_{m.class_name}".lower())
     ordering = meta.opt("ordering")
     if isinstance(ordering, (list, tuple)):
         m.ordering = tuple(o for o in ordering if isinstance(o, str))
@@ -682,7 +688,8 @@ def _fill(lm: LinkedModel, parents: list[LinkedModel], target_key: Any) -> None:
     for f in raw.fields:
         if f.kind == "field":
             column = str(f.opt("db_column") or f.name)
-            m.fields[f.name] = Field(f.name, column, f.cls, db_index=bool(f.opt("db_index", False)),
+            # SlugField indexes by default
+            m.fields[f.name] = Field(f.name, column, f.cls, db_index=bool(f.opt("db_index", f.cls == "SlugField")),
                                      unique=bool(f.opt("unique", False)), nullable=bool(f.opt("null", False)),
                                      primary_key=bool(f.opt("primary_key", False)), provenance=f.span)
             if f.sql_type:
