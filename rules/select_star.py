@@ -19,7 +19,8 @@ class SelectStar(SqlRule):
     over the network and through the driver for nothing), prevents index-only scans, and ties
     the application to the table's column order: adding a column changes every result.
     Only a `*` whose rows reach the application is reported: `count(*)`, `EXISTS (SELECT * ...)`,
-    `INSERT ... SELECT *` and a `*` over a CTE or subquery that lists its own columns are fine.
+    `INSERT ... SELECT *`, a `*` over a CTE or subquery that lists its own columns, and Django's
+`Model.objects.raw("SELECT * ...")` (which fills every field of the model) are fine.
     SQL that a migration runs once (`RunSQL`, `op.execute`, migration `.sql` files) is not checked.
 
     ## Example
@@ -75,6 +76,8 @@ class SelectStar(SqlRule):
         assert ctx.statement is not None
         if node is not ctx.statement.node:
             return  # only the statement's own SELECT reaches the application; nested ones are followed below
+        if ctx.statement.fragment.context == "raw":
+            return  # Model.objects.raw() builds model instances, which need every field anyway
         yield from self._reaching(node, ctx, set(), ctes={})
 
     def _reaching(self, sel: Any, ctx: SqlContext, seen: set[int], ctes: dict[str, Any]) -> Iterator[Diagnostic]:

@@ -244,3 +244,10 @@ def test_extra_where_and_rawsql_positions_map_into_python() -> None:
     src = result.sources["app/views.py"]
     got = [(d.code, src.location(d.span.start), src.text[d.span.start : d.span.end]) for d in result.diagnostics]
     assert got == [("QL104", (3, 27), "lower(name)"), ("QL106", (4, 70), "o.id")]
+
+
+def test_select_star_in_django_raw_is_fine() -> None:
+    code = 'def f(pk):\n    return Order.objects.raw("SELECT * FROM orders WHERE id = %s", [pk])\n'
+    assert _run(code, "QL101", path="shop/views.py") == []
+    code = 'def f(cursor, pk):\n    cursor.execute("SELECT * FROM orders WHERE id = %s", [pk])\n'
+    assert _run(code, "QL101", path="shop/views.py") == [(2, 28, f"`SELECT *` on `orders` {STAR}")]
