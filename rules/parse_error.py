@@ -12,6 +12,9 @@ class ParseError(ParseErrorRule):
     own parser (via pglast) rejects, a file that is not UTF-8 text, contains NUL bytes, or is
     larger than `max-file-size`. The rest of the run goes on.
 
+    A path named on the command line that does not exist is reported here too ("file not
+    found", exit code 1), as ruff reports `E902 No such file or directory`.
+
     ## Example
     ```sql
     SELEC id FROM users;
