@@ -324,6 +324,8 @@ def test_meta_indexes_constraints_and_index_together() -> None:
             "    deleted_at = models.DateTimeField(null=True)\n"
             "    parent = models.ForeignKey('self', models.CASCADE, db_index=False, null=True)\n"
             "    tags = models.ManyToManyField('Tag')\n"
+            "    related = models.ManyToManyField('self')\n"
+            "    follows = models.ManyToManyField('self', symmetrical=False, related_name='followers')\n"
             "    class Meta:\n"
             "        index_together = [['name', 'sku']]\n"
             "        indexes = [models.Index(Lower('name'), name='item_lower_name'),\n"
@@ -348,6 +350,10 @@ def test_meta_indexes_constraints_and_index_together() -> None:
     assert _indexes(schema, "inv_item_tags") == {
         (("id",), True, None), (("item_id", "tag_id"), True, None), (("item_id",), False, None),
         (("tag_id",), False, None)}
+    item = project.models.models["inv.Item"]
+    assert sorted(r for r in item.relations if item.relations[r].kind is RelationKind.M2M) == [
+        "followers", "follows", "related", "tags"]
+    assert _indexes(schema, "inv_item_related") >= {(("from_item_id", "to_item_id"), True, None)}
     t = schema.table("inv_item_tags")
     assert t is not None and sorted((fk.columns, fk.ref_table) for fk in t.foreign_keys) == [
         (("item_id",), "inv_item"), (("tag_id",), "inv_tag")]

@@ -84,7 +84,7 @@ class DjangoFile:
 _REL_KINDS = (("GenericForeignKey", "gfk"), ("GenericRelation", "grel"), ("ManyToManyField", "m2m"),
               ("OneToOneField", "o2o"), ("ForeignKey", "fk"), ("ParentalKey", "fk"), ("ForeignObject", "fk"))
 _FIELD_OPTS = ("db_column", "db_index", "unique", "null", "primary_key", "related_name", "related_query_name",
-               "through", "db_table", "to_field", "max_length", "db_constraint")
+               "through", "db_table", "to_field", "max_length", "db_constraint", "symmetrical")
 # field classes from these modules are form / serializer / filter fields, never model fields
 _NOT_MODEL_FIELDS = ("django.forms", "forms.", "rest_framework", "serializers.", "django_filters", "filters.",
                      "graphene", "wtforms", "marshmallow", "factory.", "import_export", "ninja")
@@ -606,6 +606,8 @@ def _add_reverse(lm: LinkedModel, raw: RawField, rel: Relation, target: LinkedMo
     if raw.kind == "o2o":
         kind, name = RelationKind.REVERSE_O2O, related_name or lower
     elif raw.kind in ("m2m",):
+        if target is lm and raw.opt("symmetrical", True) is not False and not raw.opt("through"):
+            return  # ManyToManyField("self") is symmetrical: the forward accessor serves both ways
         kind, name = RelationKind.M2M, related_name or f"{lower}_set"
     elif raw.kind == "grel":
         return  # GenericRelation has no reverse accessor
