@@ -212,7 +212,7 @@ class _Converter:
 
         if isinstance(item, ast.RangeVar):
             if item.schemaname is None and item.relname in self.ctes:
-                if item.alias is not None:
+                if item.alias is not None and item.alias.aliasname:
                     self.cte_aliases[item.alias.aliasname] = item.relname
                 return []
             return [self.table_ref(item)]
