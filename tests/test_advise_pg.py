@@ -206,15 +206,26 @@ def test_alembic_revision_upgrades_downgrades_upgrades(scratch_db: str, tmp_path
     root = _copy("sqlalchemy_app", tmp_path)
     _run([sys.executable, "-m", "alembic", "upgrade", "head"], root, scratch_db)
     project, max_keys = load_project([root])
+    # a post's latest comments, and a case-insensitive login: as the SQLAlchemy front end records them
+    project.queries.append(Query(
+        Origin.SQLALCHEMY, QueryKind.SELECT, Span("app/services.py", 0, 1), tables=(TableRef("comments"),),
+        predicates=(Predicate(None, "post_id", Op.EQ),), order_by=(OrderKey(None, "created_at", descending=True),), limit=10))
+    project.queries.append(Query(
+        Origin.SQLALCHEMY, QueryKind.SELECT, Span("app/services.py", 2, 3), tables=(TableRef("users"),),
+        predicates=(Predicate(None, "email", Op.EQ, expression="lower(email)"),)))
     plans: list[IndexPlan] = build_plan(project, max_keys)
+    assert sorted((p.table, tuple(k.text for k in p.keys)) for p in plans) == [
+        ("comments", ("post_id", "created_at DESC")),  # also serves the foreign key: no separate index
+        ("post_tags", ("tag_id",)),  # SQLAlchemy adds no FK index
+        ("users", ("(lower(email))",)),
+    ]
     names = sorted(p.name for p in plans)
-    assert names == ["comments_post_id_idx", "post_tags_tag_id_idx"]  # SQLAlchemy adds no FK index
     written = write(project, plans, "alembic")
     rel = sorted(os.path.relpath(p, root) for p in written)
     assert len(rel) == 2 and rel[0].startswith("alembic/versions/") and rel[1] == "app/models.py"
     assert _lint_written(root, [rel[0]]) == []
     models = open(os.path.join(root, "app/models.py")).read()
-    assert 'Index("comments_post_id_idx", "post_id")' in models
+    assert 'Index("users_lower_email_idx", text("lower(email)"))' in models
 
     def present() -> list[str]:
         with psycopg.connect(scratch_db, autocommit=True) as conn:
@@ -228,7 +239,8 @@ def test_alembic_revision_upgrades_downgrades_upgrades(scratch_db: str, tmp_path
     _run([sys.executable, "-m", "alembic", "upgrade", "head"], root, scratch_db)
     assert present() == names
     # the edited models still import and declare the index
-    proc = _run([sys.executable, "-c", "from app.models import Comment; print(sorted(i.name for i in Comment.__table__.indexes))"], root, scratch_db)
-    assert "comments_post_id_idx" in proc.stdout
+    code = "from app.models import Comment, User; print(sorted(i.name for t in (Comment, User) for i in t.__table__.indexes))"
+    proc = _run([sys.executable, "-c", code], root, scratch_db)
+    assert all(n in proc.stdout for n in names if not n.startswith("post_tags"))
 
 
