@@ -212,9 +212,14 @@ def fix_text(engine: Engine, path: str, text: str, *, unsafe: bool = False) -> t
 
 def write_atomic(abspath: str, text: str) -> None:
     folder = os.path.dirname(abspath) or "."
+    try:
+        with open(abspath, "rb") as fh:
+            bom = fh.read(3) == b"\xef\xbb\xbf"  # the reader dropped it; keep it
+    except OSError:
+        bom = False
     fd, tmp = tempfile.mkstemp(prefix=".querylint-", suffix=".tmp", dir=folder)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+        with os.fdopen(fd, "w", encoding="utf-8-sig" if bom else "utf-8", newline="") as fh:
             fh.write(text)
         try:
             os.chmod(tmp, os.stat(abspath).st_mode & 0o7777)

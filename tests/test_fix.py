@@ -163,6 +163,10 @@ def test_atomic_write_keeps_mode_and_leaves_no_temp_file(tmp_path: Path) -> None
     fixmod.write_atomic(str(f), "new\r\n")
     assert f.read_bytes() == b"new\r\n"
     assert (f.stat().st_mode & 0o777, sorted(p.name for p in tmp_path.iterdir())) == (0o640, ["q.sql"])
+    bom = tmp_path / "bom.sql"
+    bom.write_bytes(b"\xef\xbb\xbfselect 1;\n")
+    fixmod.write_atomic(str(bom), "SELECT 1;\n")
+    assert bom.read_bytes() == b"\xef\xbb\xbfSELECT 1;\n"
 
 
 def test_apply_edits_and_parses() -> None:
