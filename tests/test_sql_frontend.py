@@ -323,3 +323,17 @@ def test_other_dialect_procedure_bodies_are_skipped_not_errors() -> None:
     result = lint_files({"p.sql": sql + "SELECT id FROM users WHERE;\n"}, select=["QL001"], sql_dialect="mysql")
     # the procedure is skipped; the broken query after it is reported
     assert [(d.code, result.sources["p.sql"].location(d.span.start)[0]) for d in result.diagnostics] == [("QL001", 7)]
+
+
+def test_binds_rendered_inline_are_not_parse_errors() -> None:
+    code = (
+        "from sqlalchemy import sql\n"
+        "def f(connection, xid, table):\n"
+        "    connection.execute(sql.text('COMMIT PREPARED :xid').bindparams(xid=xid))\n"
+        "    connection.execute(sql.text('SELECT id FROM :table'), {'table': table})\n"
+    )
+    result = lint_files({"db.py": code}, select=["QL001"])
+    # a literal makes the first valid; a table name can never be a bind parameter
+    assert [(d.message, result.sources["db.py"].location(d.span.start)[0]) for d in result.diagnostics] == [
+        ('SQL syntax error: syntax error at or near "$1"', 4),
+    ]

@@ -529,12 +529,20 @@ def _fragment(builder: _Builder, site: _Site, scope: _Scope) -> SqlFragment | No
     sql = "".join(c or "" for c, _ in full)
     segs = _segments(full)
     frag = SqlFragment(builder.source.path, sql, segs, span, site.context)
-    if interpolated or not certain:
-        # a rebuilt f-string, or SQL-looking text in an uncertain call: keep it only if it parses
-        try:
-            from pglast import parse_sql
+    placeholders = len(norm) != len(items) or any(c == "$" for c, _ in norm)
+    if interpolated or not certain or placeholders:
+        from pglast import parse_sql
 
+        try:
             parse_sql(sql)
         except Exception:
+            if interpolated or not certain:
+                return None  # a rebuilt f-string, or SQL-looking text in an uncertain call
+            # a bind rendered inline (`COMMIT PREPARED :xid` with literal_execute): valid with a
+            # literal where PostgreSQL takes no parameter, so not an error; nothing to check
+            try:
+                parse_sql(re.sub(r"\$\d+", "'0'", sql))
+            except Exception:
+                return frag  # invalid either way: the parse error is real
             return None
     return frag
