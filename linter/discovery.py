@@ -152,7 +152,7 @@ def _walk(top: str, matcher: Matcher, root: str) -> Iterator[Candidate]:
             if Language.for_path(f) is None:
                 continue
             fp = os.path.join(dirpath, f)
-            if not matcher.skip(fp, False, base):
+            if os.path.isfile(fp) and not matcher.skip(fp, False, base):  # no FIFOs, sockets
                 yield Candidate(fp, display_path(fp, root), False)
 
 
@@ -177,6 +177,9 @@ def discover(paths: Sequence[str], config: Config, *, warn: Any = None) -> Itera
         elif os.path.exists(ap) and Language.for_path(ap) is None:
             if warn is not None:
                 warn(f"{p}: not a .py or .sql file; skipped")
+        elif os.path.exists(ap) and not os.path.isfile(ap):
+            if warn is not None:
+                warn(f"{p}: not a regular file; skipped")
         else:
             yield Candidate(ap, display_path(ap, root), True)
 

@@ -99,3 +99,14 @@ def test_gitignore_above_the_project_root_inside_the_git_repo(tmp_path: Path) ->
     # without a git repository, a .gitignore above the root is not read
     (tmp_path / ".git").rmdir()
     assert found(tmp_path / "svc") == [("q.sql", False), ("generated/x.sql", False)]
+
+
+def test_special_files_are_skipped(tmp_path: Path) -> None:
+    import os
+
+    os.mkfifo(tmp_path / "pipe.sql")
+    tree(tmp_path, {"q.sql": ""})
+    assert found(tmp_path) == [("q.sql", False)]
+    warnings: list[str] = []
+    assert list(discover([str(tmp_path / "pipe.sql")], Config(root=str(tmp_path)), warn=warnings.append)) == []
+    assert warnings == [f"{tmp_path / 'pipe.sql'}: not a regular file; skipped"]
