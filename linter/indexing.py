@@ -553,8 +553,14 @@ class Analysis:
     results: list[NeedResult] = field(default_factory=list)
     suggestions: list[MergedSuggestion] = field(default_factory=list)
 
+    _by_query: dict[Query, list[NeedResult]] | None = None
+
     def for_query(self, query: Query) -> list[NeedResult]:
-        return [r for r in self.results if r.need.query == query]
+        if self._by_query is None:  # one pass, not one scan per query (large projects)
+            self._by_query = {}
+            for r in self.results:
+                self._by_query.setdefault(r.need.query, []).append(r)
+        return self._by_query.get(query, [])
 
 
 def classify(need: IndexNeed, table: Table) -> NeedResult:
