@@ -198,8 +198,10 @@ class Engine:
                 files[cand.path] = parse_file(src, cfg.sql_dialect)
                 targets.append(cand.path)
 
-        # the rest of the project, for the index (models, schema, functions that query)
-        for cand in discovery.project_files(cfg, exclude=set(files)):
+        # the rest of the project, for the index (models, schema, functions that query);
+        # nothing to add when the root itself was walked (`querylint check .`)
+        walked_root = stdin is None and any(os.path.abspath(p) == root for p in paths)
+        for cand in () if walked_root else discovery.project_files(cfg, exclude=set(files)):
             src, prob = read_file(cand.abspath, cand.path, cfg)
             if src is not None:
                 files[cand.path] = parse_file(src, cfg.sql_dialect)
