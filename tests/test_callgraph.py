@@ -150,7 +150,7 @@ def test_methods_and_properties_on_loop_elements(monkeypatch) -> None:
     res = run(monkeypatch, code, select=["QL203"], extra={"shop/models.py": MODELS})
     assert found(res, "QL203") == [
         ("shop/views.py", 6, "`a.titles()` runs a query on every iteration of `for a in Author.objects.all()`: `shop.models.Author.titles` -> `self.books.all()` at shop/models.py:10"),
-        ("shop/views.py", 6, "`a.latest` runs a query on every iteration of `for a in Author.objects.all()`: `shop.models.Author.latest` -> `self.books.order_by('-created_at').first()` at shop/models.py:14"),
+        ("shop/views.py", 6, '`a.latest` runs a query on every iteration of `for a in Author.objects.all()`: `shop.models.Author.latest` -> `self.books.order_by("-created_at").first()` at shop/models.py:14'),
     ]
     d = next(d for d in res.diagnostics if d.code == "QL203")
     assert d.help == 'Add .prefetch_related("books") / .select_related("books") to the iterated queryset'

@@ -238,3 +238,19 @@ def test_batches_scripts_and_progress_commits_are_quiet(monkeypatch) -> None:
         """)
     res = run(monkeypatch, code, select=["QL201", "QL204"], path="app/services.py")
     assert [d.code for d in res.diagnostics] == []
+
+
+def test_language_loops_and_test_scripts() -> None:
+    from querylint.python.facts import is_test_path
+
+    def few(src: str) -> bool:
+        loop = ast.parse(src).body[0]
+        assert isinstance(loop, ast.For)
+        return loops.is_configured_few(loop.iter, loop.target)
+
+    assert few("for language in page.get_languages(): pass")
+    assert few("for lang, slug in rows: pass")
+    assert few("for code, name in settings.LANGUAGES: pass")
+    assert not few("for book in books: pass") and not few("for slug in slugs: pass")
+    assert is_test_path(".github/upgrade-test/check.py") and is_test_path("shop/tests/test_x.py")
+    assert is_test_path("test_views.py") and not is_test_path("shop/contest/views.py")

@@ -125,7 +125,7 @@ def test_reverse_collection_and_prefetch_cache(monkeypatch) -> None:
         """)
     assert found(run(monkeypatch, code, select=["QL202"]), "QL202") == [
         ("shop/views.py", 6, '`author.books.all()` queries `Book` once per author: the queryset iterated at line 5 has no prefetch_related("books")'),
-        ("shop/views.py", 9, '`list(author.books.filter(title=\'x\'))` queries `Book` once per author: `.filter()` bypasses the prefetch_related("books") cache and queries again'),
+        ("shop/views.py", 9, '`list(author.books.filter(title="x"))` queries `Book` once per author: `.filter()` bypasses the prefetch_related("books") cache and queries again'),
     ]
 
 
@@ -178,7 +178,7 @@ def test_annotated_parameter_needs_a_caller_without_the_eager_load(monkeypatch) 
         """)
     res = run(monkeypatch, code, select=["QL202"])
     assert found(res, "QL202") == [
-        ("shop/views.py", 5, "`book.author` lazily loads `Author` once per book: `render(Book.objects.filter(title='x'))` at shop/views.py:13 passes a queryset without select_related(\"author\")"),
+        ("shop/views.py", 5, "`book.author` lazily loads `Author` once per book: `render(Book.objects.filter(title=\"x\"))` at shop/views.py:13 passes a queryset without select_related(\"author\")"),
     ]
     d = next(d for d in res.diagnostics if d.code == "QL202")
     assert d.confidence.value == "medium" and d.fix is None

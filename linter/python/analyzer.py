@@ -100,6 +100,10 @@ class Analysis:
         self.functions: dict[str, tuple[FuncNode, ModuleInfo, ClassInfo | None]] = {}
         self._suffix_cache: dict[str, str | None] = {}
         self._custom_manager_cache: dict[str, bool] = {}
+        self._suffixes: dict[str, list[str]] | None = None
+        self._qs_methods: dict[str, bool | None] = {}
+        self._by_class: dict[str, list[Model]] | None = None
+        self._resolved: dict[tuple[str, str | None], Model | None] = {}
 
     # -- phase: index --------------------------------------------------------------------
     def index(self) -> None:
@@ -118,7 +122,7 @@ class Analysis:
 
     def _imports(self, mod: ModuleInfo) -> None:
         pkg = mod.name if mod.path.endswith("__init__.py") else mod.name.rpartition(".")[0]
-        for node in ast.walk(mod.tree):
+        for node in _statements(mod.tree.body):
             if isinstance(node, ast.Import):
                 for a in node.names:
                     mod.imports[a.asname or a.name.split(".")[0]] = a.name if a.asname else a.name.split(".")[0]
@@ -148,7 +152,7 @@ class Analysis:
     def _class(self, mod: ModuleInfo, node: ast.ClassDef) -> None:
         qual = f"{mod.name}.{node.name}"
         bases = [self._dotted(b, mod) for b in node.bases]
-        model = next((m for m in self.registry.by_class_name(node.name) if m.path == mod.path), None)
+        model = next((m for m in self.by_class_name(node.name) if m.path == mod.path), None)
         info = ClassInfo(qual, node, mod, [b for b in bases if b], model)
         for item in node.body:
             if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -175,8 +179,14 @@ class Analysis:
             return dotted
         if dotted in self._suffix_cache:
             return self._suffix_cache[dotted]
-        tail = "." + dotted
-        found = [q for q in (*self.functions, *self.classes) if q.endswith(tail)]
+        if self._suffixes is None:
+            # every proper dotted suffix of every qualname, built once (``a.b.c`` -> ``b.c``, ``c``)
+            self._suffixes = {}
+            for q in (*self.functions, *self.classes):
+                parts = q.split(".")
+                for i in range(1, len(parts)):
+                    self._suffixes.setdefault(".".join(parts[i:]), []).append(q)
+        found = self._suffixes.get(dotted, [])
         out = found[0] if len(found) == 1 else None
         self._suffix_cache[dotted] = out
         return out
@@ -198,13 +208,26 @@ class Analysis:
                     return r
         return None
 
+    def resolve_model(self, name: str, *, from_app: str | None = None) -> Model | None:
+        key = (name, from_app)
+        if key not in self._resolved:
+            self._resolved[key] = self.registry.resolve(name, from_app=from_app)
+        return self._resolved[key]
+
+    def by_class_name(self, name: str) -> list[Model]:
+        if self._by_class is None:
+            self._by_class = {}
+            for m in self.registry.models.values():
+                self._by_class.setdefault(m.class_name, []).append(m)
+        return self._by_class.get(name, [])
+
     def model_for_name(self, name: str, mod: ModuleInfo) -> Model | None:
         if name in mod.model_aliases:
             app, _, cls = mod.model_aliases[name].partition(".")
-            return self.registry.resolve(cls, from_app=app)
+            return self.resolve_model(cls, from_app=app)
         if name in mod.imports:
             target = mod.imports[name]
-            cands = self.registry.by_class_name(target.rsplit(".", 1)[-1])
+            cands = self.by_class_name(target.rsplit(".", 1)[-1])
             if not cands:
                 return None
             tmod = target.rpartition(".")[0]
@@ -212,7 +235,7 @@ class Analysis:
                 if m.module == tmod or module_name(m.path) == tmod or module_name(m.path).endswith("." + tmod) or tmod.endswith("." + m.module):
                     return m
             return cands[0] if len(cands) == 1 else None
-        for m in self.registry.by_class_name(name):
+        for m in self.by_class_name(name):
             if m.path == mod.path:
                 return m
         return None
@@ -226,7 +249,7 @@ class Analysis:
         result = False
         for cls in self.classes.values():
             if cls.node.name in names:
-                text = ast.get_source_segment(cls.module.source.text, cls.node) or ""
+                text = _segment(cls.module, cls.node)
                 if "select_related" in text or "prefetch_related" in text:
                     result = True
         self._custom_manager_cache[manager_class] = result
@@ -234,12 +257,15 @@ class Analysis:
 
     def queryset_method(self, name: str) -> bool | None:
         """None if no project QuerySet/Manager class defines ``name``; else whether it eager-loads."""
+        if name in self._qs_methods:
+            return self._qs_methods[name]
         found: bool | None = None
         for cls in self.classes.values():
             if name in cls.methods and (cls.node.name.endswith("QuerySet") or cls.node.name.endswith("Manager")):
                 fn = self.functions[cls.methods[name]][0]
-                text = ast.get_source_segment(cls.module.source.text, fn) or ""
+                text = _segment(cls.module, fn)
                 found = bool(found) or "select_related" in text or "prefetch_related" in text
+        self._qs_methods[name] = found
         return found
 
     # -- phase: walk ---------------------------------------------------------------------
@@ -257,6 +283,30 @@ class Analysis:
                 FunctionWalker(self, mod, None, None, "").run()
             except Exception as exc:
                 self.facts.errors.append(f"{mod.path} (module level): {type(exc).__name__}: {exc}")
+
+
+def _statements(body: list[ast.stmt]) -> list[ast.stmt]:
+    """Every statement, nested ones included, without walking into expressions (fast)."""
+    out: list[ast.stmt] = []
+    stack = list(reversed(body))
+    while stack:
+        st = stack.pop()
+        out.append(st)
+        for name in ("body", "orelse", "finalbody", "handlers", "cases"):
+            sub = getattr(st, name, None)
+            if isinstance(sub, list):
+                for child in reversed(sub):
+                    if isinstance(child, ast.stmt):
+                        stack.append(child)
+                    elif isinstance(child, (ast.ExceptHandler, ast.match_case)):
+                        stack.extend(reversed(child.body))
+    return out
+
+
+def _segment(mod: ModuleInfo, node: ast.AST) -> str:
+    """The source text of ``node`` (``ast.get_source_segment`` re-splits the file every call)."""
+    span = mod.span(node)
+    return str(mod.source.text[span.start : span.end])
 
 
 def _decorator_name(d: ast.expr) -> str:
@@ -379,13 +429,13 @@ class FunctionWalker:
         return None
 
     def text(self, node: ast.AST, limit: int = 60) -> str:
-        try:
-            t = ast.unparse(node)
-        except Exception:  # pragma: no cover
-            return "..."
+        """The expression as the user wrote it (whitespace collapsed), shortened."""
+        t = " ".join(_segment(self.mod, node).split())
         if len(t) > limit and isinstance(node, ast.Call):
-            t = ast.unparse(node.func) + "(...)"
-        return t if len(t) <= limit else t[: limit - 3] + "..."
+            t = " ".join(_segment(self.mod, node.func).split()) + "(...)"
+        if len(t) > limit:
+            t = t[: limit - 3] + "..."
+        return t.replace("( ", "(").replace(" )", ")").replace(", )", ")")
 
     def emit(self, kind: EventKind, node: ast.AST, loop: LoopRef | None, **kw: object) -> Event:
         ev = Event(
@@ -494,7 +544,7 @@ class FunctionWalker:
                     self.expr(child)
 
     def push_loop(self, node: ast.AST, iterable: ast.expr | None) -> _Loop:
-        bounded = iterable is not None and loops.is_bounded(iterable)
+        bounded = iterable is not None and (loops.is_bounded(iterable) or loops.is_configured_few(iterable, getattr(node, "target", None)))
         target = getattr(node, "target", None)
         names = frozenset(n.id for n in ast.walk(target) if isinstance(n, ast.Name)) if target is not None else frozenset()
         lp = _Loop(id(node), loops.loop_ref(node, self.mod.path, self.mod.offset, bounded=bounded), bounded,
@@ -759,7 +809,9 @@ class FunctionWalker:
 
     def relation_access(self, inst: Instance, rel: Relation, node: ast.Attribute) -> object:
         model = inst.model
-        target = self.a.registry.resolve(rel.target, from_app=model.key.split(".", 1)[0] if "." in model.key else None)
+        if inst.new:
+            return None  # built here: its relations are what the code assigned, already in memory
+        target = self.a.resolve_model(rel.target, from_app=model.key.split(".", 1)[0] if "." in model.key else None)
         path = f"{inst.path}__{rel.name}" if inst.path else rel.name
         if model.framework is Framework.DJANGO:
             if rel.kind in (RelationKind.REVERSE_FK, RelationKind.M2M):
@@ -809,7 +861,7 @@ class FunctionWalker:
         return isinstance(arg, ast.Name) and any(arg.id in lp.target_names for lp in self.loops)
 
     def per_row(self, inst: Instance) -> bool:
-        return inst.loop_id is not None and any(lp.id == inst.loop_id for lp in self.loops)
+        return not inst.new and inst.loop_id is not None and any(lp.id == inst.loop_id for lp in self.loops)
 
     def subscript(self, node: ast.Subscript) -> object:
         base = self.expr(node.value)
@@ -1064,7 +1116,8 @@ class FunctionWalker:
             if meth in ("refresh_from_db", "arefresh_from_db"):
                 self.emit(EventKind.QUERY, node, loop, method=meth, model=model.class_name, help="Fetch the fresh rows in one query before the loop")
                 return None
-            per_iteration = (inst.new and inst.loop_id is not None and self.per_row(inst)) or (not inst.new and self.per_row(inst))
+            in_loop = inst.loop_id is not None and any(lp.id == inst.loop_id for lp in self.loops)
+            per_iteration = (inst.new and in_loop) or self.per_row(inst)
             if per_iteration:
                 if meth.endswith("save"):
                     h = (f"Build the objects and insert them once with `{model.class_name}.objects.bulk_create(objs)`" if inst.new

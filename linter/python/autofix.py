@@ -66,7 +66,8 @@ def _sqlalchemy(mod: ModuleInfo, qs: QuerySetVal, path: str, *, collection: bool
     root = qs.root
     if not isinstance(root, ast.Call) or not root.args:
         return None
-    model_text = ast.get_source_segment(mod.source.text, root.args[0]) or qs.model.class_name
+    arg = mod.span(root.args[0])
+    model_text = mod.source.text[arg.start : arg.end] or qs.model.class_name
     option = f"{loader}({model_text}.{path})"
     edits: list[Edit] = []
     existing = next((call for name, call in qs.steps if name == "options" and call.args and hasattr(call, "lineno")), None)

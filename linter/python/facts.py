@@ -8,6 +8,7 @@ events; :mod:`querylint.python.callgraph` decides which called functions always 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -94,12 +95,15 @@ class PythonFacts:
         return found
 
 
+_TEST_DIR = re.compile(r"^(tests?|testing)$|(^|[-_.])tests?([-_.]|$)")
+
+
 def is_test_path(path: str) -> bool:
     """Test code: round trips there cost test time, not production latency."""
     parts = path.replace("\\", "/").split("/")
     name = parts[-1]
     return (
-        any(p in ("tests", "test", "testing") for p in parts[:-1])
+        any(_TEST_DIR.search(p) for p in parts[:-1])
         or name.startswith("test_")
         or name.endswith("_test.py")
         or name in ("tests.py", "conftest.py", "factories.py")

@@ -8,6 +8,7 @@ so it is *bounded* and the round-trip rules skip it.
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Callable
 
 from querylint.ir import LoopRef
@@ -45,6 +46,20 @@ def is_bounded(iterable: ast.expr) -> bool:
         if isinstance(f, ast.Attribute) and f.attr in ("items", "keys", "values") and not iterable.args:
             return isinstance(f.value, ast.Dict) and is_bounded(f.value)
     return False
+
+
+_LANGUAGE = re.compile(r"(^|_)lang(uage)?s?(_|$)|languages", re.I)
+
+
+def is_configured_few(iterable: ast.expr, target: ast.expr | None) -> bool:
+    """A loop over the configured languages (``for language in get_languages()``): a handful
+    set in settings, not rows; one query per language is how i18n code is written."""
+    names = [n.id for n in ast.walk(target) if isinstance(n, ast.Name)] if target is not None else []
+    if names and _LANGUAGE.search(names[0]):
+        return True
+    node = iterable.func if isinstance(iterable, ast.Call) else iterable
+    last = node.attr if isinstance(node, ast.Attribute) else node.id if isinstance(node, ast.Name) else ""
+    return bool(_LANGUAGE.search(last))
 
 
 def _is_const(node: ast.expr) -> bool:
