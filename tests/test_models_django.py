@@ -465,3 +465,19 @@ def test_db_table_inherited_from_abstract_meta_and_slug_index() -> None:
     schema: Schema = project.facts["model_schema"]
     assert _indexes(schema, "c_renamed") == {
         (("id",), True, None), (("slug",), False, None), (("slug varchar_pattern_ops",), False, None)}
+
+
+def test_namespace_app_folder_and_pydantic_models_are_not_django() -> None:
+    reg = _models({
+        "proj/streamfield_migrations/apps.py": (
+            "from django.apps import AppConfig\nclass C(AppConfig):\n"
+            "    name = 'proj.streamfield_migrations'\n    label = 'sf_tests'\n"
+        ),
+        "proj/streamfield_migrations/models.py": "from django.db import models\nclass Sample(models.Model):\n    pass\n",
+        "api/__init__.py": "",
+        "api/schemas.py": (
+            "from django.db import models\nfrom pydantic import BaseModel, Field\n"
+            "class Input(BaseModel):\n    text: str = Field(description='x')\n"
+        ),
+    }).models
+    assert {k: m.table for k, m in reg.items()} == {"sf_tests.Sample": "sf_tests_sample"}

@@ -87,7 +87,8 @@ _FIELD_OPTS = ("db_column", "db_index", "unique", "null", "primary_key", "relate
                "through", "db_table", "to_field", "max_length", "db_constraint", "symmetrical")
 # field classes from these modules are form / serializer / filter fields, never model fields
 _NOT_MODEL_FIELDS = ("django.forms", "forms.", "rest_framework", "serializers.", "django_filters", "filters.",
-                     "graphene", "wtforms", "marshmallow", "factory.", "import_export", "ninja")
+                     "graphene", "wtforms", "marshmallow", "factory.", "import_export", "ninja", "pydantic",
+                     "msgspec", "attr.", "attrs.", "dataclasses", "strawberry", "mongoengine", "sqlalchemy")
 # base classes from libraries we do not read that are (abstract) Django models
 _LIBRARY_MODEL_BASES = {"ClusterableModel", "MP_Node", "NS_Node", "AL_Node", "MPTTModel", "PolymorphicModel",
                         "TagBase", "TaggedItemBase", "GenericTaggedItemBase", "CommonGenericTaggedItemBase",
@@ -163,7 +164,8 @@ class _Extractor:
         kind = _field_kind(cls)
         if kind is None:
             return None
-        if full.startswith(_NOT_MODEL_FIELDS) or (kind == "field" and "." not in full and cls not in self.imports):
+        if full.startswith(_NOT_MODEL_FIELDS) or (kind == "field" and "." not in full and cls not in self.imports) \
+                or (cls == "Field" and not full.startswith("django.")):
             # a form/serializer field, or a bare *Field name we cannot place
             return None
         kw = {k.arg: k.value for k in call.keywords if k.arg}
@@ -391,14 +393,25 @@ BUILTIN_TABLES = {"auth.User": "auth_user", "auth.Group": "auth_group", "auth.Pe
                   "contenttypes.ContentType": "django_content_type", "sites.Site": "django_site"}
 
 
-def _app_label(module: str, app_modules: dict[str, str]) -> str:
+def _app_label(module: str, app_modules: dict[str, str], path: str = "") -> str:
     """The app of a models module: the package holding ``models.py`` / ``models/`` (or its AppConfig label)."""
     parts = module.split(".")
+    if parts[0] == "models" and "/" in path:
+        # models.py in a folder without __init__.py (a namespace package): the folder is the app
+        folders = path.replace("\\", "/").split("/")[:-1]
+        if folders and folders[-1] == "models":
+            folders = folders[:-1]
+        if folders:
+            parts = [*folders[-1:], *parts]
     if "models" in parts:
         i = len(parts) - 1 - parts[::-1].index("models")
         if i > 0:
             package = ".".join(parts[:i])
-            return app_modules.get(package, parts[i - 1])
+            if package in app_modules:
+                return app_modules[package]
+            # the AppConfig names the app by a longer dotted path than we could compute
+            by_suffix = [label for name, label in app_modules.items() if name.endswith("." + package)]
+            return by_suffix[0] if len(by_suffix) == 1 else parts[i - 1]
     # models defined elsewhere: the innermost AppConfig around it, else the parent package
     for i in range(len(parts), 0, -1):
         label = app_modules.get(".".join(parts[:i]))
@@ -484,7 +497,7 @@ def link(files: Iterable[DjangoFile], auth_user_model: str = "auth.User") -> dic
         if not model_check(full):
             continue
         c, f = by_full[full]
-        label = c.meta.opt("app_label") or _app_label(f.module, app_modules)
+        label = c.meta.opt("app_label") or _app_label(f.module, app_modules, f.path)
         key = f"{label}.{c.name}"
         if key in models:  # two classes with one key (tests/, examples/): keep the first
             continue
