@@ -505,7 +505,9 @@ def link(files: Iterable[DjangoFile], auth_user_model: str = "auth.User") -> dic
         abstract = bool(c.meta.opt("abstract", False))
         proxy = bool(c.meta.opt("proxy", False))
         m = Model(key=key, class_name=c.name, framework=Framework.DJANGO, table="", module=f.module, path=f.path,
-                  abstract=abstract, proxy=proxy, bases=c.bases, provenance=c.span)
+                  abstract=abstract, proxy=proxy,
+                  bases=tuple((find(b) or b.rpartition(":")[2]) if b.startswith("*") else b for b in c.bases),
+                  provenance=c.span)
         models[key] = LinkedModel(m, c, f)
 
     def model_for(full_or_ref: str) -> str | None:
