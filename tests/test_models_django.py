@@ -219,10 +219,13 @@ def test_import_styles_and_targets() -> None:
             "from django.db.models import Model, ForeignKey, CharField, CASCADE\n"
             "import django.db.models as m\n"
             "from authors.models import Author\n"
+            "import swapper\nfrom django.contrib.auth import get_user_model\n"
             "class Post(Model):\n"
             "    title = CharField(max_length=10)\n"
             "    author = ForeignKey(Author, on_delete=CASCADE)\n"
             "    editor = m.ForeignKey('authors.Author', on_delete=m.CASCADE, related_name='+')\n"
+            "    owner = ForeignKey(get_user_model(), on_delete=CASCADE, related_name='+')\n"
+            "    page = ForeignKey(swapper.get_model_name('authors', 'Author'), on_delete=CASCADE, related_name='+')\n"
             "    reviewer = ForeignKey('authors.Author', on_delete=CASCADE, related_name='reviewed_%(class)ss',\n"
             "                          null=True, db_index=False, db_column='rev')\n"
             "    class Meta:\n"
@@ -235,6 +238,8 @@ def test_import_styles_and_targets() -> None:
     assert post.table == "posts"
     assert _rel(post, "author") == ("forward-fk", "authors.Author", "author_id", None)
     assert _rel(post, "reviewer") == ("forward-fk", "authors.Author", "rev", None)
+    assert _rel(post, "owner") == ("forward-fk", "auth.User", "owner_id", None)
+    assert _rel(post, "page") == ("forward-fk", "authors.Author", "page_id", None)
     assert post.fields["reviewer_id"].db_index is False and post.fields["reviewer_id"].nullable
     assert sorted(author.relations) == ["post_set", "reviewed_posts"]  # editor: related_name="+"
     assert author.relations["post_set"].query_name == "post"

@@ -185,6 +185,8 @@ class _Extractor:
                 lit = _literal(tnode)
                 if isinstance(lit, str):
                     target = lit
+                elif isinstance(tnode, ast.Call):
+                    target = _called_target(tnode)
                 else:
                     target = self.resolve(tnode)
         elif kind == "gfk":
@@ -268,6 +270,18 @@ class _Extractor:
                                               "index_together"))
         return RawClass(node.name, bases, tuple(fields), meta, tuple(managers), self.span(node),
                         bool(fields) or model_meta)
+
+
+def _called_target(call: ast.Call) -> str | None:
+    """``swapper.get_model_name("app", "Model")`` and ``get_user_model()`` as relation targets."""
+    name = (dotted(call.func) or "").rsplit(".", 1)[-1]
+    if name == "get_user_model":
+        return "settings.AUTH_USER_MODEL"
+    if name == "get_model_name" and len(call.args) == 2:
+        app, model = _literal(call.args[0]), _literal(call.args[1])
+        if isinstance(app, str) and isinstance(model, str):
+            return f"{app}.{model}"
+    return None
 
 
 def _dedent_call(seg: str, node: ast.AST) -> str:
