@@ -746,6 +746,9 @@ def _extended_index(m: MergedSuggestion, table: Table) -> Index | None:
 # -- how well do we know a table? ----------------------------------------------------------------
 
 
+_COLUMN_ONLY = re.compile(r"\b(add_columns?|alter_column|drop_column|create_engine)\b")
+
+
 def uncertain_tables(project: ProjectIndex) -> frozenset[str]:
     """Tables whose indexes we may not fully know: every index rule stays quiet on them.
 
@@ -768,7 +771,9 @@ def uncertain_tables(project: ProjectIndex) -> frozenset[str]:
     unknown = project.facts.get("migration_unknown_ops")
     if isinstance(unknown, dict):
         names = set(project.schema.tables)
-        for path in unknown:
+        for path, ops in unknown.items():
+            if all(_COLUMN_ONLY.search(str(op)) for op in ops):
+                continue  # column changes the readers skipped cannot add or drop an index
             pf = project.files.get(path)
             if pf is None or pf.tree is None:
                 continue

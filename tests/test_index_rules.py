@@ -231,3 +231,16 @@ def test_quiet_on_tables_we_only_partly_know() -> None:
     files = {"schema.sql": "CREATE TABLE customers (id bigint PRIMARY KEY);\n" + orders}
     assert [d.code for d in lint_files(files, select=["QL304"]).diagnostics] == ["QL304"]
     assert lint_files({**files, "alembic/versions/b_loop.py": mig}, select=["QL304"], check=["schema.sql"]).diagnostics == []
+
+
+def test_unknown_column_ops_do_not_make_a_table_uncertain() -> None:
+    mig = (
+        "import sqlalchemy as sa\nfrom alembic import op\n\nrevision = 'b'\ndown_revision = 'a'\n\n\n"
+        "def upgrade():\n    for table in ('orders',):\n        op.add_column(table, sa.Column('note', sa.Text()))\n"
+    )
+    files = {"schema.sql": "CREATE TABLE customers (id bigint PRIMARY KEY);\n"
+             "CREATE TABLE orders (id bigint PRIMARY KEY, customer_id bigint REFERENCES customers (id));\n",
+             "alembic/versions/b_cols.py": mig}
+    r = lint_files(files, select=["QL304"], check=["schema.sql"])
+    assert r.project is not None and r.project.facts.get("migration_unknown_ops")
+    assert [d.code for d in r.diagnostics] == ["QL304"]
