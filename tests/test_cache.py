@@ -129,3 +129,18 @@ def test_two_processes_writing_at_once_never_expose_a_partial_entry(tmp_path: An
     final = reader.get("k", "p.py", "d")
     assert final is not None and final[-1] == 39
     assert not [f for _, _, fs in os.walk(folder) for f in fs if f.startswith(".tmp-")]
+
+
+def test_entries_of_other_extractor_code_or_shape_are_not_used(tmp_path: Any) -> None:
+    from querylint.cache import code_digest
+    from querylint.python import modpath, models_django, models_sqlalchemy
+
+    root = str(tmp_path)
+    kind = "models-" + code_digest(models_django, models_sqlalchemy, modpath)
+    cache = Cache.for_config(Config(root=root))
+    src = SourceFile("lib/models.py", MODELS, Language.PYTHON)
+    cache.put(kind, "lib/models.py", f"{src.digest}:lib.models", ("not", "facts"))  # a stale shape
+    project = _project(root, with_tree=True)
+    index_models(project)
+    assert sorted(project.models.models) == ["lib.Author", "lib.Book"]
+    assert code_digest(models_django) != code_digest(models_sqlalchemy)

@@ -26,13 +26,14 @@ def index_models(project: ProjectIndex) -> None:
     import ast
     import re
 
-    from querylint.cache import Cache
-    from querylint.python import model_schema, models_django, models_sqlalchemy
+    from querylint.cache import Cache, code_digest
+    from querylint.python import model_schema, modpath, models_django, models_sqlalchemy
     from querylint.python.modpath import is_package_module, module_path, package_checker
     from querylint.source import Language
 
     cache = Cache.for_config(project.config, project.root) if project.config is not None else Cache(None, enabled=False)
     is_pkg = package_checker(project.files, project.root)
+    kind = "models-" + code_digest(models_django, models_sqlalchemy, modpath)  # new extractor code: new entries
     dj_files: list[models_django.DjangoFile] = []
     sa_files: list[models_sqlalchemy.SaFile] = []
     auth_user_model = "auth.User"
@@ -46,8 +47,9 @@ def index_models(project: ProjectIndex) -> None:
                 auth_user_model = found.group(1)
         module = module_path(path, is_pkg)
         key = f"{src.digest}:{module}"
-        cached = cache.get("models", path, key)
-        if cached is None:
+        cached = cache.get(kind, path, key)
+        if not (isinstance(cached, tuple) and len(cached) == 2 and isinstance(cached[0], models_django.DjangoFile)
+                and isinstance(cached[1], models_sqlalchemy.SaFile)):
             tree = pf.tree
             if tree is None:
                 try:
@@ -57,7 +59,7 @@ def index_models(project: ProjectIndex) -> None:
             pkg = is_package_module(path)
             cached = (models_django.extract(path, src.text, tree, module, is_package=pkg),
                       models_sqlalchemy.extract(path, src.text, tree, module, is_package=pkg))
-            cache.put("models", path, key, cached)
+            cache.put(kind, path, key, cached)
         dj, sa = cached
         if dj.classes or dj.app_configs:
             dj_files.append(dj)
