@@ -133,7 +133,7 @@ def test_two_processes_writing_at_once_never_expose_a_partial_entry(tmp_path: An
 
 def test_entries_of_other_extractor_code_or_shape_are_not_used(tmp_path: Any) -> None:
     from querylint.cache import code_digest
-    from querylint.python import modpath, models_django, models_sqlalchemy
+    from querylint.python import models_django, models_sqlalchemy, modpath
 
     root = str(tmp_path)
     kind = "models-" + code_digest(models_django, models_sqlalchemy, modpath)

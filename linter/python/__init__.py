@@ -27,7 +27,7 @@ def index_models(project: ProjectIndex) -> None:
     import re
 
     from querylint.cache import Cache, code_digest
-    from querylint.python import model_schema, modpath, models_django, models_sqlalchemy
+    from querylint.python import model_schema, models_django, models_sqlalchemy, modpath
     from querylint.python.modpath import is_package_module, module_path, package_checker
     from querylint.source import Language
 
