@@ -435,7 +435,7 @@ class FunctionWalker:
             t = " ".join(_segment(self.mod, node.func).split()) + "(...)"
         if len(t) > limit:
             t = t[: limit - 3] + "..."
-        return t.replace("( ", "(").replace(" )", ")").replace(", )", ")")
+        return t.replace("( ", "(").replace(" )", ")").replace(", )", ")").replace(" .", ".")
 
     def emit(self, kind: EventKind, node: ast.AST, loop: LoopRef | None, **kw: object) -> Event:
         ev = Event(
