@@ -26,7 +26,6 @@ Finding = tuple[str, int, str]
 #: Fixture projects owned by other work in progress whose markers do not yet match; each entry
 #: says why. Remove an entry as soon as its project passes (the test then runs strictly).
 PENDING: dict[str, str] = {
-    "index_sql": "markers for the QL1xx findings (select-star, non-sargable-predicate) are not written yet",
     "sqlalchemy_app": "unindexed-foreign-key on post_tags.post_id: a PrimaryKeyConstraint is not yet an index in the schema builder",
 }
 

@@ -337,3 +337,18 @@ def test_binds_rendered_inline_are_not_parse_errors() -> None:
     assert [(d.message, result.sources["db.py"].location(d.span.start)[0]) for d in result.diagnostics] == [
         ('SQL syntax error: syntax error at or near "$1"', 4),
     ]
+
+
+def test_module_constants_are_resolved_unless_shadowed() -> None:
+    src, frags = _frags('''
+        ACTIVE_USERS = "SELECT id FROM users WHERE active ORDER BY random()"
+
+        def f(cursor):
+            cursor.execute(ACTIVE_USERS)
+
+        def g(cursor, ACTIVE_USERS):
+            cursor.execute(ACTIVE_USERS)
+        ''')
+    [frag] = frags
+    assert frag.sql == "SELECT id FROM users WHERE active ORDER BY random()"
+    assert src.location(frag.span.start) == (1, 16)

@@ -202,6 +202,8 @@ def _skip_interpolation(text: str, pos: int, end: int) -> int:
 @dataclass
 class _Scope:
     assigned: dict[str, list[ast.expr]]
+    #: the module's scope, for module-level constants (``SQL = "..."``) used in a function
+    outer: _Scope | None = None
 
 
 class _Builder:
@@ -240,14 +242,22 @@ class _Builder:
             return left[0] + right[0], self.span(node)
         if isinstance(node, ast.Name):
             values = scope.assigned.get(node.id)
+            if values is None and scope.outer is not None:
+                scope = scope.outer
+                values = scope.assigned.get(node.id)
             if values is None or len(values) != 1:
                 return None
             return self.items(values[0], scope, depth + 1)
         return None
 
 
-def _collect_assignments(scope_node: ast.AST) -> _Scope:
+def _collect_assignments(scope_node: ast.AST, outer: _Scope | None = None) -> _Scope:
     assigned: dict[str, list[ast.expr]] = {}
+    if isinstance(scope_node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+        a = scope_node.args
+        for arg in [*a.posonlyargs, *a.args, *a.kwonlyargs, *([a.vararg] if a.vararg else []), *([a.kwarg] if a.kwarg else [])]:
+            marker = ast.Name(arg.arg)
+            assigned[arg.arg] = [marker, marker]  # a parameter: never resolved
     for node in _walk_scope(scope_node):
         if isinstance(node, ast.Assign):
             for t in node.targets:
@@ -265,7 +275,11 @@ def _collect_assignments(scope_node: ast.AST) -> _Scope:
                 for n in ast.walk(t):
                     if isinstance(n, ast.Name):
                         assigned.setdefault(n.id, []).extend([n, n])  # rebound: never resolved
-    return _Scope(assigned)
+    for node in _walk_scope(scope_node):
+        if isinstance(node, (ast.Global, ast.Nonlocal)):
+            for name in node.names:
+                assigned[name] = [ast.Name(name), ast.Name(name)]
+    return _Scope(assigned, outer)
 
 
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda, ast.Module)
@@ -458,6 +472,7 @@ def find_sql_in_python(source: SourceFile, tree: ast.Module) -> list[SqlFragment
     foreign_file = bool(_OTHER_DIALECTS.search(source.path))
     found: list[tuple[int, SqlFragment]] = []
     seen: set[tuple[int, int, str]] = set()
+    module_scope: _Scope | None = None
     scopes: list[ast.AST] = [tree] + [n for n in ast.walk(tree) if isinstance(n, _SCOPES) and n is not tree]
     for scope_node in scopes:
         scope: _Scope | None = None
@@ -471,7 +486,10 @@ def find_sql_in_python(source: SourceFile, tree: ast.Module) -> list[SqlFragment
             if guard == "other":
                 continue  # a branch for another database (`if dialect == "sqlite":`)
             if scope is None:
-                scope = _collect_assignments(scope_node)
+                if module_scope is None:
+                    module_scope = _collect_assignments(tree)
+                is_function = isinstance(scope_node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda))
+                scope = module_scope if scope_node is tree else _collect_assignments(scope_node, module_scope if is_function else None)
             for site in sites:
                 if guard == "maybe" or foreign_file:
                     site.certain = False
