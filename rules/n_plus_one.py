@@ -125,7 +125,7 @@ class NPlusOne(PythonRule):
                 eager_fn = "prefetch_related" if ev.method in ("collection", "bypass") else "select_related"
                 reason = f"`{call.text}` at {call.span.path}:{line} passes a queryset without {eager_fn}(\"{ev.relation}\")"
             dotted = f"{ev.element}.{ev.relation.replace('__', '.')}"
-            target = f"`{ev.target_model}`" if ev.target_model else "the related row"
+            target = f"`{ev.target_model}`" if ev.target_model else "the related object"
             if ev.method == "deferred":
                 message = f"`{dotted}` is a deferred column and loads once per {ev.element}: {reason}"
             elif ev.method in ("collection", "bypass"):

@@ -50,6 +50,7 @@ def run(monkeypatch, code: str, *, select: list[str], extra: dict[str, str] | No
         project.models = shop_registry()
 
     monkeypatch.setattr(pyfe, "index_models", fake_index_models)
+    compile(code, path, "exec")  # a test input that does not parse would pass vacuously
     files = {"shop/__init__.py": "", "shop/models.py": MODELS_PY, "app/__init__.py": "", "app/models.py": SA_MODELS_PY, path: code, **(extra or {})}
     result = lint_files(files, select=select, check=[path, *(extra or {})])
     assert result.project is not None and result.project.facts["python"].errors == []
@@ -227,3 +228,23 @@ def test_max_depth_option(monkeypatch) -> None:
     assert found(shallow, "QL203") == []
     deep = lint_files(files, select=["QL203"], check=["shop/views.py"], rule_options={"query-in-called-function": {"max-depth": 4}})
     assert [ln for _, ln, _ in found(deep, "QL203")] == [22]
+
+
+def test_relation_of_an_instance_parameter(monkeypatch) -> None:
+    code = textwrap.dedent("""\
+        from shop.models import Author
+
+
+        def titles(author: Author) -> list[str]:
+            return [b.title for b in author.books.all()]
+
+
+        def report():
+            for a in Author.objects.all():
+                print(titles(a))
+            for a in Author.objects.prefetch_related("books"):
+                print(titles(a))
+        """)
+    assert found(run(monkeypatch, code, select=["QL203"]), "QL203") == [
+        ("shop/views.py", 10, "`titles(a)` runs a query on every iteration of `for a in Author.objects.all()`: `shop.views.titles` -> `author.books.all()` at shop/views.py:5"),
+    ]

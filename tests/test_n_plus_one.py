@@ -50,6 +50,7 @@ def run(monkeypatch, code: str, *, select: list[str], extra: dict[str, str] | No
         project.models = shop_registry()
 
     monkeypatch.setattr(pyfe, "index_models", fake_index_models)
+    compile(code, path, "exec")  # a test input that does not parse would pass vacuously
     files = {"shop/__init__.py": "", "shop/models.py": MODELS_PY, "app/__init__.py": "", "app/models.py": SA_MODELS_PY, path: code, **(extra or {})}
     result = lint_files(files, select=select, check=[path, *(extra or {})])
     assert result.project is not None and result.project.facts["python"].errors == []

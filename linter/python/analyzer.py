@@ -657,7 +657,7 @@ class FunctionWalker:
         fn = "prefetch_related" if collection else "select_related"
         return f"the queryset iterated at line {line} has no {fn}(\"{path}\")"
 
-    def lazy_event(self, node: ast.AST, owner: Instance, path: str, attr: str, target: Model | None, loop: LoopRef, reason: str, fix_help: str, *, collection: bool, bypass: bool = False, deferred: bool = False) -> None:
+    def lazy_event(self, node: ast.AST, owner: Instance, path: str, attr: str, target: Model | None, loop: LoopRef, reason: str, fix_help: str, *, collection: bool, bypass: bool = False, deferred: bool = False, target_name: str | None = None) -> None:
         key = (id(loop), path + ("#bypass" if bypass else ""))
         if key in self.seen_lazy:
             return
@@ -675,7 +675,7 @@ class FunctionWalker:
         param = owner.from_param if src is None else None
         self.emit(
             EventKind.LAZY, node, loop, relation=path, element=owner.element or "obj",
-            target_model=target.class_name if target else None, reason=reason, fix_help=fix_help,
+            target_model=target.class_name if target else target_name, reason=reason, fix_help=fix_help,
             fix=fix, confidence=conf, model=owner.model.class_name,
             method="bypass" if bypass else ("deferred" if deferred else ("fk" if isinstance(node, ast.Attribute) else "collection")),
             related=((loop.span, f"loop: `{loop.description}`"),), param=param,
@@ -830,7 +830,8 @@ class FunctionWalker:
                         generic = rel.kind is RelationKind.GENERIC_FK
                         fn = "prefetch_related" if generic else "select_related"
                         reason = self._missing_reason(inst, path, collection=False) if not generic else self._missing_reason(inst, path, collection=True).replace("prefetch_related", fn)
-                        self.lazy_event(node, inst, path, rel.name, target, loop, reason, f"Add .{fn}(\"{path}\") to the queryset", collection=generic)
+                        self.lazy_event(node, inst, path, rel.name, target, loop, reason, f"Add .{fn}(\"{path}\") to the queryset", collection=generic,
+                                        target_name=None if generic or not rel.target else rel.target.rsplit(".", 1)[-1])
             if target is None:
                 return None
             return Instance(target, source=inst.source, path=path, element=inst.element, loop_id=inst.loop_id, confidence=inst.confidence)
