@@ -5,6 +5,7 @@ from collections.abc import Iterator
 from querylint.diagnostics import Confidence, Diagnostic
 from querylint.indexing import (
     index_text,
+    is_test_path,
     key_ident,
     opaque_definition,
     redundant_to,
@@ -81,7 +82,7 @@ class RedundantIndex(ProjectRule):
             if table.name in uncertain:
                 continue  # we may not know all its indexes
             for idx in table.indexes:
-                if idx.implicit or idx.primary or idx.provenance is None:
+                if idx.implicit or idx.primary or idx.provenance is None or is_test_path(idx.provenance.path):
                     continue
                 other = redundant_to(idx, table)
                 if other is None or opaque_definition(ctx.project, idx) or opaque_definition(ctx.project, other):

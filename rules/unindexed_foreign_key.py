@@ -4,7 +4,7 @@ from collections.abc import Iterator
 
 from querylint.advise.naming import index_name
 from querylint.diagnostics import Diagnostic, IndexKey, IndexSuggestion
-from querylint.indexing import fk_is_indexed, uncertain_tables
+from querylint.indexing import fk_is_indexed, is_test_path, uncertain_tables
 from querylint.rule import Example, ProjectContext, ProjectRule
 from querylint.source import RelatedSpan
 
@@ -58,7 +58,7 @@ class UnindexedForeignKey(ProjectRule):
             if table.name in uncertain:
                 continue  # we may not know all its indexes
             for fk in table.foreign_keys:
-                if fk.provenance is None or not fk.columns or fk_is_indexed(table, fk.columns):
+                if fk.provenance is None or is_test_path(fk.provenance.path) or not fk.columns or fk_is_indexed(table, fk.columns):
                     continue
                 cols = ", ".join(fk.columns)
                 keys = tuple(IndexKey(column=c) for c in fk.columns)

@@ -244,3 +244,9 @@ def test_unknown_column_ops_do_not_make_a_table_uncertain() -> None:
     r = lint_files(files, select=["QL304"], check=["schema.sql"])
     assert r.project is not None and r.project.facts.get("migration_unknown_ops")
     assert [d.code for d in r.diagnostics] == ["QL304"]
+
+
+def test_schema_declared_in_test_code_is_not_reported() -> None:
+    ddl = "CREATE TABLE customers (id bigint PRIMARY KEY);\nCREATE TABLE orders (id bigint PRIMARY KEY, customer_id bigint REFERENCES customers (id));\n"
+    assert [d.code for d in lint_files({"db/schema.sql": ddl}, select=["QL304"]).diagnostics] == ["QL304"]
+    assert lint_files({"tests/schema.sql": ddl}, select=["QL304"]).diagnostics == []

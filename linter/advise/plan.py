@@ -8,7 +8,14 @@ from typing import TYPE_CHECKING
 
 from querylint.advise.naming import index_name
 from querylint.diagnostics import IndexKey
-from querylint.indexing import DEFAULT_MAX_KEYS, analyze, fk_is_indexed, key_ident, uncertain_tables
+from querylint.indexing import (
+    DEFAULT_MAX_KEYS,
+    analyze,
+    fk_is_indexed,
+    is_test_path,
+    key_ident,
+    uncertain_tables,
+)
 from querylint.schema import Index
 from querylint.source import Span
 
@@ -44,7 +51,7 @@ def build_plan(project: ProjectIndex, max_keys: int = DEFAULT_MAX_KEYS) -> list[
         if table.name in uncertain:
             continue
         for fk in table.foreign_keys:
-            if not fk.columns or fk_is_indexed(table, fk.columns):
+            if not fk.columns or fk_is_indexed(table, fk.columns) or (fk.provenance is not None and is_test_path(fk.provenance.path)):
                 continue
             want = [c.lower() for c in fk.columns]
             if any(p.table == table.name and not p.predicate and sorted(key_ident(k) for k in p.keys[: len(want)]) == sorted(want) for p in plans):
