@@ -107,9 +107,15 @@ def _comment_regions(
 
 
 def find(
-    source: SourceFile, sql_spans: Sequence[Span] = (), statement_spans: Sequence[Span] = ()
+    source: SourceFile,
+    sql_spans: Sequence[Span] = (),
+    statement_spans: Sequence[Span] = (),
+    file_level: list[Suppression] | None = None,
 ) -> tuple[list[Suppression], tuple[str, ...] | None]:
-    """Suppressions of a file, and the file-level ignore (``()`` = everything, None = none)."""
+    """Suppressions of a file, and the file-level ignore (``()`` = everything, None = none).
+
+    ``file_level`` (when given) receives the ``ignore-file[...]`` comments themselves.
+    """
     out: list[Suppression] = []
     file_keys: list[str] | None = None
     text = source.text
@@ -139,6 +145,9 @@ def find(
                         file_keys = []
                     elif file_keys is None or file_keys:
                         file_keys = (file_keys or []) + list(_keys(m.group(1)))
+                    if m.group(1) is not None and file_level is not None:
+                        fspan = Span(source.path, off, off + len(m.group(0)))
+                        file_level.append(Suppression(fspan, line, _keys(m.group(1)), m.group(0).strip()))
                     continue
                 if rx is _NOQA:
                     keys = tuple(k.upper() for k in _keys(m.group(1)) if _QL_CODE.fullmatch(k))
@@ -172,11 +181,17 @@ def apply(
     ``resolve`` maps a key (code or name) to a rule code (None: unknown rule); ``enabled`` is
     the set of codes enabled for this file (suppressions for other rules are never "unused").
     """
-    sups, file_keys = find(source, sql_spans, statement_spans)
+    file_sups: list[Suppression] = []
+    sups, file_keys = find(source, sql_spans, statement_spans, file_sups)
+    unused: list[Unused] = []
     if file_keys is not None:
         if not file_keys:
             return [], []
         diagnostics = [d for d in diagnostics if not any(_matches(k, d) for k in file_keys)]
+        for fs in file_sups:  # only unknown names: a file-level ignore is a standing policy
+            unknown = tuple(k for k in fs.keys if resolve is not None and resolve(k) is None)
+            if unknown:
+                unused.append(Unused(fs, (), unknown))
     used: dict[int, set[str]] = {}
     kept: list[Diagnostic] = []
     for d in diagnostics:
@@ -192,7 +207,6 @@ def apply(
                     hit = True
         if not hit:
             kept.append(d)
-    unused: list[Unused] = []
     for i, s in enumerate(sups):
         hit_keys = used.get(i, set())
         unknown = tuple(k for k in s.keys if resolve is not None and resolve(k) is None)

@@ -229,3 +229,11 @@ def test_comment_after_a_multiline_python_string_covers_the_sql_inside(tmp_path:
         '''}, rules=[SelectStar(), UnusedSuppression()])
     # the second comment is not on the string's last line: it covers nothing
     assert [(code, line) for code, line, _ in found] == [("QL101", 8), ("QL002", 11)]
+
+
+def test_unknown_rule_in_ignore_file_is_reported(tmp_path: Path) -> None:
+    found = run(tmp_path, {"a.sql": "-- querylint: ignore-file[test-star, no-such-rule]\nSELECT * FROM a OFFSET 1;\n"})
+    assert found == [
+        ("QL002", 1, "suppression `-- querylint: ignore-file[test-star, no-such-rule]` names unknown rule `no-such-rule`"),
+        ("QL902", 2, "offset"),
+    ]
