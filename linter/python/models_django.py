@@ -123,11 +123,10 @@ class _Extractor:
         self.module = module
         self.imports = imports
         self.local = local
-        self.line_starts = [0]
-        for i, ch in enumerate(text):
-            if ch == "\n":
-                self.line_starts.append(i + 1)
         self.lines = text.split("\n")
+        self.line_starts = [0]
+        for line in self.lines[:-1]:
+            self.line_starts.append(self.line_starts[-1] + len(line) + 1)
         self.text = text
         self.stars: list[str] = []
 
