@@ -24,6 +24,9 @@ class SqlFragment:
     segments: tuple[tuple[int, int, int], ...]
     span: Span  # the literal(s) in Python, or the whole .sql file
     context: str = "file"  # "file", "cursor.execute", "RunSQL", "op.execute", "text", ...
+    #: what is known of the value bound to each ``$n`` (index n-1) from the call's arguments:
+    #: (literal prefix, complete) — ``("%", False)`` for ``f"%{term}%"`` — or None when unknown
+    params: tuple[tuple[str, bool] | None, ...] = ()
     _starts: tuple[int, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

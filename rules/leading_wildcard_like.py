@@ -71,6 +71,15 @@ class LeadingWildcardLike(SqlRule):
         if op is None or not in_filter(ctx.ancestors):
             return
         found = const_string(node.rexpr)
+        bound = None
+        if found is None and isinstance(node.rexpr, ast.ParamRef) and ctx.statement is not None:
+            # SQL in Python: the call's arguments may show the pattern (`[f"%{term}%"]`)
+            hints = ctx.statement.fragment.params
+            n = node.rexpr.number or 0
+            found = hints[n - 1] if 1 <= n <= len(hints) else None
+            if found is not None:
+                found = (found[0], not found[1])
+                bound = node.rexpr
         if found is None:
             return
         pattern, concatenated = found
@@ -90,9 +99,16 @@ class LeadingWildcardLike(SqlRule):
             span = text_span(ctx, start, m.end() if m else loc + len(op))
         bare = re.sub(r"^\w+\.", "", left)
         shown = pattern if len(pattern) <= 40 else pattern[:37] + "..."
-        shown = f"'{shown}'" + (" || ..." if concatenated else "")
+        if bound is None:
+            subject = f"`{left} {op} '{shown}'" + (" || ...`" if concatenated else "`")
+        else:
+            pspan = ctx.node_span(bound)
+            pm = re.match(r"%\(\w+\)s|%s|\?|:\w+|\$\d+", ctx.source.text[pspan.start : pspan.start + 40])
+            placeholder = pm.group(0) if pm else f"${bound.number}"
+            subject = f"`{left} {op} {placeholder}` (bound to `'{shown}{'...' if concatenated else ''}'`)"
+            span = type(span)(span.path, span.start, max(span.end, pspan.start + len(placeholder)))
         yield self.diagnostic(
             span,
-            f"`{left} {op} {shown}` starts with a wildcard, so no btree index can serve it and every row of the table is tested",
+            f"{subject} starts with a wildcard, so no btree index can serve it and every row of the table is tested",
             help=f"Add a trigram index (`CREATE EXTENSION pg_trgm; CREATE INDEX ... USING gin ({bare} gin_trgm_ops)`), use full-text search, or anchor the pattern at the start",
         )

@@ -251,3 +251,17 @@ def test_select_star_in_django_raw_is_fine() -> None:
     assert _run(code, "QL101", path="shop/views.py") == []
     code = 'def f(cursor, pk):\n    cursor.execute("SELECT * FROM orders WHERE id = %s", [pk])\n'
     assert _run(code, "QL101", path="shop/views.py") == [(2, 28, f"`SELECT *` on `orders` {STAR}")]
+
+
+def test_leading_wildcard_from_the_bound_parameter() -> None:
+    code = (
+        "def search(cursor, term):\n"
+        '    cursor.execute("SELECT id FROM products WHERE title ILIKE %s AND sku = %s", [f"%{term}%", "x"])\n'
+        '    cursor.execute("SELECT id FROM products WHERE title LIKE %(q)s", {"q": term + "%"})\n'
+        '    cursor.execute("SELECT id FROM products WHERE title LIKE %(q)s", {"q": "%" + term})\n'
+        '    cursor.execute("SELECT id FROM products WHERE title LIKE %s", ["%"])\n'
+    )
+    assert _run(code, "QL102", path="shop/search.py") == [
+        (2, 51, "`title ILIKE %s` (bound to `'%...'`) starts with a wildcard, so no btree index can serve it and every row of the table is tested"),
+        (4, 51, "`title LIKE %(q)s` (bound to `'%...'`) starts with a wildcard, so no btree index can serve it and every row of the table is tested"),
+    ]

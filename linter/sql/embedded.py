@@ -305,6 +305,39 @@ class _Site:
     style: str  # "pyformat" (%s, %(name)s), "named" (:name), "any"
     certain: bool
     prefix: str = ""  # wrapper text before the SQL (extra(where=...), RawSQL expressions)
+    params: ast.expr | None = None  # the call's parameters (a list, tuple or dict literal)
+
+
+def _params_arg(call: ast.Call) -> ast.expr | None:
+    if len(call.args) > 1:
+        return call.args[1]
+    return next((k.value for k in call.keywords if k.arg in ("params", "parameters", "vars", "args")), None)
+
+
+def _literal_prefix(node: ast.expr | None) -> tuple[str, bool] | None:
+    """(leading literal text, complete) of a parameter value expression, or None."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value, True
+    if isinstance(node, ast.JoinedStr) and node.values:
+        head = node.values[0]
+        if isinstance(head, ast.Constant) and isinstance(head.value, str):
+            return head.value, len(node.values) == 1
+        return None
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        left = _literal_prefix(node.left)
+        return (left[0], False) if left is not None else None
+    return None
+
+
+def _param_hints(params: ast.expr | None, keys: list[int | str | None]) -> tuple[tuple[str, bool] | None, ...]:
+    if params is None or not keys:
+        return ()
+    if isinstance(params, (ast.List, ast.Tuple)):
+        return tuple(_literal_prefix(params.elts[k]) if isinstance(k, int) and k < len(params.elts) else None for k in keys)
+    if isinstance(params, ast.Dict):
+        named = {k.value: v for k, v in zip(params.keys, params.values, strict=True) if isinstance(k, ast.Constant) and isinstance(k.value, str)}
+        return tuple(_literal_prefix(named.get(k)) if isinstance(k, str) else None for k in keys)
+    return ()
 
 
 def _sqlalchemy_text_imported(tree: ast.Module) -> bool:
@@ -329,13 +362,13 @@ def _sites(call: ast.Call, text_imported: bool) -> list[_Site]:
         if receiver == "op" or receiver.endswith(".op"):
             return [_Site(arg, "op.execute", "named", True)]  # Alembic wraps a string in text()
         cursorish = bool(_CURSORISH.search(receiver.rsplit(".", 1)[-1].rstrip("()"))) or receiver.endswith("cursor()")
-        return [_Site(arg, "cursor.execute", "any", cursorish)]
+        return [_Site(arg, "cursor.execute", "any", cursorish, params=_params_arg(call))]
     if (name == "text" and text_imported) or name in _TEXT_NAMES:
         if first is not None:
             out.append(_Site(first, "text", "named", True))
     elif isinstance(func, ast.Attribute) and last == "raw" and first is not None:
         receiver = dotted(func.value)
-        out.append(_Site(first, "raw", "pyformat", receiver.endswith("objects") or receiver.endswith("objects()")))
+        out.append(_Site(first, "raw", "pyformat", receiver.endswith("objects") or receiver.endswith("objects()"), params=_params_arg(call)))
     elif last == "RawSQL" and first is not None:
         out.append(_Site(first, "RawSQL", "pyformat", True, prefix="SELECT "))
     elif isinstance(func, ast.Attribute) and last == "extra":
@@ -369,17 +402,24 @@ def _value_position(before: str, after: str) -> bool:
     return bool(m and m.group(0).upper() in _VALUE_WORDS)
 
 
-def normalise(items: list[Item], style: str) -> list[Item] | None:
-    """Placeholders -> ``$n``, ``%%`` -> ``%``; None when an interpolation is not a value."""
+def normalise(items: list[Item], style: str, keys: list[int | str | None] | None = None) -> list[Item] | None:
+    """Placeholders -> ``$n``, ``%%`` -> ``%``; None when an interpolation is not a value.
+
+    ``keys`` receives, for each ``$n``, the parameter it stands for: a position (``%s``, ``?``),
+    a name (``%(name)s``, ``:name``) or None (an f-string interpolation).
+    """
     out: list[Item] = []
     n = 0
+    positional = 0
+    keys = keys if keys is not None else []
     i = 0
     quote: str | None = None  # ' or " or "--" or "/*"
     text = "".join(c if c is not None else "\x00" for c, _ in items)
 
-    def emit_param(off: int) -> None:
+    def emit_param(off: int, key: int | str | None = None) -> None:
         nonlocal n
         n += 1
+        keys.append(key)
         # `IN :ids` / `IN %s`: an expanding parameter (a list) -> `IN ($n)`
         before = "".join(x for x, _ in out[-8:] if x is not None).rstrip().upper()
         expanding = before.endswith(" IN") or before == "IN"
@@ -424,25 +464,27 @@ def normalise(items: list[Item], style: str) -> list[Item] | None:
                 i += 2
                 continue
             if nxt == "s":
-                emit_param(off)
+                emit_param(off, positional)
+                positional += 1
                 i += 2
                 continue
             m = re.match(r"%\((\w+)\)s", text[i:])
             if m:
-                emit_param(off)
+                emit_param(off, m.group(1))
                 i += len(m.group(0))
                 continue
         elif c == ":" and style != "pyformat":
             prev = text[i - 1 : i]
             m = re.match(r":([A-Za-z_]\w*)", text[i:])
             if m and prev != ":" and not prev.isalnum() and prev not in ("_", "]", ")"):
-                emit_param(off)
+                emit_param(off, m.group(1))
                 i += len(m.group(0))
                 continue
         elif c == "?" and style == "any":
             prev = text[:i].rstrip()[-1:]
             if nxt not in ("|", "&") and (prev == "" or prev in "=<>(," or text[:i].rstrip().upper().endswith(tuple(f" {w}" for w in _VALUE_WORDS))):
-                emit_param(off)
+                emit_param(off, positional)
+                positional += 1
                 i += 1
                 continue
         out.append((c, off))
@@ -539,14 +581,15 @@ def _fragment(builder: _Builder, site: _Site, scope: _Scope) -> SqlFragment | No
         # RawSQL holds an expression or a sub-select; an expression is parsed as `SELECT <expr>`
         prefix = "" if statement else prefix
         certain = statement
-    norm = normalise(items, site.style)
+    keys: list[int | str | None] = []
+    norm = normalise(items, site.style, keys)
     if norm is None:
         return None
     interpolated = any(c is None for c, _ in items)
     full: list[Item] = [(c, span.start) for c in prefix] + norm
     sql = "".join(c or "" for c, _ in full)
     segs = _segments(full)
-    frag = SqlFragment(builder.source.path, sql, segs, span, site.context)
+    frag = SqlFragment(builder.source.path, sql, segs, span, site.context, _param_hints(site.params, keys))
     placeholders = len(norm) != len(items) or any(c == "$" for c, _ in norm)
     if interpolated or not certain or placeholders:
         from pglast import parse_sql
