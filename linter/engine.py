@@ -217,7 +217,7 @@ class Engine:
         result.project = project
         result.diagnostics.extend(index_errors)
 
-        for path, prob in problems:
+        for _path, prob in problems:
             d = self.tool_diagnostic(ParseErrorRule, prob.span, prob.message)
             if d is not None:
                 result.diagnostics.append(d)
@@ -275,9 +275,9 @@ class Engine:
             if d is not None:
                 out.append(d)
 
-        def guarded(rule: Rule, fn: Callable[[], Iterable[Diagnostic] | None], span: Span) -> None:
+        def guarded(rule: Rule, fn: Callable[..., Iterable[Diagnostic] | None], args: tuple[Any, ...], span: Span) -> None:
             try:
-                out.extend(fn() or ())
+                out.extend(fn(*args) or ())
             except Exception as exc:
                 e = self.internal_error(span, f"rule {rule.name} on {src.path}", exc)
                 if e is not None:
@@ -291,7 +291,7 @@ class Engine:
                     pctx.parents[id(child)] = parent
             for node in ast.walk(pf.tree):
                 for rule, meth in self._py_visitors.get(type(node).__name__, ()):
-                    guarded(rule, lambda m=meth, n=node: m(n, pctx), pctx.node_span(node) if hasattr(node, "lineno") else Span(src.path, 0, 0))
+                    guarded(rule, meth, (node, pctx), pctx.node_span(node) if hasattr(node, "lineno") else Span(src.path, 0, 0))
 
         # SQL tree rules: one walk per statement
         if self.sql_rules and pf.statements:
@@ -302,16 +302,20 @@ class Engine:
             for st in pf.statements:
                 sctx = SqlContext(src, project, cfg, statement=st)
 
-                class _Walk(Visitor):  # type: ignore[misc]
+                class _Walk(Visitor):
+                    def __init__(self, sctx: SqlContext, span: Span) -> None:
+                        self.sctx = sctx
+                        self.span = span
+
                     def visit(self, ancestors: Any, node: Any) -> None:
                         handlers = engine._sql_visitors.get(type(node).__name__)
                         if handlers:
-                            sctx.ancestors = ancestors
+                            self.sctx.ancestors = ancestors
                             for rule, meth in handlers:
-                                guarded(rule, lambda m=meth, n=node: m(n, sctx), st.span)
+                                guarded(rule, meth, (node, self.sctx), self.span)
 
                 try:
-                    _Walk()(st.node)
+                    _Walk(sctx, st.span)(st.node)
                 except Exception as exc:
                     e = self.internal_error(st.span, f"SQL walk on {src.path}", exc)
                     if e is not None:
@@ -321,11 +325,11 @@ class Engine:
         if self.query_rules:
             for q in project.queries_in(src.path):
                 for qrule in self.query_rules:
-                    guarded(qrule, lambda r=qrule, qq=q: r.check_query(qq, fctx), q.span)
+                    guarded(qrule, qrule.check_query, (q, fctx), q.span)
         if self.migration_rules:
             for m in project.migrations_in(src.path):
                 for mrule in self.migration_rules:
-                    guarded(mrule, lambda r=mrule, mm=m: r.check_migration(mm, fctx), m.span)
+                    guarded(mrule, mrule.check_migration, (m, fctx), m.span)
         return out
 
     def _resolve_rule(self, key: str) -> str | None:
@@ -360,9 +364,9 @@ class Engine:
             )
             out.extend(kept)
             for u in unused:
-                d = self.tool_diagnostic(UnusedSuppressionRule, u.suppression.span, u.message)
-                if d is not None and d.code not in ignored:
-                    out.append(d)
+                ud = self.tool_diagnostic(UnusedSuppressionRule, u.suppression.span, u.message)
+                if ud is not None and ud.code not in ignored:
+                    out.append(ud)
         return out
 
 

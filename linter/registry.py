@@ -83,7 +83,7 @@ def _match(path: str, pattern: str) -> bool:
         return True
     if "/" not in pattern and fnmatch.fnmatch(path.rsplit("/", 1)[-1], pattern):
         return True
-    return pattern.endswith("/") and path.startswith(pattern) or fnmatch.fnmatch(path, pattern.rstrip("/") + "/*")
+    return (pattern.endswith("/") and path.startswith(pattern)) or fnmatch.fnmatch(path, pattern.rstrip("/") + "/*")
 
 
 def codes_of(rules: Sequence[Rule]) -> set[str]:

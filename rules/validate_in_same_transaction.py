@@ -2,10 +2,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from querylint.diagnostics import Diagnostic, RelatedSpan
+from querylint.diagnostics import Diagnostic
 from querylint.locks import by_framework, lock_for
 from querylint.migration import Migration, MigrationOp, OpKind
 from querylint.rule import Example, FileContext, MigrationRule
+from querylint.source import RelatedSpan
 
 
 class ValidateInSameTransaction(MigrationRule):

@@ -360,7 +360,8 @@ def _call(ctx: _Ctx, call: ast.Call, *, in_tx: bool, batch: dict[str, str]) -> l
             ctx.unknown.append("add_column (column)")
             return []
         ctx.state.column_types.setdefault(t, {})[col.name] = col.type
-        ctx.state.column_spans[(t, col.name)] = node_span(ctx.src, colnode)
+        if colnode is not None:
+            ctx.state.column_spans[(t, col.name)] = node_span(ctx.src, colnode)
         if not col.nullable:
             ctx.state.not_null.add((t, col.name))
         out = [op(OpKind.ADD_COLUMN, table=t, column=col, name=col.name)]

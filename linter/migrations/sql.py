@@ -432,8 +432,9 @@ def _create_index(node: Any, op: Any, state: SqlState) -> MigrationOp:
     )
     if node.idxname:
         state.index_tables[node.idxname] = table
-    return op(OpKind.CREATE_INDEX, table=table, index=idx, name=node.idxname, concurrently=bool(node.concurrent),
-              if_exists=bool(node.if_not_exists))
+    created: MigrationOp = op(OpKind.CREATE_INDEX, table=table, index=idx, name=node.idxname,
+                              concurrently=bool(node.concurrent), if_exists=bool(node.if_not_exists))
+    return created
 
 
 def _drop(node: Any, op: Any, state: SqlState) -> list[MigrationOp]:

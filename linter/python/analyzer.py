@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 import re
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from querylint.diagnostics import Confidence
 from querylint.ir import LoopRef, Origin, Query, QueryKind
@@ -437,7 +438,7 @@ class FunctionWalker:
             t = t[: limit - 3] + "..."
         return t.replace("( ", "(").replace(" )", ")").replace(", )", ")").replace(" .", ".")
 
-    def emit(self, kind: EventKind, node: ast.AST, loop: LoopRef | None, **kw: object) -> Event:
+    def emit(self, kind: EventKind, node: ast.AST, loop: LoopRef | None, **kw: Any) -> Event:
         ev = Event(
             kind=kind,
             span=self.mod.span(node),

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import ast
 from dataclasses import replace
-from typing import Any
+from typing import Any, cast
 
 from querylint.diagnostics import IndexKey
 from querylint.models import Framework, Model, ModelRegistry, RelationKind
@@ -107,7 +107,8 @@ def _meta_index(model: Model, source: str, span: Span, *, unique: bool) -> Index
         cls = mig.call_name(node)
         if unique and cls != "UniqueConstraint":
             return None  # CheckConstraint, ExclusionConstraint: no btree index to speak of
-        idx: Index | None = mig._index_from_call(_Src(source), _ModelColumns(model), node, span, unique=unique)
+        idx: Index | None = mig._index_from_call(cast(Any, _Src(source)), cast(Any, _ModelColumns(model)), node, span,
+                                                unique=unique)
     except Exception:  # an expression the reader does not know: no fact rather than a wrong one
         return None
     if idx is None:
@@ -163,10 +164,10 @@ def _django_model(schema: Schema, registry: ModelRegistry, model: Model, lm: Any
         if idx is not None:
             _add_index(t, replace(idx, implicit=idx.predicate is None and not any(k.expression for k in idx.keys)))
     for name, raw in lm.m2m_fields.items():
-        rel = model.relations.get(name)
-        if rel is None or rel.through:
+        m2m = model.relations.get(name)
+        if m2m is None or m2m.through:
             continue  # an explicit through model is a model of its own
-        _django_m2m_table(schema, registry, model, lm, rel.target, name, raw, django)
+        _django_m2m_table(schema, registry, model, lm, m2m.target, name, raw, django)
 
 
 def _is_rel(cls: str) -> bool:

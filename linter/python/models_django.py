@@ -658,17 +658,17 @@ def _fill(lm: LinkedModel, parents: list[LinkedModel], target_key: Any) -> None:
             # abstract: fields, relations, managers and (without an own Meta) Meta are inherited
             for k, v in p.model.fields.items():
                 m.fields.setdefault(k, v)
-            for k, v in p.model.relations.items():
-                own = k in p.fk_fields or k in p.m2m_fields or v.kind is RelationKind.GENERIC_FK
-                if own or (v.provenance is not None and v.kind is RelationKind.REVERSE_FK and v.query_name == k):
-                    target = m.key if v.target == p.model.key else v.target
-                    m.relations.setdefault(k, Relation(v.name, v.kind, target, v.column, v.lazy, v.through,
-                                                       v.provenance, v.query_name))
+            for rk, rel in p.model.relations.items():
+                own = rk in p.fk_fields or rk in p.m2m_fields or rel.kind is RelationKind.GENERIC_FK
+                if own or (rel.provenance is not None and rel.kind is RelationKind.REVERSE_FK and rel.query_name == rk):
+                    target = m.key if rel.target == p.model.key else rel.target
+                    m.relations.setdefault(rk, Relation(rel.name, rel.kind, target, rel.column, rel.lazy, rel.through,
+                                                        rel.provenance, rel.query_name))
             lm.sql_types.update(p.sql_types)
             lm.fk_fields = {**p.fk_fields, **lm.fk_fields}
             lm.m2m_fields = {**p.m2m_fields, **lm.m2m_fields}
-            for k, v in p.model.managers.items():
-                m.managers.setdefault(k, v)
+            for mk, mgr in p.model.managers.items():
+                m.managers.setdefault(mk, mgr)
             # ``class Meta(Parent.Meta)`` extends the parents' Meta; without an own Meta the first
             # abstract parent (in MRO order) that has one gives it
             if (own_meta and meta.bases) or (not own_meta and not lm.meta_present and p.meta_present):
@@ -679,11 +679,11 @@ def _fill(lm: LinkedModel, parents: list[LinkedModel], target_key: Any) -> None:
                 lm.index_together = lm.index_together or p.index_together
                 if not m.ordering:
                     m.ordering = p.model.ordering
-                for k, v in p.meta_options.items():
-                    lm.meta_options.setdefault(k, v)
+                for ok, opt in p.meta_options.items():
+                    lm.meta_options.setdefault(ok, opt)
         else:
-            for k, v in p.model.managers.items():
-                m.managers.setdefault(k, v)
+            for mk, mgr in p.model.managers.items():
+                m.managers.setdefault(mk, mgr)
             if not m.ordering and not own_meta:
                 m.ordering = p.model.ordering  # children inherit ordering from concrete parents
     app = m.key.split(".", 1)[0]
@@ -695,8 +695,8 @@ def _fill(lm: LinkedModel, parents: list[LinkedModel], target_key: Any) -> None:
         m.table = p.model.table
         m.fields.update(p.model.fields)
         lm.sql_types.update(p.sql_types)
-        for k, v in p.model.relations.items():
-            m.relations.setdefault(k, v)
+        for rk, rel in p.model.relations.items():
+            m.relations.setdefault(rk, rel)
         lm.pk_column, lm.pk_type = p.pk_column, p.pk_type
     else:
         for k in ("db_table", "managed"):

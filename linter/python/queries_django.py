@@ -122,8 +122,8 @@ class _Builder:
             name = parts[i]
             rest = parts[i + 1 :]
             if name == "pk":
-                pk = next((f for f in model.fields.values() if f.primary_key), None)
-                self._add(model, pk.column if pk else "id", rest, value, span)
+                pk_field = next((f for f in model.fields.values() if f.primary_key), None)
+                self._add(model, pk_field.column if pk_field else "id", rest, value, span)
                 return
             if name in model.fields:
                 self._add(model, model.fields[name].column, rest, value, span)
@@ -157,8 +157,8 @@ class _Builder:
         lookup = rest[0] if rest else "exact"
         if lookup == "isnull":
             truth = value.value if isinstance(value, ast.Constant) else None
-            op = Op.IS_NULL if truth is True else Op.IS_NOT_NULL if truth is False else Op.OTHER
-            self.preds.append(Predicate(model.table, column, op, Value(ValueKind.CONST, "NULL"), expression, span))
+            null_op = Op.IS_NULL if truth is True else Op.IS_NOT_NULL if truth is False else Op.OTHER
+            self.preds.append(Predicate(model.table, column, null_op, Value(ValueKind.CONST, "NULL"), expression, span))
             return
         op = _LOOKUPS.get(lookup)
         if op is None:
