@@ -74,6 +74,10 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_argument("-q", "--quiet", action="store_true", help="print only the findings (no summary)")
     o.add_argument("-v", "--verbose", action="store_true", help="print tracebacks of internal errors to stderr")
     o.add_argument("--show-fixes", action="store_true", help="show the fix of each finding")
+    b = chk.add_argument_group("adopting on existing code")
+    b.add_argument("--baseline", metavar="FILE", help="report only findings not recorded in FILE")
+    b.add_argument("--write-baseline", metavar="FILE", help="record every current finding in FILE and exit 0")
+    b.add_argument("--diff-base", metavar="REF", help="report only findings on lines changed since the merge base of REF (git)")
     f = chk.add_argument_group("fixes")
     f.add_argument("--fix", action="store_true", help="apply safe fixes")
     f.add_argument("--unsafe-fixes", action="store_true", help="also apply (or, with --fix, enable) unsafe fixes")
@@ -217,6 +221,8 @@ def check(args: argparse.Namespace) -> int:
     if args.stdin_filename is not None and not stdin_mode:
         raise _UsageError("--stdin-filename needs `-` (or no path) to read stdin")
     config_paths = [args.stdin_filename] if stdin_mode and args.stdin_filename else paths
+    if args.write_baseline and (args.baseline or args.fix or args.diff):
+        raise _UsageError("--write-baseline cannot be combined with --baseline, --fix or --diff")
     cfg = config_from_args(args, config_paths)
     render = get(cfg.output_format)
 
@@ -255,6 +261,27 @@ def check(args: argparse.Namespace) -> int:
             diff_text = "".join(fixmod.unified_diff(p, old, new) for p, (old, new) in sorted(outcome.changes.items()))
     else:
         result = engine.run(paths)
+
+    if args.write_baseline:
+        from querylint import baseline
+
+        n = baseline.write(args.write_baseline, result.diagnostics, result.sources)
+        if not args.quiet:
+            print(f"Recorded {n} finding{'s' if n != 1 else ''} in {args.write_baseline}.", file=sys.stderr)
+        return EXIT_CLEAN
+    if args.baseline:
+        from querylint import baseline
+
+        outcome = baseline.apply(baseline.load(args.baseline), result.diagnostics, result.sources)
+        result.diagnostics = outcome.kept
+        if outcome.matched and not args.quiet:
+            gone = f"; {outcome.unmatched} recorded finding{'s are' if outcome.unmatched != 1 else ' is'} gone" if outcome.unmatched else ""
+            print(f"querylint: {outcome.matched} finding{'s' if outcome.matched != 1 else ''} hidden by the baseline {args.baseline}{gone}", file=sys.stderr)
+    if args.diff_base:
+        from querylint import diffscope
+
+        changes = diffscope.changed_lines(args.diff_base, cfg.root)
+        result.diagnostics = diffscope.filter_diagnostics(result.diagnostics, result.sources, changes)
 
     if args.verbose:
         for d in result.diagnostics:
