@@ -95,3 +95,20 @@ def test_write_and_stale(tmp_path: Path) -> None:
 def test_docs_rules_are_up_to_date() -> None:
     stale = docs.stale(DOCS)
     assert not stale, f"docs/rules is stale ({', '.join(stale)}); run `{docs.REGENERATE}` and commit the result"
+
+
+def test_readme_rule_table_is_generated_between_markers() -> None:
+    text = f"intro\n{docs.README_START}\nold table\n{docs.README_END}\nafter\n"
+    new = docs.update_readme(text, [Sample])
+    assert new == (
+        f"intro\n{docs.README_START}\n"
+        "| code | name | what it finds | on | fix |\n|---|---|---|---|---|\n"
+        "| QL999 | [sample-rule](docs/rules/sample-rule.md) | Sample summary line. | yes | sometimes |\n"
+        f"{docs.README_END}\nafter\n"
+    )
+    assert docs.update_readme("no markers\n", [Sample]) == "no markers\n"
+
+
+def test_readme_rule_table_is_up_to_date() -> None:
+    assert docs.readme_path() is not None
+    assert not docs.readme_stale(), f"README.md's rule table is stale; run `{docs.REGENERATE}` and commit the result"
