@@ -103,7 +103,7 @@ def test_readme_rule_table_is_generated_between_markers() -> None:
     assert new == (
         f"intro\n{docs.README_START}\n"
         "| code | name | what it finds | on | fix |\n|---|---|---|---|---|\n"
-        "| QL999 | [sample-rule](docs/rules/sample-rule.md) | Sample summary line. | yes | sometimes |\n"
+        "| QL999 | [sample-rule](docs/rules/sample-rule.md) | Sample summary line. | opt-in | sometimes |\n"
         f"{docs.README_END}\nafter\n"
     )
     assert docs.update_readme("no markers\n", [Sample]) == "no markers\n"
