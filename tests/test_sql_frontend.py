@@ -205,6 +205,21 @@ def test_parse_error_in_python_sql_maps_to_the_literal() -> None:
     assert result.sources["app/db.py"].location(d.span.start)[0] == 3
 
 
+def test_a_bind_parameter_in_place_of_a_table_name_is_explained() -> None:
+    code = (
+        "from alembic import op\n\n\n"
+        "def reset(table):\n"
+        "    op.execute(\"SELECT setval(pg_get_serial_sequence(:t, 'id'), 1) FROM :table\", {\"t\": table, \"table\": table})\n"
+    )
+    result = lint_files({"versions/r1.py": code}, select=["QL001"])
+    [d] = result.diagnostics
+    assert d.message == (
+        "SQL syntax error: a bind parameter stands where PostgreSQL expects a name or a keyword; parameters "
+        "carry values only (compose table and column names with psycopg's sql.Identifier)"
+    )
+    assert result.sources["versions/r1.py"].location(d.span.start) == (5, 73)
+
+
 def test_uncertain_sql_that_does_not_parse_is_skipped() -> None:
     code = 'def f(thing):\n    thing.execute("SELECT is my favourite word")\n'
     result = lint_files({"app/db.py": code}, select=["QL001"])

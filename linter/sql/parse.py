@@ -42,6 +42,11 @@ def parse_fragment(fragment: SqlFragment, dialect: str = "postgres") -> tuple[li
             msg = msg[: m.start()]
         pos = pos if pos is not None else 0
         span = fragment.file_span(pos, min(len(sql), pos + 1))
+        if fragment.in_python and _AT_PARAMETER.fullmatch(msg.strip()):
+            # the parameter querylint put in place of `%s` / `:name`: the Python code binds a
+            # value where the SQL needs a name or keyword (`FROM :table`)
+            msg = ("a bind parameter stands where PostgreSQL expects a name or a keyword; parameters carry "
+                   "values only (compose table and column names with psycopg's sql.Identifier)")
         return [], [ParseProblem(span, f"SQL syntax error: {msg}")]
     except Exception as exc:  # pglast raises a few other errors on odd input
         return [], [ParseProblem(fragment.span, f"SQL could not be parsed: {exc}")]
@@ -58,6 +63,7 @@ def parse_fragment(fragment: SqlFragment, dialect: str = "postgres") -> tuple[li
     return out, []
 
 
+_AT_PARAMETER = re.compile(r'syntax error at or near "\$\d+"')
 _PSQL_COMMAND = re.compile(r"(?m)^[ \t]*\\[a-zA-Z!?].*$")
 
 
