@@ -350,7 +350,8 @@ def test_binds_rendered_inline_are_not_parse_errors() -> None:
     result = lint_files({"db.py": code}, select=["QL001"])
     # a literal makes the first valid; a table name can never be a bind parameter
     assert [(d.message, result.sources["db.py"].location(d.span.start)[0]) for d in result.diagnostics] == [
-        ('SQL syntax error: syntax error at or near "$1"', 4),
+        ("SQL syntax error: a bind parameter stands where PostgreSQL expects a name or a keyword; parameters "
+         "carry values only (compose table and column names with psycopg's sql.Identifier)", 4),
     ]
 
 
