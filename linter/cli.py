@@ -272,11 +272,11 @@ def check(args: argparse.Namespace) -> int:
     if args.baseline:
         from querylint import baseline
 
-        outcome = baseline.apply(baseline.load(args.baseline), result.diagnostics, result.sources)
-        result.diagnostics = outcome.kept
-        if outcome.matched and not args.quiet:
-            gone = f"; {outcome.unmatched} recorded finding{'s are' if outcome.unmatched != 1 else ' is'} gone" if outcome.unmatched else ""
-            print(f"querylint: {outcome.matched} finding{'s' if outcome.matched != 1 else ''} hidden by the baseline {args.baseline}{gone}", file=sys.stderr)
+        kept = baseline.apply(baseline.load(args.baseline), result.diagnostics, result.sources)
+        result.diagnostics = kept.kept
+        if kept.matched and not args.quiet:
+            gone = f"; {kept.unmatched} recorded finding{'s are' if kept.unmatched != 1 else ' is'} gone" if kept.unmatched else ""
+            print(f"querylint: {kept.matched} finding{'s' if kept.matched != 1 else ''} hidden by the baseline {args.baseline}{gone}", file=sys.stderr)
     if args.diff_base:
         from querylint import diffscope
 
