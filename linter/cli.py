@@ -272,11 +272,11 @@ def check(args: argparse.Namespace) -> int:
     if args.baseline:
         from querylint import baseline
 
-        kept = baseline.apply(baseline.load(args.baseline), result.diagnostics, result.sources)
-        result.diagnostics = kept.kept
-        if kept.matched and not args.quiet:
-            gone = f"; {kept.unmatched} recorded finding{'s are' if kept.unmatched != 1 else ' is'} gone" if kept.unmatched else ""
-            print(f"querylint: {kept.matched} finding{'s' if kept.matched != 1 else ''} hidden by the baseline {args.baseline}{gone}", file=sys.stderr)
+        applied = baseline.apply(baseline.load(args.baseline), result.diagnostics, result.sources)
+        result.diagnostics = applied.kept
+        if applied.matched and not args.quiet:
+            gone = f"; {applied.unmatched} recorded finding{'s are' if applied.unmatched != 1 else ' is'} gone" if applied.unmatched else ""
+            print(f"querylint: {applied.matched} finding{'s' if applied.matched != 1 else ''} hidden by the baseline {args.baseline}{gone}", file=sys.stderr)
     if args.diff_base:
         from querylint import diffscope
 
