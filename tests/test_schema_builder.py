@@ -343,3 +343,167 @@ CREATE TABLE line_items (
         ("line_items_order_fk", ("order_id",), "orders", ("id",)),
     ]
     assert t.columns["order_id"].primary_key and t.columns["line_no"].primary_key
+
+
+# -- primary keys are indexes (issue 4) -------------------------------------------------------------
+
+
+def schema_of(files: dict[str, str]) -> Schema:
+    """The schema of a whole project (models gathered too), built the way ``querylint check`` builds it."""
+    from querylint.testing import lint_files
+
+    r = lint_files({p: textwrap.dedent(t) for p, t in files.items()}, select=["QL304"])
+    assert r.project is not None
+    assert r.project.facts.get("index_errors", []) == []
+    return r.project.schema
+
+
+def keys_of(schema: Schema, table: str) -> list[tuple[str | None, tuple[str, ...], bool, bool]]:
+    t = schema.table(table)
+    assert t is not None, table
+    return [(i.name, tuple(k.text for k in i.keys), i.unique, i.primary) for i in t.indexes]
+
+
+def test_sql_primary_key_added_later_and_named() -> None:
+    sql = """\
+CREATE TABLE orders (id bigint PRIMARY KEY);
+CREATE TABLE order_items (order_id bigint NOT NULL REFERENCES orders (id), line int NOT NULL);
+ALTER TABLE order_items ADD PRIMARY KEY (order_id, line);
+CREATE TABLE notes (order_id bigint NOT NULL, n int NOT NULL, CONSTRAINT notes_pk PRIMARY KEY (order_id, n));
+CREATE TABLE tags (id bigint CONSTRAINT tags_pk PRIMARY KEY);
+ALTER TABLE tags DROP CONSTRAINT tags_pk;
+ALTER TABLE tags ADD CONSTRAINT tags_id_pk PRIMARY KEY (id);
+"""
+    project = index({"db/schema.sql": sql})
+    # PostgreSQL names an unnamed primary key <table>_pkey, whatever its columns
+    assert indexes(project, "order_items") == [("order_items_pkey", ("order_id", "line"), None, True, True)]
+    assert indexes(project, "notes") == [("notes_pk", ("order_id", "n"), None, True, True)]
+    assert indexes(project, "tags") == [("tags_id_pk", ("id",), None, True, True)]
+    t = project.schema.table("order_items")
+    assert t is not None and t.columns["order_id"].primary_key and not t.columns["order_id"].nullable
+
+
+def test_sql_composite_primary_key_serves_its_leading_foreign_key() -> None:
+    from querylint.testing import lint_files
+
+    ddl = (
+        "CREATE TABLE orders (id bigint PRIMARY KEY);\n"
+        "CREATE TABLE products (id bigint PRIMARY KEY);\n"
+        "CREATE TABLE order_items (\n"
+        "    order_id bigint NOT NULL REFERENCES orders (id),\n"
+        "    product_id bigint NOT NULL REFERENCES products (id),\n"
+        "    qty int NOT NULL\n"
+        ");\n"
+        "ALTER TABLE order_items ADD PRIMARY KEY (order_id, product_id);\n"
+    )
+    r = lint_files({"db/schema.sql": ddl}, select=["QL304"])
+    assert [(d.code, r.sources[d.span.path].location(d.span.start)[0], d.message) for d in r.diagnostics] == [
+        ("QL304", 3, "Foreign key `order_items` (product_id) -> `products` has no index leading with product_id: "
+                     "deletes on `products` and joins from it scan `order_items`"),
+    ]
+
+
+ALEMBIC_PK = '''\
+from alembic import op
+import sqlalchemy as sa
+
+revision = "r1"
+down_revision = None
+
+
+def upgrade():
+    op.create_table("orders", sa.Column("id", sa.Integer(), primary_key=True))
+    op.create_table(
+        "order_items",
+        sa.Column("order_id", sa.Integer(), sa.ForeignKey("orders.id"), nullable=False),
+        sa.Column("line", sa.Integer(), nullable=False),
+    )
+    op.create_primary_key("pk_order_items", "order_items", ["order_id", "line"])
+    op.create_table(
+        "links",
+        sa.Column("a", sa.Integer(), nullable=False),
+        sa.Column("b", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(["b"], ["orders.id"]),
+        sa.PrimaryKeyConstraint("b", "a", name="links_pk"),
+    )
+    op.create_table(
+        "pairs",
+        sa.Column("x", sa.Integer(), sa.ForeignKey("orders.id"), primary_key=True),
+        sa.Column("y", sa.Integer(), primary_key=True),
+    )
+    op.drop_constraint("links_pk", "links", type_="primary")
+    op.create_primary_key("links_pkey", "links", ["a", "b"])
+'''
+
+
+def test_alembic_primary_keys() -> None:
+    project = index({"alembic/versions/r1.py": ALEMBIC_PK})
+    assert indexes(project, "order_items") == [("pk_order_items", ("order_id", "line"), None, True, True)]
+    assert indexes(project, "pairs") == [("pairs_pkey", ("x", "y"), None, True, True)]
+    # the named key was dropped by its name, then re-created in another order
+    assert indexes(project, "links") == [("links_pkey", ("a", "b"), None, True, True)]
+    # a foreign key of create_table points at its own ForeignKeyConstraint / Column, not the whole call
+    links, items = project.schema.table("links"), project.schema.table("order_items")
+    assert links is not None and items is not None
+    assert line_of(project, links.foreign_keys[0].provenance) == ("alembic/versions/r1.py", 20)
+    assert line_of(project, items.foreign_keys[0].provenance) == ("alembic/versions/r1.py", 12)
+
+
+SA_MODELS = '''\
+from sqlalchemy import Column, ForeignKey, Integer, MetaData, PrimaryKeyConstraint, Table
+from sqlalchemy.orm import Mapped, declarative_base, mapped_column
+
+Base = declarative_base()
+metadata = MetaData()
+
+
+class Order(Base):
+    __tablename__ = "orders"
+    id = Column(Integer, primary_key=True)
+
+
+class OrderItem(Base):
+    __tablename__ = "order_items"
+    order_id = Column(Integer, ForeignKey("orders.id"))
+    line = Column(Integer)
+    __table_args__ = (PrimaryKeyConstraint("order_id", "line"),)
+
+
+class Note(Base):
+    __tablename__ = "notes"
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"))
+    n: Mapped[int] = mapped_column()
+    __table_args__ = (PrimaryKeyConstraint(n, order_id),)
+
+
+class Pair(Base):
+    __tablename__ = "pairs"
+    order_id = Column(Integer, ForeignKey("orders.id"), primary_key=True)
+    other = Column(Integer, primary_key=True)
+
+
+links = Table(
+    "links",
+    metadata,
+    Column("order_id", Integer, ForeignKey("orders.id")),
+    Column("tag", Integer),
+    PrimaryKeyConstraint("tag", "order_id"),
+)
+'''
+
+
+def test_sqlalchemy_composite_primary_keys() -> None:
+    from querylint.testing import lint_files
+
+    schema = schema_of({"app/models.py": SA_MODELS})
+    assert keys_of(schema, "order_items") == [("order_items_pkey", ("order_id", "line"), True, True)]
+    assert keys_of(schema, "notes") == [("notes_pkey", ("n", "order_id"), True, True)]  # the constraint's order
+    assert keys_of(schema, "pairs") == [("pairs_pkey", ("order_id", "other"), True, True)]
+    assert keys_of(schema, "links") == [("links_pkey", ("tag", "order_id"), True, True)]
+    notes = schema.table("notes")
+    assert notes is not None and notes.columns["order_id"].primary_key and not notes.columns["order_id"].nullable
+    r = lint_files({"app/models.py": SA_MODELS}, select=["QL304"])
+    assert sorted((r.sources[d.span.path].location(d.span.start)[0], d.message) for d in r.diagnostics) == [
+        (22, "Foreign key `notes` (order_id) -> `orders` has no index leading with order_id: deletes on `orders` and joins from it scan `notes`"),
+        (36, "Foreign key `links` (order_id) -> `orders` has no index leading with order_id: deletes on `orders` and joins from it scan `links`"),
+    ]

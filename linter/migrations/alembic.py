@@ -204,6 +204,8 @@ def _sql_default(text: str) -> tuple[str, bool]:
 class AlembicState:
     column_types: dict[str, dict[str, str | None]] = field(default_factory=dict)
     column_spans: dict[tuple[str, str], Span] = field(default_factory=dict)  # the sa.Column(...) call
+    # (table, columns) -> the ForeignKeyConstraint / sa.Column(..., sa.ForeignKey) inside create_table
+    fk_spans: dict[tuple[str, tuple[str, ...]], Span] = field(default_factory=dict)
     not_null: set[tuple[str, str]] = field(default_factory=set)  # columns known to be NOT NULL
 
 
@@ -517,8 +519,11 @@ def _create_table(ctx: _Ctx, call: ast.Call, op: Any) -> list[MigrationOp]:
             names = [literal(x) for x in arg.args]
             pkcols = {n for n in names if isinstance(n, str)}
             cols = [ColumnDef(**{**_asdict(c), "primary_key": True, "nullable": False}) if c.name in pkcols else c for c in cols]
-            if len(pkcols) > 1:
+            pkname = literal({k.arg: k.value for k in arg.keywords if k.arg}.get("name"))
+            if len(pkcols) > 1 or isinstance(pkname, str):
+                # the key's column order (and its name, which drop_constraint uses later)
                 extras_out.append(op(OpKind.ADD_CONSTRAINT, table=t, constraint=ConstraintKind.PRIMARY_KEY,
+                                     name=pkname if isinstance(pkname, str) else None,
                                      constraint_columns=tuple(n for n in names if isinstance(n, str)), table_is_new=True))
         elif kind == "ForeignKeyConstraint":
             fa = bind(arg, ("columns", "refcolumns"))
@@ -529,6 +534,8 @@ def _create_table(ctx: _Ctx, call: ast.Call, op: Any) -> list[MigrationOp]:
                 extras_out.append(op(OpKind.ADD_CONSTRAINT, table=t, constraint=ConstraintKind.FOREIGN_KEY,
                                      name=cname if isinstance(cname, str) else None, constraint_columns=tuple(local),
                                      ref_table=ref_table, ref_columns=tuple(r.rsplit(".", 1)[1] for r in remote), table_is_new=True))
+                # the constraint's own line: a finding on this foreign key points there
+                ctx.state.fk_spans[(t, tuple(local))] = node_span(ctx.src, arg)
         elif kind == "UniqueConstraint":
             ucols = tuple(x for x in (literal(y) for y in arg.args) if isinstance(x, str))
             cname = literal({k.arg: k.value for k in arg.keywords if k.arg}.get("name"))
@@ -543,6 +550,8 @@ def _create_table(ctx: _Ctx, call: ast.Call, op: Any) -> list[MigrationOp]:
     out = [op(OpKind.CREATE_TABLE, table=t, columns=tuple(cols), table_is_new=True)]
     for col, extras in pending:
         for e in _column_extras(t, col, extras, op):
+            if e.constraint is ConstraintKind.FOREIGN_KEY and (t, col.name) in ctx.state.column_spans:
+                ctx.state.fk_spans[(t, (col.name,))] = ctx.state.column_spans[(t, col.name)]  # sa.ForeignKey on its Column
             out.append(e)
     out.extend(extras_out)
     return out

@@ -43,7 +43,8 @@ def build_schema(project: ProjectIndex) -> None:
 
 
 def _django_field_provenance(project: ProjectIndex) -> None:
-    """A column's provenance is its field / ``sa.Column`` in the migration, not the whole op."""
+    """A column's (and an Alembic foreign key's) provenance is its field / ``sa.Column`` /
+    ``ForeignKeyConstraint`` in the migration, not the whole op."""
     from querylint.migrations.alembic import AlembicState
     from querylint.migrations.django import DjangoState
 
@@ -53,6 +54,12 @@ def _django_field_provenance(project: ProjectIndex) -> None:
             at = project.schema.table(table)
             if at is not None and column in at.columns:
                 at.columns[column] = replace(at.columns[column], provenance=span)
+        for (table, columns), span in astate.fk_spans.items():
+            at = project.schema.table(table)
+            if at is not None:  # a foreign key of create_table: its constraint, not the whole call
+                at.foreign_keys = [replace(f, provenance=span) if f.columns == columns and f.provenance is not None
+                                   and f.provenance.path == span.path and f.provenance.start <= span.start < f.provenance.end
+                                   else f for f in at.foreign_keys]
     state = project.facts.get("django_state")
     if not isinstance(state, DjangoState):
         return
@@ -126,11 +133,14 @@ def apply_op(schema: Schema, op: MigrationOp) -> None:
             t.columns[c.name] = Column(c.name, c.type, nullable=c.nullable and not c.primary_key, default=c.default,
                                        primary_key=c.primary_key, provenance=span)
         pk = [c.name for c in op.columns if c.primary_key]
+        pk_name = f"{table}_pkey"  # PostgreSQL's name for an unnamed primary key
         if op.framework is MigrationFramework.SQL and op.sql:
-            pk = pk or _table_constraints(schema, table, op)
+            table_pk, named = _table_constraints(schema, table, op)
+            pk = pk or table_pk
+            pk_name = named or pk_name
         if pk:
             _add_index(schema, Index(table, tuple(IndexKey(column=c) for c in pk), unique=True, primary=True, implicit=True,
-                                     name=f"{table}_pkey", provenance=span))
+                                     name=pk_name, provenance=span))
         for c in op.columns:
             if c.unique and not c.primary_key:
                 _add_index(schema, Index(table, (IndexKey(column=c.name),), unique=True, implicit=True,
@@ -203,25 +213,33 @@ def apply_op(schema: Schema, op: MigrationOp) -> None:
             t7.foreign_keys = [replace(f, name=op.new_name) if f.name == op.name else f for f in t7.foreign_keys]
 
 
-def _table_constraints(schema: Schema, table: str, op: MigrationOp) -> list[str]:
+def _table_constraints(schema: Schema, table: str, op: MigrationOp) -> tuple[list[str], str | None]:
     """Table-level constraints of a SQL ``CREATE TABLE`` (``PRIMARY KEY (a, b)``, ``FOREIGN KEY``,
-    ``UNIQUE``), which the op's columns do not carry; returns the primary-key columns."""
+    ``UNIQUE``), which the op's columns do not carry; returns the primary key's columns and its
+    name when written (``CONSTRAINT orders_pk PRIMARY KEY (id)``, also on a column)."""
     try:
         from pglast import parse_sql
 
         stmt: Any = parse_sql(op.sql or "")[0].stmt
     except Exception:
-        return []
+        return [], None
     if type(stmt).__name__ != "CreateStmt":
-        return []
+        return [], None
     pk: list[str] = []
+    pk_name: str | None = None
     t = schema.ensure_table(table, op.span)
     for e in stmt.tableElts or ():
+        if type(e).__name__ == "ColumnDef":
+            for cc in e.constraints or ():
+                if cc.contype.name == "CONSTR_PRIMARY" and cc.conname:
+                    pk_name = cc.conname
+            continue
         if type(e).__name__ != "Constraint":
             continue
         kind = e.contype.name
         if kind == "CONSTR_PRIMARY":
             pk = [k.sval for k in e.keys or ()]
+            pk_name = e.conname or pk_name
             for c in pk:
                 if c in t.columns:
                     t.columns[c] = replace(t.columns[c], primary_key=True, nullable=False)
@@ -234,7 +252,7 @@ def _table_constraints(schema: Schema, table: str, op: MigrationOp) -> list[str]
                             tuple(k.sval for k in e.pk_attrs or ()) or ("id",), name=e.conname, provenance=op.span)
             if not any(f.columns == fk.columns and f.ref_table == fk.ref_table for f in t.foreign_keys):
                 t.foreign_keys.append(fk)
-    return pk
+    return pk, pk_name
 
 
 def _rename_column(schema: Schema, table: str, old: str, new: str) -> None:
@@ -264,10 +282,14 @@ def _add_constraint(schema: Schema, table: str, op: MigrationOp) -> None:
             t.foreign_keys.append(fk)
     elif op.constraint in (ConstraintKind.UNIQUE, ConstraintKind.PRIMARY_KEY) and cols:
         primary = op.constraint is ConstraintKind.PRIMARY_KEY
-        suffix = "pkey" if primary else "key"
-        name = op.name or f"{table}_{'_'.join(cols)}_{suffix}"
+        # PostgreSQL's names: ``<table>_pkey``, ``<table>_<columns>_key``
+        name = op.name or (f"{table}_pkey" if primary else f"{table}_{'_'.join(cols)}_key")
         if op.using_index and op.name is None:
             return
+        if primary:
+            # a table has one primary key: this one (named, or added later) replaces what
+            # CREATE TABLE's column flags implied
+            t.indexes = [i for i in t.indexes if not i.primary]
         _add_index(schema, Index(table, tuple(IndexKey(column=c) for c in cols), unique=True, primary=primary,
                                  implicit=True, name=name, provenance=op.span))
         if primary:

@@ -243,13 +243,21 @@ def _sa_model(schema: Schema, registry: ModelRegistry, model: Model, lm: Any) ->
         if f.db_index:
             _add_index(t, Index(t.name, (IndexKey(column=f.column),), unique=False, name=f"ix_{t.name}_{f.column}",
                                 provenance=f.provenance))
+    by_attr = {a: c.name for a, c in raw_cols.items()}
     if pk_cols:
         span = model.fields[next(n for n, f in model.fields.items() if f.primary_key)].provenance
+        if lm is not None and len(pk_cols) > 1:
+            # a PrimaryKeyConstraint("b", "a") gives the key its order (the gatherer lists it
+            # with the unique constraints)
+            for cols, cspan in lm.uniques:
+                named = [by_attr.get(c, c) for c in cols]
+                if sorted(named) == sorted(pk_cols):
+                    pk_cols, span = named, cspan
+                    break
         _add_index(t, Index(t.name, tuple(IndexKey(column=c) for c in pk_cols), unique=True, primary=True,
                             implicit=True, name=f"{t.name}_pkey", provenance=span))
     if lm is None:
         return
-    by_attr = {a: c.name for a, c in raw_cols.items()}
     for ri in lm.indexes:
         idx = _sa_index(t.name, ri, by_attr)
         if idx is not None:
@@ -335,6 +343,10 @@ def _sa_core_table(schema: Schema, raw: Any) -> None:
     t = schema.ensure_table(raw.name, raw.span)
     t.sources.add("sqlalchemy-table")
     pk = [c.name for c in raw.columns if c.primary_key]
+    for cols, _span in raw.uniques if len(pk) > 1 else ():
+        if sorted(cols) == sorted(pk):  # PrimaryKeyConstraint("b", "a"): the key's order
+            pk = list(cols)
+            break
     for c in raw.columns:
         t.columns[c.name] = Column(c.name, c.sql_type, nullable=c.nullable if c.nullable is not None else not c.primary_key,
                                    primary_key=c.primary_key, provenance=c.span)

@@ -228,6 +228,7 @@ class _Extractor:
         self.local = local
         self.lines = text.split("\n")
         self.fk_constraints: list[tuple[tuple[str, ...], str]] = []
+        self.pk_constraint: tuple[str, ...] = ()  # PrimaryKeyConstraint(...) of the last __table_args__
         self.line_starts = [0]
         for line in self.lines[:-1]:
             self.line_starts.append(self.line_starts[-1] + len(line) + 1)
@@ -407,6 +408,7 @@ class _Extractor:
         idx: list[RawIndex] = []
         uniq: list[tuple[tuple[str, ...], Span]] = []
         self.fk_constraints = []
+        self.pk_constraint = ()
         elts = node.elts if isinstance(node, (ast.Tuple, ast.List)) else []
         for e in elts:
             if not isinstance(e, ast.Call):
@@ -418,6 +420,11 @@ class _Extractor:
                     idx.append(ri)
             elif fn in ("UniqueConstraint", "PrimaryKeyConstraint"):
                 cols = tuple(c for c in (_literal(a) for a in e.args) if isinstance(c, str))
+                if fn == "PrimaryKeyConstraint":
+                    # names as strings, or the attributes of the class body: PrimaryKeyConstraint(a, b)
+                    cols = tuple(a.id if isinstance(a, ast.Name) else c for a in e.args
+                                 if isinstance(c := _literal(a), str) or isinstance(a, ast.Name))
+                    self.pk_constraint = cols
                 if cols:
                     uniq.append((cols, self.span(e)))
             elif fn == "ForeignKeyConstraint" and len(e.args) >= 2:
@@ -439,6 +446,7 @@ class _Extractor:
         has_tn = False
         abstract = False
         fkc: list[tuple[tuple[str, ...], str]] = []
+        pkc: tuple[str, ...] = ()
         for st in node.body:
             annotation: ast.expr | None = None
             value: ast.expr | None
@@ -467,6 +475,7 @@ class _Extractor:
                 idx.extend(i)
                 uniq.extend(u)
                 fkc.extend(self.fk_constraints)
+                pkc = self.pk_constraint
                 continue
             if value is None:
                 # ``name: Mapped[int]`` alone is a column in SQLAlchemy 2.0
@@ -492,6 +501,8 @@ class _Extractor:
                 continue
             if self.fname(value) == "column_property":
                 props.append((name, self.span(value)))
+        if pkc:  # a PrimaryKeyConstraint names the key columns (by attribute or column name)
+            cols = [replace(c, primary_key=True, nullable=False) if c.attr in pkc or c.name in pkc else c for c in cols]
         if not (bases or cols or rels):
             return None
         return SaClass(node.name, bases, self.span(node), tablename, has_tn, abstract, tuple(cols), tuple(rels),
@@ -522,6 +533,11 @@ class _Extractor:
                 u = tuple(c for c in (_literal(x) for x in a.args) if isinstance(c, str))
                 if u:
                     uniq.append((u, self.span(a)))
+            elif fn == "PrimaryKeyConstraint":
+                pk = tuple(c for c in (_literal(x) for x in a.args) if isinstance(c, str))
+                cols = [replace(c, primary_key=True, nullable=False) if c.name in pk else c for c in cols]
+                if pk:
+                    uniq.append((pk, self.span(a)))  # as in __table_args__: the key's column order
         return SaTable(var, name, self.span(call), tuple(cols), tuple(idx), tuple(uniq))
 
 
