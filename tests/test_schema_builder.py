@@ -507,3 +507,187 @@ def test_sqlalchemy_composite_primary_keys() -> None:
         (22, "Foreign key `notes` (order_id) -> `orders` has no index leading with order_id: deletes on `orders` and joins from it scan `notes`"),
         (36, "Foreign key `links` (order_id) -> `orders` has no index leading with order_id: deletes on `orders` and joins from it scan `links`"),
     ]
+
+
+# -- Django: default indexes, *_together forms, AlterField / RemoveField, inheritance (issue 4) ---------
+
+DJANGO_FIELDS_0001 = '''\
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    initial = True
+    dependencies = []
+    operations = [
+        migrations.CreateModel(
+            name="Redirect",
+            fields=[
+                ("id", models.AutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("old_path", models.CharField(max_length=255, unique=True, db_index=True)),
+                ("slug", models.SlugField()),
+                ("plain_slug", models.SlugField(db_index=False)),
+                ("code", models.SlugField(unique=True)),
+                ("site", models.IntegerField()),
+                ("note", models.TextField(db_index=True)),
+            ],
+            options={"unique_together": set([("site", "slug")]), "index_together": [["site", "code"]]},
+        ),
+        migrations.CreateModel(
+            name="Pair",
+            fields=[("id", models.AutoField(primary_key=True)), ("a", models.IntegerField()), ("b", models.IntegerField())],
+            options={"unique_together": ("a", "b")},
+        ),
+    ]
+'''
+
+DJANGO_FIELDS_0002 = '''\
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    dependencies = [("redirects", "0001_initial")]
+    operations = [
+        migrations.AlterField(
+            model_name="redirect", name="old_path", field=models.CharField(max_length=255, db_index=True),
+        ),
+        migrations.AlterField(model_name="redirect", name="note", field=models.TextField()),
+        migrations.AlterField(model_name="redirect", name="site", field=models.IntegerField(unique=True)),
+        migrations.RemoveField(model_name="redirect", name="slug"),
+    ]
+'''
+
+
+def test_django_default_indexes_and_together_forms() -> None:
+    project = index({"redirects/migrations/0001_initial.py": DJANGO_FIELDS_0001})
+    assert indexes(project, "redirects_redirect") == [
+        ("redirects_redirect_pkey", ("id",), None, True, True),
+        ("redirects_redirect_old_path_uniq", ("old_path",), None, True, True),
+        ("redirects_redirect_slug_idx", ("slug",), None, False, False),  # SlugField: db_index=True by default
+        ("redirects_redirect_code_uniq", ("code",), None, True, True),
+        ("redirects_redirect_note_idx", ("note",), None, False, False),
+        ("redirects_redirect_site_slug_uniq", ("site", "slug"), None, True, True),  # set([...])
+        ("redirects_redirect_site_code_idx", ("site", "code"), None, False, False),
+    ]
+    assert indexes(project, "redirects_pair") == [
+        ("redirects_pair_pkey", ("id",), None, True, True),
+        ("redirects_pair_a_b_uniq", ("a", "b"), None, True, True),  # the single-group form ("a", "b")
+    ]
+
+
+def test_django_alter_field_and_remove_field_change_indexes() -> None:
+    project = index({"redirects/migrations/0001_initial.py": DJANGO_FIELDS_0001,
+                     "redirects/migrations/0002_alter.py": DJANGO_FIELDS_0002})
+    assert indexes(project, "redirects_redirect") == [
+        ("redirects_redirect_pkey", ("id",), None, True, True),
+        ("redirects_redirect_code_uniq", ("code",), None, True, True),
+        ("redirects_redirect_site_code_idx", ("site", "code"), None, False, False),
+        # unique=True removed (db_index stays): the constraint goes, a plain index comes
+        ("redirects_redirect_old_path_idx", ("old_path",), None, False, False),
+        ("redirects_redirect_site_uniq", ("site",), None, True, True),
+    ]  # note's db_index dropped; slug's index and the (site, slug) unique went with the column
+
+
+def test_django_unique_dropped_by_alter_field_is_not_redundant() -> None:
+    from querylint.testing import lint_files
+
+    r = lint_files({"redirects/migrations/0001_initial.py": DJANGO_FIELDS_0001,
+                    "redirects/migrations/0002_alter.py": DJANGO_FIELDS_0002}, select=["QL305"])
+    assert r.diagnostics == []
+
+
+DJANGO_MTI = '''\
+from django.db import migrations, models
+import django.db.models.deletion
+
+
+class Migration(migrations.Migration):
+    initial = True
+    dependencies = []
+    operations = [
+        migrations.CreateModel(
+            name="Page",
+            fields=[("id", models.AutoField(auto_created=True, primary_key=True, serialize=False)),
+                    ("title", models.CharField(max_length=100))],
+        ),
+        migrations.CreateModel(
+            name="BlogPage",
+            fields=[
+                ("page_ptr", models.OneToOneField(auto_created=True, on_delete=django.db.models.deletion.CASCADE,
+                                                  parent_link=True, primary_key=True, serialize=False, to="blog.page")),
+                ("body", models.TextField()),
+            ],
+            bases=("blog.page",),
+        ),
+    ]
+'''
+
+
+def test_django_multi_table_inheritance_from_migrations() -> None:
+    project = index({"blog/migrations/0001_initial.py": DJANGO_MTI})
+    child = project.schema.table("blog_blogpage")
+    assert child is not None
+    assert {n: (c.type, c.primary_key, c.nullable) for n, c in child.columns.items()} == {
+        "page_ptr_id": ("integer", True, False), "body": ("text", False, False)}
+    assert indexes(project, "blog_blogpage") == [("blog_blogpage_pkey", ("page_ptr_id",), None, True, True)]
+    assert [(f.columns, f.ref_table, f.ref_columns) for f in child.foreign_keys] == [(("page_ptr_id",), "blog_page", ("id",))]
+
+
+DJANGO_MODELS = '''\
+from django.conf import settings
+from django.contrib.contenttypes.fields import GenericRelation
+from django.db import models
+
+
+class Page(models.Model):
+    title = models.CharField(max_length=100)
+    slug = models.SlugField()
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    content_type = models.ForeignKey("contenttypes.ContentType", on_delete=models.CASCADE)
+    group = models.ForeignKey("auth.Group", on_delete=models.CASCADE, db_index=False)
+    site = models.ForeignKey("sites.Site", on_delete=models.CASCADE)
+    comments = GenericRelation("Comment")
+
+    class Meta:
+        unique_together = ("title", "site")
+
+
+class BlogPage(Page):
+    body = models.TextField()
+
+    class Meta:
+        unique_together = set([("body", "page_ptr")])
+
+
+class Pair(models.Model):
+    a = models.IntegerField()
+    b = models.IntegerField()
+    c = models.IntegerField()
+
+    class Meta:
+        unique_together = {("b", "c"), ("a", "b")}
+        index_together = [["a", "c"]]
+
+
+class Comment(models.Model):
+    text = models.TextField()
+'''
+
+
+def test_django_models_schema_facts() -> None:
+    schema = schema_of({"blog/__init__.py": "", "blog/models.py": DJANGO_MODELS})
+    page = schema.table("blog_page")
+    assert page is not None
+    # GenericRelation has no column; built-in targets resolve to their tables and integer keys
+    assert {n: c.type for n, c in page.columns.items() if n.endswith("_id") or n == "comments"} == {
+        "owner_id": "integer", "content_type_id": "integer", "group_id": "integer", "site_id": "integer"}
+    assert sorted((f.columns, f.ref_table, f.ref_columns) for f in page.foreign_keys) == [
+        (("content_type_id",), "django_content_type", ("id",)), (("group_id",), "auth_group", ("id",)),
+        (("owner_id",), "auth_user", ("id",)), (("site_id",), "django_site", ("id",))]
+    assert [k for _, k, _, _ in keys_of(schema, "blog_page")] == [
+        ("slug",), ("slug varchar_pattern_ops",), ("owner_id",), ("content_type_id",), ("site_id",), ("id",), ("title", "site_id")]
+    assert keys_of(schema, "blog_blogpage") == [
+        ("blog_blogpage_pkey", ("page_ptr_id",), True, True), (None, ("body", "page_ptr_id"), True, False)]
+    child = schema.table("blog_blogpage")
+    assert child is not None and [(f.columns, f.ref_table) for f in child.foreign_keys] == [(("page_ptr_id",), "blog_page")]
+    assert [(k, u) for _, k, u, _ in keys_of(schema, "blog_pair")] == [
+        (("id",), True), (("a", "b"), True), (("b", "c"), True), (("a", "c"), False)]

@@ -580,7 +580,8 @@ def _field(ctx: _Ctx, name: str, node: ast.expr) -> FieldState | None:
     null = bool(literal(kw.get("null"), cls not in KNOWN_FIELDS))
     pk = bool(literal(kw.get("primary_key"), False))
     unique = bool(literal(kw.get("unique"), False)) or pk or cls == "OneToOneField"
-    db_index = bool(literal(kw.get("db_index"), cls in FK_CLASSES))
+    # Django indexes ForeignKey / OneToOneField (and its subclasses) and SlugField by default
+    db_index = bool(literal(kw.get("db_index"), cls in FK_CLASSES or cls.endswith("SlugField")))
     db_column = literal(kw.get("db_column"))
     target = None
     typ: str | None
@@ -823,8 +824,11 @@ def _elts(node: ast.expr | None) -> list[ast.expr]:
 
 
 def _together(node: ast.expr | None) -> set[tuple[str, ...]]:
+    """``{("a", "b")}``, ``[["a", "b"]]``, ``set([("a", "b")])`` and the single-group ``("a", "b")``."""
+    if isinstance(node, ast.Call) and call_name(node) in ("set", "frozenset") and len(node.args) == 1 and not node.keywords:
+        node = node.args[0]
     val = literal(node)
-    if not isinstance(val, (list, tuple, set)) or not val:
+    if not isinstance(val, (list, tuple, set, frozenset)) or not val:
         return set()
     if all(isinstance(v, str) for v in val):
         return {tuple(val)}

@@ -142,7 +142,9 @@ def apply_op(schema: Schema, op: MigrationOp) -> None:
             _add_index(schema, Index(table, tuple(IndexKey(column=c) for c in pk), unique=True, primary=True, implicit=True,
                                      name=pk_name, provenance=span))
         for c in op.columns:
-            if c.unique and not c.primary_key:
+            # Django emits a column's UNIQUE constraint as a separate (named) op, which AlterField
+            # later drops by that name
+            if c.unique and not c.primary_key and op.framework is not MigrationFramework.DJANGO:
                 _add_index(schema, Index(table, (IndexKey(column=c.name),), unique=True, implicit=True,
                                          name=f"{table}_{c.name}_key", provenance=span))
             # Django emits its FK constraints as separate (named) ops

@@ -232,7 +232,11 @@ class _Extractor:
                         seg = ast.get_source_segment(self.text, e) or ast.unparse(e)
                         out.append((_dedent_call(seg, e), self.span(e)))
                 elif t.id in _META_OPTS:
-                    val = _literal(st.value)
+                    value = st.value
+                    if isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and \
+                            value.func.id in ("set", "frozenset") and len(value.args) == 1 and not value.keywords:
+                        value = value.args[0]  # unique_together = set([("a", "b")])
+                    val = _literal(value)
                     if val is not _MISSING:
                         options.append((t.id, val))
         bases = tuple(b for b in (dotted(x) for x in node.bases) if b)
@@ -787,6 +791,9 @@ def _fill(lm: LinkedModel, parents: list[LinkedModel], target_key: Any) -> None:
 
 
 def _together(value: Any) -> list[tuple[str, ...]]:
+    """``[("a", "b")]``, ``{("a", "b")}`` (sorted: a set has no order) and the single group ``("a", "b")``."""
+    if isinstance(value, (set, frozenset)):
+        value = sorted(v for v in value if isinstance(v, tuple))
     if not isinstance(value, (list, tuple)) or not value:
         return []
     if all(isinstance(v, str) for v in value):
