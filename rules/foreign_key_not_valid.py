@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from querylint.diagnostics import Diagnostic
-from querylint.locks import by_framework, existing_table, lock_phrase, not_valid_fix
+from querylint.locks import by_framework, existing_table, lock_phrase, not_valid_fix, table_label
 from querylint.migration import ConstraintKind, Migration, MigrationFramework, OpKind
 from querylint.rule import Example, FileContext, FixAvailability, MigrationRule
 
@@ -106,10 +106,12 @@ class ForeignKeyNotValid(MigrationRule):
                 # Django adds a ForeignKey column with its constraint inline (ADD COLUMN ...
                 # REFERENCES): PostgreSQL knows the new column is all NULL and skips validation.
                 continue
+            # the referenced table may be a name the reader could not evaluate
+            ref = f"`{op.ref_table}`" if op.ref_table else "the referenced table"
             yield self.diagnostic(
                 op.span,
-                f"{lock_phrase(op)} and on `{op.ref_table}`: writes to both are blocked while every row of "
-                f"`{op.table}` is validated",
+                f"{lock_phrase(op)} and on {ref}: writes to both are blocked while every row of "
+                f"{table_label(op)} is validated",
                 help=by_framework(
                     op.framework,
                     sql="Add the constraint `NOT VALID`, then `VALIDATE CONSTRAINT` in a separate transaction",

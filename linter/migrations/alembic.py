@@ -487,9 +487,26 @@ def table_name(ctx: _Ctx, node: ast.expr | None) -> str | None:
     if isinstance(v, str):
         return v
     if isinstance(node, ast.Attribute) and node.attr == "__tablename__" and ctx.project is not None:
-        m = ctx.project.models.resolve(dotted(node.value))
+        name = dotted(node.value)
+        m = ctx.project.models.resolve(name) or _imported_model(ctx, name)
         if m is not None:
             return str(m.table)
+    return None
+
+
+def _imported_model(ctx: _Ctx, name: str) -> Any:
+    """A class name two models share (``SqlExperiment`` in models.py and initial_models.py):
+    the one this revision imports (``from mlflow.store.tracking.dbmodels.models import SqlExperiment``)."""
+    tree = ctx.af.parsed.tree
+    if tree is None or ctx.project is None or "." in name:
+        return None
+    for st in tree.body:
+        if isinstance(st, ast.ImportFrom) and st.module and not st.level:
+            for alias in st.names:
+                if (alias.asname or alias.name) == name:
+                    found = [m for m in ctx.project.models.models.values()
+                             if m.class_name == alias.name and m.module == st.module]
+                    return found[0] if len(found) == 1 else None
     return None
 
 
