@@ -460,7 +460,11 @@ class FunctionWalker:
                     evaluated_at=span, loop=loop, span_of=self.mod.span, description=self.text(node, 80),
                 )
             else:
-                q = queries_sqlalchemy.build_query(qs, span, kind=kind, evaluated_at=span, loop=loop, description=self.text(node, 80))
+                q = queries_sqlalchemy.build_query(
+                    qs, span, kind=kind, evaluated_at=span, loop=loop, description=self.text(node, 80), registry=self.a.registry,
+                    model_of=lambda n: v.model if isinstance(n, ast.Name) and isinstance(v := self.name(n), ModelClass) else None,
+                    span_of=self.mod.span, terminal=terminal, terminal_call=call,
+                )
         except (KeyError, ValueError, AttributeError):
             return
         self.queries.append(q)
@@ -1166,6 +1170,8 @@ class FunctionWalker:
             m = first.model if isinstance(first, ModelClass) else None
             self.emit(EventKind.QUERY, node, loop, method=meth, model=m.class_name if m else None,
                       help="Load all rows once before the loop (`select(Model).where(Model.id.in_(ids))`) and look them up in a dict")
+            if m is not None:  # a primary-key lookup
+                self.queries.append(queries_sqlalchemy.get_query(m, self.mod.span(node), evaluated_at=self.mod.span(node), loop=loop, description=self.text(node, 80)))
             return Instance(m, confidence=Confidence.MEDIUM) if m else None
         if meth in ("add", "add_all", "merge") and self.loops:
             self.loops[-1].added = True
@@ -1221,7 +1227,7 @@ class FunctionWalker:
                 self.evaluate(qs, node, "all")
                 return replace(qs, evaluated=True)
             kind = QueryKind.DELETE if meth == "delete" else QueryKind.UPDATE if meth == "update" else QueryKind.SELECT
-            self.record_query(qs, node, kind=kind, loop=loop)
+            self.record_query(qs, node, kind=kind, terminal=meth, call=node, loop=loop)
             if kind is QueryKind.SELECT:
                 self.emit(EventKind.QUERY, node, loop, method=meth, model=qs.model.class_name, help="Run one query for all rows before the loop (`filter(Model.id.in_(ids))`) and look them up in a dict")
             else:
