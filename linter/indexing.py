@@ -26,7 +26,7 @@ from enum import Enum
 from typing import TYPE_CHECKING
 
 from querylint.diagnostics import Confidence, IndexKey, IndexSuggestion
-from querylint.ir import Op, Predicate, Query, QueryKind, ValueKind
+from querylint.ir import Op, Origin, Predicate, Query, QueryKind, ValueKind
 from querylint.schema import Index, Schema, Table
 from querylint.source import Span
 
@@ -49,18 +49,38 @@ _BOOL_LITERALS = {"true": True, "false": False, "'t'": True, "'f'": False, "1": 
 # -- normalisation -------------------------------------------------------------------------
 
 
+# A cast to a string type is noise PostgreSQL adds when it prints an index (``lower((email)::text)``);
+# any other cast changes the value (``created_at::date``) and is part of the expression.
+_CAST = re.compile(
+    r"::\s*(timestamp\s+with(?:out)?\s+time\s+zone|time\s+with(?:out)?\s+time\s+zone|character\s+varying|"
+    r"double\s+precision|[a-z_][a-z0-9_]*)(\s*\(\d+(\s*,\s*\d+)?\))?(\[\])?")
+_NOISE_CASTS = {"text", "varchar", "character varying", "bpchar", "character", "char", "name", "unknown"}
+_CAST_NAMES = {"timestamp with time zone": "timestamptz", "timestamp without time zone": "timestamp",
+               "time with time zone": "timetz", "time without time zone": "time", "int": "integer", "int4": "integer",
+               "int8": "bigint", "int2": "smallint", "bool": "boolean", "float8": "double precision"}
+
+
+def _cast(m: re.Match[str]) -> str:
+    typ = re.sub(r"\s+", " ", m.group(1))
+    if typ in _NOISE_CASTS:
+        return ""
+    return "::" + _CAST_NAMES.get(typ, typ) + re.sub(r"\s+", "", m.group(2) or "") + (m.group(4) or "")
+
+
 def norm_expression(sql: str) -> str:
-    """Canonical text of an expression: lower-case outside literals, no spaces, no casts."""
+    """Canonical text of an expression: lower-case outside literals, spaces only between words,
+    no casts to string types."""
     out: list[str] = []
     for i, part in enumerate(re.split(r"('(?:[^']|'')*')", sql)):
         if i % 2 == 1:
             out.append(part)
             continue
         p = part.lower().replace('"', "")
-        p = re.sub(r"::\s*[a-z_ ]+(\(\d+(,\s*\d+)?\))?(\[\])?", "", p)
-        p = re.sub(r"\s+", "", p)
+        p = _CAST.sub(_cast, p)
+        p = re.sub(r"\s+", " ", p)
+        p = re.sub(r"\s*([^\w\s'])\s*", r"\1", p)  # ``extract(month from created_at)``, ``a+b``
         out.append(p)
-    text = "".join(out)
+    text = "".join(out).strip()
     # ``lower((email))`` -> ``lower(email)``: drop parentheses around a bare identifier.
     prev = None
     while prev != text:
@@ -132,7 +152,7 @@ def norm_term(term: str) -> str:
     t = re.sub(r"\bis\s+true\b", "=true", t, flags=re.IGNORECASE)
     t = re.sub(r"\bis\s+false\b", "=false", t, flags=re.IGNORECASE)
     t = t.replace("!=", "<>")
-    n = norm_expression(t)
+    n = norm_expression(t).replace(" ", "")  # a term's canonical form has no spaces at all
     n = re.sub(r"^[a-z_][\w]*\.", "", n)  # drop a table qualifier on the leading column
     n = n.replace("isnotnull", " is not null").replace("isnull", " is null")
     m = re.fullmatch(r"([\w]+)=(true|'t')", n)
@@ -181,6 +201,9 @@ class IndexNeed:
     multi_value: bool = False  # an IN list on a key: the index cannot deliver the order
     include: tuple[str, ...] = ()
     has_expression: bool = False
+    # why no index can serve the expression as written (``created_at::date`` on a timestamptz
+    # column depends on the session's TimeZone: PostgreSQL refuses to index it); no suggestion then
+    not_indexable: str = ""
     confidence: Confidence = Confidence.HIGH
 
     @property
@@ -264,6 +287,29 @@ def _const_sql(column: str, op: Op, text: str | None) -> str | None:
     return None
 
 
+_TZ_TYPES = {"timestamptz", "timestamp with time zone"}
+# date/time arithmetic whose result on a timestamptz depends on the session's TimeZone setting:
+# STABLE, not IMMUTABLE, so ``CREATE INDEX`` refuses it
+_TZ_DEPENDENT = re.compile(r"::(date|time|timetz|timestamp)\b|\b(extract|date_part|date_trunc|to_char|age)\(")
+_DJANGO_YEAR = re.compile(r"extract\((year|iso_year|isoyear) from (\w+)\)")
+
+
+def _not_indexable(expression: str, table: Table) -> str | None:
+    """Why no index can hold ``expression`` on this table ("" when it can, None when we cannot tell)."""
+    if not _TZ_DEPENDENT.search(expression) or "at time zone" in expression:
+        return ""
+    for name in re.findall(r"[a-z_][a-z0-9_]*", expression):
+        col = table.columns.get(name)
+        if col is None:
+            continue
+        if col.type is None:
+            return None  # a date function on a column of unknown type: say nothing
+        if col.type.lower() in _TZ_TYPES:
+            return (f"{name} is a timestamptz, so {expression} depends on the time zone and PostgreSQL cannot "
+                    f"index it as written")
+    return ""
+
+
 def derive_needs(query: Query, schema: Schema) -> list[IndexNeed]:
     """The index needs of one query; empty when it is unknowable or needs nothing."""
     if query.kind not in (QueryKind.SELECT, QueryKind.UPDATE, QueryKind.DELETE) or not query.tables:
@@ -305,6 +351,7 @@ def _table_need(query: Query, schema: Schema, table_name: str, names: dict[str, 
     range_key: IndexKey | None = None
     multi = False
     has_expr = False
+    not_indexable = ""
     for p in query.predicates:
         if _pred_table(p, query, names) != table_name:
             continue
@@ -313,8 +360,21 @@ def _table_need(query: Query, schema: Schema, table_name: str, names: dict[str, 
             return None  # a column we do not know: the schema is incomplete, say nothing
         if p.value.kind is ValueKind.COLUMN:
             continue  # a join condition, handled through joins
-        if p.expression is not None:
-            key = IndexKey(expression=norm_expression(p.expression))
+        expression = norm_expression(p.expression) if p.expression is not None else None
+        year = _DJANGO_YEAR.fullmatch(expression or "")
+        if query.origin is Origin.DJANGO and year and year.group(2) in table.columns and (p.op is Op.EQ or p.op.is_range):
+            # Django turns ``created__year=2024`` (and gt/gte/lt/lte) into a range on the bare
+            # column (``BETWEEN '2024-01-01' AND '2024-12-31...'``): no EXTRACT reaches PostgreSQL
+            if range_key is None:
+                range_key = IndexKey(column=year.group(2))
+                conditions.add(f"{year.group(2)} is not null")
+            continue
+        if expression is not None:
+            reason = _not_indexable(expression, table)
+            if reason is None:
+                return None
+            not_indexable = not_indexable or reason
+            key = IndexKey(expression=expression)
             if p.op in (Op.EQ, Op.IN):
                 has_expr = True
                 equality.append(key)
@@ -392,6 +452,7 @@ def _table_need(query: Query, schema: Schema, table_name: str, names: dict[str, 
         multi_value=multi,
         include=include,
         has_expression=has_expr,
+        not_indexable=not_indexable,
         confidence=confidence,
     )
 
@@ -673,7 +734,7 @@ def merge(results: list[NeedResult], schema: Schema, max_keys: int = DEFAULT_MAX
     """
     from querylint.advise.naming import index_name
 
-    todo = [r for r in results if r.status in (Status.MISSING, Status.WRONG_ORDER)]
+    todo = [r for r in results if r.status in (Status.MISSING, Status.WRONG_ORDER) and not r.need.not_indexable]
     groups: dict[tuple[str, str | None], list[NeedResult]] = {}
     for r in todo:
         groups.setdefault((r.need.table, r.need.predicate), []).append(r)

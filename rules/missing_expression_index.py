@@ -4,7 +4,7 @@ from collections.abc import Iterator
 
 from querylint.diagnostics import Diagnostic
 from querylint.indexing import DEFAULT_MAX_KEYS, Status, add_help, analyze, related_spans
-from querylint.ir import Query
+from querylint.ir import Origin, Query
 from querylint.rule import Example, FileContext, QueryRule
 from querylint.source import RelatedSpan
 
@@ -25,6 +25,12 @@ class MissingExpressionIndex(QueryRule):
     `lower(email)`, so PostgreSQL scans the table and computes the function on every row
     (`non-sargable predicate`). When the function is what the application means (a
     case-insensitive lookup), an index on the expression itself serves the query as it is.
+
+    A date or time taken from a `timestamptz` (`created_at::date`, `EXTRACT(month FROM
+    created_at)`, Django's `created_at__date`) depends on the session's time zone, so
+    PostgreSQL refuses to index it (its functions are not `IMMUTABLE`): the finding then
+    suggests no index and asks for a range on the bare column instead
+    (`created_at >= $1 AND created_at < $2`), which an index on `created_at` serves.
 
     ## Example
     ```sql
@@ -67,10 +73,24 @@ class MissingExpressionIndex(QueryRule):
         analysis = analyze(ctx.project, int(self.opts["max-keys"]))
         for r in analysis.for_query(query):
             s = r.suggestion
-            if r.status is not Status.MISSING or not r.need.has_expression or s is None:
+            if r.status is not Status.MISSING or not r.need.has_expression:
                 continue
             exprs = [k.expression for k in (*r.need.equality, *([r.need.range] if r.need.range else [])) if k.expression]
             cols = sorted({p.column for p in query.predicates if p.expression is not None and p.expression and p.column})
+            if r.need.not_indexable:
+                # an expression index would be refused: the bare column, compared with a range, is the fix
+                col = cols[0] if len(cols) == 1 else "the column"
+                django = query.origin is Origin.DJANGO
+                yield self.diagnostic(
+                    query.span,
+                    f"`{r.need.table}` is filtered on {', '.join(exprs)}, which no index serves: {r.need.not_indexable}",
+                    help=f"Filter on a range of the bare column instead ({col}__gte=start, {col}__lt=end)" if django else
+                         f"Compare the bare column with a range instead ({col} >= start AND {col} < end)",
+                    confidence=r.need.confidence,
+                )
+                continue
+            if s is None:
+                continue
             yield self.diagnostic(
                 query.span,
                 f"`{r.need.table}` is filtered on {', '.join(exprs)}, which no index serves: an index on {', '.join(cols) or 'the column'} cannot be used through the function",
