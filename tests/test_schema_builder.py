@@ -691,3 +691,22 @@ def test_django_models_schema_facts() -> None:
     assert child is not None and [(f.columns, f.ref_table) for f in child.foreign_keys] == [(("page_ptr_id",), "blog_page")]
     assert [(k, u) for _, k, u, _ in keys_of(schema, "blog_pair")] == [
         (("id",), True), (("a", "b"), True), (("b", "c"), True), (("a", "c"), False)]
+    # the built-in targets' tables are known by their primary key only
+    for table, model in [("auth_user", "auth.User"), ("django_content_type", "contenttypes.ContentType"),
+                         ("auth_group", "auth.Group"), ("django_site", "sites.Site")]:
+        t = schema.table(table)
+        assert t is not None and t.model == model and t.sources == {"django-builtin"}
+        assert {n: (c.type, c.primary_key) for n, c in t.columns.items()} == {"id": ("integer", True)}
+        assert keys_of(schema, table) == [(f"{table}_pkey", ("id",), True, True)]
+
+
+def test_builtin_tables_are_quiet_about_columns_they_do_not_know() -> None:
+    from querylint.testing import lint_files
+
+    views = (
+        "from django.contrib.auth.models import User\n\n\n"
+        "def by_email(e):\n    return list(User.objects.filter(email=e))\n\n\n"
+        "def by_id(i):\n    return User.objects.get(id=i)\n"
+    )
+    r = lint_files({"blog/__init__.py": "", "blog/models.py": DJANGO_MODELS, "blog/views.py": views}, select=["QL3"])
+    assert [d for d in r.diagnostics if d.span.path == "blog/views.py"] == []

@@ -11,7 +11,9 @@ from the Django reader (absent with ``db_index=False``).
 Then the models overlay (``project.facts["model_schema"]``, a :class:`Schema` from the ORM
 gatherer): tables, columns, indexes and foreign keys the migrations do not know are added —
 without migrations the models are the current truth — and an index is never added twice for
-the same (table, keys, predicate, unique). ``Table.model`` comes from ``project.models``.
+the same (table, keys, predicate, unique). ``Table.model`` comes from ``project.models``. Django's
+built-in models that the project's relations point at (``auth_user``, ``django_content_type``...)
+are added with their primary key only.
 Every fact keeps its provenance span.
 """
 
@@ -25,6 +27,7 @@ from querylint.migration import ConstraintKind, MigrationFramework, MigrationOp,
 from querylint.schema import Column, ForeignKey, Index, Schema, Table
 
 if TYPE_CHECKING:
+    from querylint.models import ModelRegistry
     from querylint.project import ProjectIndex
     from querylint.sqlsource import SqlStatement
 
@@ -323,12 +326,37 @@ def overlay_models(project: ProjectIndex) -> None:
                     t.foreign_keys.append(replace(fk, table=t.name))
             if t.model is None:
                 t.model = mt.model
+    _django_builtin_targets(schema, project.models)
     for m in project.models.models.values():
         if m.abstract or m.proxy:
             continue
         t8 = schema.table(m.table)
         if t8 is not None and t8.model is None:
             t8.model = m.key
+
+
+def _django_builtin_targets(schema: Schema, registry: ModelRegistry) -> None:
+    """``auth_user``, ``django_content_type``... when the project's models point at them but do
+    not define them: the table and its primary key only, so foreign keys resolve. Their other
+    columns stay unknown, and the index rules say nothing about a column they do not know."""
+    from querylint.models import Framework, RelationKind
+    from querylint.python.model_schema import BUILTIN_PK_TYPES
+    from querylint.python.models_django import BUILTIN_TABLES
+
+    for model in registry.models.values():
+        if model.framework is not Framework.DJANGO or model.abstract:
+            continue
+        for rel in model.relations.values():
+            table = BUILTIN_TABLES.get(rel.target) if rel.target not in registry.models else None
+            if table is None or rel.kind not in (RelationKind.FORWARD_FK, RelationKind.FORWARD_O2O, RelationKind.M2M):
+                continue
+            if schema.table(table) is None:
+                t = schema.ensure_table(table)
+                t.model = rel.target
+                t.sources.add("django-builtin")
+                t.columns["id"] = Column("id", BUILTIN_PK_TYPES.get(table, "integer"), nullable=False, primary_key=True)
+                t.indexes.append(Index(table, (IndexKey(column="id"),), unique=True, primary=True, implicit=True,
+                                       name=f"{table}_pkey"))
 
 
 def _same_index(a: Index, b: Index) -> bool:

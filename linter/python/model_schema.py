@@ -20,8 +20,8 @@ from querylint.models import Framework, Model, ModelRegistry, RelationKind
 from querylint.schema import Column, ForeignKey, Index, Schema, Table
 from querylint.source import Language, SourceFile, Span
 
-_BUILTIN_PK_TYPES = {"auth_user": "integer", "auth_group": "integer", "auth_permission": "integer",
-                     "django_content_type": "integer", "django_site": "integer"}
+BUILTIN_PK_TYPES = {"auth_user": "integer", "auth_group": "integer", "auth_permission": "integer",
+                    "django_content_type": "integer", "django_site": "integer"}
 
 
 def schema_from_models(registry: ModelRegistry, django: dict[str, Any] | None = None,
@@ -180,7 +180,7 @@ def _django_target(registry: ModelRegistry, key: str, django: dict[str, Any]) ->
     target = registry.models.get(key)
     if target is None:
         table = BUILTIN_TABLES.get(key)
-        return table, "id", _BUILTIN_PK_TYPES.get(table or "")
+        return table, "id", BUILTIN_PK_TYPES.get(table or "")
     lm = django.get(key)
     pk = next((f for f in target.fields.values() if f.primary_key), None)
     if lm is not None:
