@@ -710,3 +710,19 @@ def test_builtin_tables_are_quiet_about_columns_they_do_not_know() -> None:
     )
     r = lint_files({"blog/__init__.py": "", "blog/models.py": DJANGO_MODELS, "blog/views.py": views}, select=["QL3"])
     assert [d for d in r.diagnostics if d.span.path == "blog/views.py"] == []
+
+
+def test_stub_model_in_a_migration_does_not_override_the_live_model() -> None:
+    live = (
+        "from sqlalchemy import Column, Integer, PrimaryKeyConstraint, String\n"
+        "from sqlalchemy.orm import declarative_base\n\nBase = declarative_base()\n\n\n"
+        "class SqlRun(Base):\n    __tablename__ = \"runs\"\n    run_uuid = Column(String(32))\n"
+        "    experiment_id = Column(Integer)\n    __table_args__ = (PrimaryKeyConstraint(\"run_uuid\", name=\"run_pk\"),)\n"
+    )
+    stub = live.replace('"run_uuid", name="run_pk"', '"experiment_id", name="experiment_pk"') + (
+        "\n\nrevision = \"b2\"\ndown_revision = \"a1\"\n\n\ndef upgrade():\n    pass\n")
+    schema = schema_of({"app/__init__.py": "", "app/models.py": live, "migrations/versions/b2_stub.py": stub})
+    assert keys_of(schema, "runs") == [("runs_pkey", ("run_uuid",), True, True)]
+    # with no live model, the stub is all we know
+    schema = schema_of({"migrations/versions/b2_stub.py": stub})
+    assert keys_of(schema, "runs") == [("runs_pkey", ("experiment_id",), True, True)]

@@ -12,6 +12,7 @@ Django's automatic indexes are not reproduced (Django hashes them), so they are 
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import replace
 from typing import Any, cast
 
@@ -20,6 +21,7 @@ from querylint.models import Framework, Model, ModelRegistry, RelationKind
 from querylint.schema import Column, ForeignKey, Index, Schema, Table
 from querylint.source import Language, SourceFile, Span
 
+_MIGRATION_MODULE = re.compile(r"(^|\.)(migrations?|versions|alembic)(\.|$)")
 BUILTIN_PK_TYPES = {"auth_user": "integer", "auth_group": "integer", "auth_permission": "integer",
                     "django_content_type": "integer", "django_site": "integer"}
 
@@ -29,8 +31,16 @@ def schema_from_models(registry: ModelRegistry, django: dict[str, Any] | None = 
     """The schema the models declare. ``django`` / ``sqlalchemy`` are the gatherers' link results."""
     schema = Schema()
     django = django or {}
+    # a model class written inside a migration (an Alembic revision's stub ``SqlRun``) is a
+    # snapshot of some past state, sometimes a deliberately partial one: it is a schema fact
+    # only for a table that no live model declares
+    live_tables = {m.table.lower() for m in registry.models.values()
+                   if m.table and not m.abstract and not m.proxy and not _MIGRATION_MODULE.search(m.module)}
     for model in registry.models.values():
         if model.abstract or model.proxy or not model.table:
+            continue
+        if model.framework is Framework.SQLALCHEMY and _MIGRATION_MODULE.search(model.module) \
+                and model.table.lower() in live_tables:
             continue
         if model.framework is Framework.DJANGO:
             _django_model(schema, registry, model, django.get(model.key), django)
