@@ -702,6 +702,11 @@ def build_query(
             b.preds.append(Predicate(qs.model.table, f.column, Op.EQ, Value(ValueKind.PARAM), None, span_of(terminal_call) if span_of else None))
         if not pk:
             b.incomplete = True
+    if any(p.table != qs.model.table for p in b.preds):
+        # A filter on a joined table: the planner may start from that table and reach this one
+        # through the join key (``roles.name = ?`` then ``role_permissions.role_id = roles.id``),
+        # so this table's own predicates alone do not say which index it needs.
+        b.incomplete = True
     projection = Projection.STAR if qs.rows == "instances" else Projection.UNKNOWN
     if terminal in ("count", "exists") or kind is not QueryKind.SELECT:
         projection = Projection.UNKNOWN
