@@ -684,6 +684,10 @@ def is_test_path(path: str) -> bool:
     return bool(_TEST_PATH.search(path.replace("\\", "/")))
 
 
+#: migration code (a revision, a data migration, its helpers): it runs once, on deploy
+_MIGRATION_PATH = re.compile(r"(^|/)(\w+_)?migrations?/|(^|/)alembic/versions/")
+
+
 def analyze(project: ProjectIndex, max_keys: int = DEFAULT_MAX_KEYS) -> Analysis:
     """Every need of every query, classified against the schema and merged (cached)."""
     cache_key = f"indexing:{max_keys}"
@@ -692,9 +696,10 @@ def analyze(project: ProjectIndex, max_keys: int = DEFAULT_MAX_KEYS) -> Analysis
         return cached
     analysis = Analysis()
     uncertain = uncertain_tables(project)
+    migration_files = {m.path for m in project.migrations}
     for q in project.queries:
-        if is_test_path(q.span.path):
-            continue
+        if is_test_path(q.span.path) or q.span.path in migration_files or _MIGRATION_PATH.search(q.span.path):
+            continue  # a query in a test or a migration does not need an index
         try:
             needs = derive_needs(q, project.schema)
         except Exception:  # one odd query must not stop the index rules
