@@ -726,3 +726,19 @@ def test_stub_model_in_a_migration_does_not_override_the_live_model() -> None:
     # with no live model, the stub is all we know
     schema = schema_of({"migrations/versions/b2_stub.py": stub})
     assert keys_of(schema, "runs") == [("runs_pkey", ("experiment_id",), True, True)]
+
+
+def test_constraint_using_an_index_takes_it_over() -> None:
+    files = {
+        "migrations/001.sql": "CREATE TABLE orders (id bigint NOT NULL, code text NOT NULL);\n",
+        "migrations/002.sql": "CREATE UNIQUE INDEX CONCURRENTLY orders_id_idx ON orders (id);\n"
+                              "CREATE UNIQUE INDEX CONCURRENTLY orders_code_idx ON orders (code);\n",
+        "migrations/003.sql": "ALTER TABLE orders ADD CONSTRAINT orders_pkey PRIMARY KEY USING INDEX orders_id_idx;\n"
+                              "ALTER TABLE orders ADD CONSTRAINT orders_code_key UNIQUE USING INDEX orders_code_idx;\n",
+    }
+    project = index(files)
+    # PostgreSQL renames the index to the constraint: one index each, not two
+    assert indexes(project, "orders") == [("orders_pkey", ("id",), None, True, True),
+                                          ("orders_code_key", ("code",), None, True, True)]
+    t = project.schema.table("orders")
+    assert t is not None and t.columns["id"].primary_key

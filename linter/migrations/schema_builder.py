@@ -19,6 +19,7 @@ Every fact keeps its provenance span.
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -278,8 +279,34 @@ def _rename_column(schema: Schema, table: str, old: str, new: str) -> None:
                               if f.ref_table == t.name else f for f in other.foreign_keys]
 
 
+_USING_INDEX = re.compile(r"\busing\s+index\s+(?:\"([^\"]+)\"|([\w$]+))", re.IGNORECASE)
+
+
+def _constraint_using_index(t: Table, op: MigrationOp) -> None:
+    """``ADD CONSTRAINT name PRIMARY KEY / UNIQUE USING INDEX idx``: the index becomes the
+    constraint's (PostgreSQL renames it to the constraint's name)."""
+    m = _USING_INDEX.search(op.sql or "")
+    if m is None:
+        return
+    index_name = m.group(1) or m.group(2).lower()
+    found = next((i for i in t.indexes if i.name == index_name), None)
+    if found is None:
+        return
+    primary = op.constraint is ConstraintKind.PRIMARY_KEY
+    if primary:
+        t.indexes = [i for i in t.indexes if not i.primary]
+        for c in found.columns:
+            if c is not None and c in t.columns:
+                t.columns[c] = replace(t.columns[c], primary_key=True, nullable=False)
+    t.indexes = [replace(i, name=op.name or index_name, unique=True, primary=primary, implicit=True) if i is found else i
+                 for i in t.indexes]
+
+
 def _add_constraint(schema: Schema, table: str, op: MigrationOp) -> None:
     t = schema.ensure_table(table, op.span)
+    if op.using_index and op.constraint in (ConstraintKind.UNIQUE, ConstraintKind.PRIMARY_KEY):
+        _constraint_using_index(t, op)
+        return
     cols = op.constraint_columns
     if op.constraint is ConstraintKind.FOREIGN_KEY and cols and op.ref_table:
         fk = ForeignKey(table, cols, op.ref_table.lower(), op.ref_columns or ("id",), name=op.name, provenance=op.span)
@@ -289,8 +316,6 @@ def _add_constraint(schema: Schema, table: str, op: MigrationOp) -> None:
         primary = op.constraint is ConstraintKind.PRIMARY_KEY
         # PostgreSQL's names: ``<table>_pkey``, ``<table>_<columns>_key``
         name = op.name or (f"{table}_pkey" if primary else f"{table}_{'_'.join(cols)}_key")
-        if op.using_index and op.name is None:
-            return
         if primary:
             # a table has one primary key: this one (named, or added later) replaces what
             # CREATE TABLE's column flags implied
