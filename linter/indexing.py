@@ -294,8 +294,14 @@ _TZ_DEPENDENT = re.compile(r"::(date|time|timetz|timestamp)\b|\b(extract|date_pa
 _DJANGO_YEAR = re.compile(r"extract\((year|iso_year|isoyear) from (\w+)\)")
 
 
+_NOW = re.compile(r"\b(now|clock_timestamp|statement_timestamp|transaction_timestamp|random|timeofday)\(|"
+                  r"\b(current_date|current_timestamp|localtimestamp|localtime|current_time)\b|\bage\([^,()]*\)")
+
+
 def _not_indexable(expression: str, table: Table) -> str | None:
     """Why no index can hold ``expression`` on this table ("" when it can, None when we cannot tell)."""
+    if _NOW.search(expression):
+        return f"{expression} changes with the clock, so PostgreSQL cannot index it"
     if not _TZ_DEPENDENT.search(expression) or "at time zone" in expression:
         return ""
     for name in re.findall(r"[a-z_][a-z0-9_]*", expression):

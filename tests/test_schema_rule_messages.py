@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from querylint.indexing import _not_indexable, norm_expression
+from querylint.schema import Column, Table
 from querylint.testing import lint_files
 
 MODELS = '''\
@@ -143,9 +145,20 @@ def test_sql_date_cast_suggestion_only_where_postgres_can_index_it(scratch_db: s
     with psycopg.connect(scratch_db, autocommit=True) as conn:
         conn.execute(SQL_SCHEMA)
         conn.execute("CREATE INDEX events_local_day ON events ((local_at::date)) INCLUDE (id)")
-        try:
-            conn.execute("CREATE INDEX events_day ON events ((at::date))")
-        except psycopg.errors.InvalidObjectDefinition as exc:
-            assert "IMMUTABLE" in str(exc)
-        else:
-            raise AssertionError("PostgreSQL indexed a timestamptz::date expression")
+        for expression in ("at::date", "extract(month from at)", "age(local_at)", "local_at + (now() - now())"):
+            assert _not_indexable(norm_expression(expression), TABLE)
+            try:
+                conn.execute(f"CREATE INDEX refused ON events (({expression}))")
+            except psycopg.errors.InvalidObjectDefinition as exc:
+                assert "IMMUTABLE" in str(exc)
+            else:
+                raise AssertionError(f"PostgreSQL indexed {expression}")
+        for expression in ("local_at::date", "(at at time zone 'UTC')::date", "extract(month from local_at)",
+                           "date_trunc('day', local_at)"):
+            assert _not_indexable(norm_expression(expression), TABLE) == ""
+            conn.execute(f"CREATE INDEX accepted ON events (({expression}))")
+            conn.execute("DROP INDEX accepted")
+
+
+TABLE = Table("events", columns={"id": Column("id", "bigint"), "at": Column("at", "timestamptz"),
+                                 "local_at": Column("local_at", "timestamp")})
