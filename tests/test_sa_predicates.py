@@ -424,3 +424,25 @@ def test_queries_in_migrations_need_no_index() -> None:
              "app/migrations/versions/0002_fill.py": code, "app/db_migrations/backfill.py": code}
     result = lint_files(files, select=("QL301",))
     assert [(d.span.path, d.code) for d in result.diagnostics] == [("app/services.py", "QL301")]
+
+
+def test_more_forms_relations_between_subqueries_and_unions() -> None:
+    qs, _ = _queries("""\
+        def f(session: Session, acc, lo, hi, q2):
+            a = session.scalars(select(Order).where(Order.account == acc, Order.total.between(1, 9), Order.created_at.between(lo, hi))).all()
+            b = session.scalars(select(Order).where(Order.account == None, Order.id.in_(select(Item.order_id)))).all()  # noqa: E711
+            c = session.scalars(select(Account).where(Account.is_active == False, Account.is_active.is_(True))).all()  # noqa: E712
+            d = session.query(Order).join(Account, Order.account).filter(Order.total > 3).all()
+            e = session.query(Order).filter(Order.total > 3).union(q2).all()
+            g = session.scalars(select(Order).where(Order.account != acc)).all()
+            return a, b, c, d, e, g
+        """)
+    assert _preds(qs[2]) == [("orders", "account_ref", "=", "param", None), ("orders", "total", "BETWEEN", "(1, 9)", None),
+                             ("orders", "created_at", "BETWEEN", "param", None)]
+    assert _preds(qs[3]) == [("orders", "account_ref", "IS NULL", "NULL", None), ("orders", "id", "IN", "(subquery)", None)]
+    assert _preds(qs[4]) == [("accounts", "is_active", "=", "false", None), ("accounts", "is_active", "=", "true", None)]
+    assert (qs[5].joins, _preds(qs[5]), qs[5].has_disjunction) == (
+        (Join("orders", "account_ref", "accounts", "id"),), [("orders", "total", ">", "3", None)], False)
+    assert qs[6].has_disjunction  # union(): other rows come back too
+    assert qs[7].has_disjunction  # relation <> instance: NOT (fk = ?) OR fk IS NULL
+    assert not any(qs[n].has_disjunction for n in (2, 3, 4))
