@@ -885,12 +885,14 @@ def fk_is_indexed(table: Table, columns: tuple[str, ...]) -> bool:
 
 def redundant_to(index: Index, table: Table) -> Index | None:
     """Another index that makes ``index`` redundant: a duplicate, or ``index`` is its left prefix."""
-    if index.unique or index.primary:
+    if index.primary:
+        return None  # of two identical unique indexes, the primary key is the one to keep
+    if index.unique:
         # A unique index enforces a constraint; only an identical unique index duplicates it.
         for other in table.indexes:
             if other is index or other.name == index.name:
                 continue
-            if (other.unique or other.primary) and _same_shape(index, other) and _earlier(other, index, table):
+            if (other.unique or other.primary) and _same_shape(index, other) and (other.primary or _earlier(other, index, table)):
                 return other
         return None
     for other in table.indexes:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from querylint.config import Config
 from querylint.diagnostics import Confidence, Diagnostic, IndexKey
@@ -250,3 +251,13 @@ def test_schema_declared_in_test_code_is_not_reported() -> None:
     ddl = "CREATE TABLE customers (id bigint PRIMARY KEY);\nCREATE TABLE orders (id bigint PRIMARY KEY, customer_id bigint REFERENCES customers (id));\n"
     assert [d.code for d in lint_files({"db/schema.sql": ddl}, select=["QL304"]).diagnostics] == ["QL304"]
     assert lint_files({"tests/schema.sql": ddl}, select=["QL304"]).diagnostics == []
+
+
+def test_a_primary_key_is_never_the_redundant_one() -> None:
+    s = _schema()
+    t = s.tables["orders"]
+    # a unique index on the key created before the primary key constraint
+    t.indexes.insert(0, Index("orders", (IndexKey("id"),), unique=True, name="ix_orders_id", provenance=Span("schema.sql", 0, 5)))
+    t.indexes[1] = replace(t.indexes[1], provenance=Span("schema.sql", 6, 9))
+    ds = _run(RedundantIndex(), s, [])
+    assert [d.message for d in ds] == ["Index `ix_orders_id` on `orders` (id) duplicates `orders_pkey` (id)"]

@@ -742,3 +742,27 @@ def test_constraint_using_an_index_takes_it_over() -> None:
                                           ("orders_code_key", ("code",), None, True, True)]
     t = project.schema.table("orders")
     assert t is not None and t.columns["id"].primary_key
+
+
+def test_model_primary_key_completes_a_table_whose_key_the_migrations_did_not_show() -> None:
+    mig = '''\
+from alembic import op
+import sqlalchemy as sa
+
+from app.utils import create_table
+
+revision = "r1"
+down_revision = None
+
+
+def upgrade():
+    create_table("tab_state", sa.Column("id", sa.Integer(), nullable=False), sa.PrimaryKeyConstraint("id"))
+    op.create_index(op.f("ix_tab_state_id"), "tab_state", ["id"], unique=True)
+'''
+    model = (
+        "from sqlalchemy import Column, Integer\nfrom sqlalchemy.orm import declarative_base\n\n"
+        "Base = declarative_base()\n\n\nclass TabState(Base):\n    __tablename__ = \"tab_state\"\n"
+        "    id = Column(Integer, primary_key=True)\n"
+    )
+    schema = schema_of({"app/__init__.py": "", "app/models.py": model, "alembic/versions/r1.py": mig})
+    assert keys_of(schema, "tab_state") == [("ix_tab_state_id", ("id",), True, False), ("tab_state_pkey", ("id",), True, True)]

@@ -342,6 +342,11 @@ def overlay_models(project: ProjectIndex) -> None:
             for cname, col in mt.columns.items():
                 t.columns.setdefault(cname, col)
             for idx in mt.indexes:
+                if idx.primary and not any(i.primary for i in t.indexes):
+                    # the migrations built a unique index on the key but the primary key itself
+                    # came from DDL they did not show (a create_table helper): the model knows it
+                    t.indexes.append(replace(idx, table=t.name))
+                    continue
                 if not any(_same_index(i, idx) for i in t.indexes):
                     if idx.name is not None and any(i.name == idx.name for i in t.indexes):
                         continue
