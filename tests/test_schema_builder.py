@@ -637,6 +637,8 @@ from django.conf import settings
 from django.contrib.contenttypes.fields import GenericRelation
 from django.db import models
 
+from blog.fields import AutoSlugField
+
 
 class Page(models.Model):
     title = models.CharField(max_length=100)
@@ -670,11 +672,18 @@ class Pair(models.Model):
 
 class Comment(models.Model):
     text = models.TextField()
+
+
+class Tag(models.Model):
+    code = AutoSlugField(max_length=30)
 '''
 
 
+FIELDS = "from django.db.models import SlugField\n\n\nclass AutoSlugField(SlugField):\n    pass\n"
+
+
 def test_django_models_schema_facts() -> None:
-    schema = schema_of({"blog/__init__.py": "", "blog/models.py": DJANGO_MODELS})
+    schema = schema_of({"blog/__init__.py": "", "blog/models.py": DJANGO_MODELS, "blog/fields.py": FIELDS})
     page = schema.table("blog_page")
     assert page is not None
     # GenericRelation has no column; built-in targets resolve to their tables and integer keys
@@ -691,6 +700,8 @@ def test_django_models_schema_facts() -> None:
     assert child is not None and [(f.columns, f.ref_table) for f in child.foreign_keys] == [(("page_ptr_id",), "blog_page")]
     assert [(k, u) for _, k, u, _ in keys_of(schema, "blog_pair")] == [
         (("id",), True), (("a", "b"), True), (("b", "c"), True), (("a", "c"), False)]
+    # a SlugField subclass indexes by default too
+    assert [k for _, k, _, _ in keys_of(schema, "blog_tag")][:1] == [("code",)]
     # the built-in targets' tables are known by their primary key only
     for table, model in [("auth_user", "auth.User"), ("django_content_type", "contenttypes.ContentType"),
                          ("auth_group", "auth.Group"), ("django_site", "sites.Site")]:
@@ -708,7 +719,8 @@ def test_builtin_tables_are_quiet_about_columns_they_do_not_know() -> None:
         "def by_email(e):\n    return list(User.objects.filter(email=e))\n\n\n"
         "def by_id(i):\n    return User.objects.get(id=i)\n"
     )
-    r = lint_files({"blog/__init__.py": "", "blog/models.py": DJANGO_MODELS, "blog/views.py": views}, select=["QL3"])
+    r = lint_files({"blog/__init__.py": "", "blog/models.py": DJANGO_MODELS, "blog/fields.py": FIELDS, "blog/views.py": views},
+                   select=["QL3"])
     assert [d for d in r.diagnostics if d.span.path == "blog/views.py"] == []
 
 

@@ -722,8 +722,8 @@ def _fill(lm: LinkedModel, parents: list[LinkedModel], target_key: Any) -> None:
     for f in raw.fields:
         if f.kind == "field":
             column = str(f.opt("db_column") or f.name)
-            # SlugField indexes by default
-            m.fields[f.name] = Field(f.name, column, f.cls, db_index=bool(f.opt("db_index", f.cls == "SlugField")),
+            # SlugField (and its subclasses: AutoSlugField) indexes by default
+            m.fields[f.name] = Field(f.name, column, f.cls, db_index=bool(f.opt("db_index", f.cls.endswith("SlugField"))),
                                      unique=bool(f.opt("unique", False)), nullable=bool(f.opt("null", False)),
                                      primary_key=bool(f.opt("primary_key", False)), provenance=f.span)
             if f.sql_type:
