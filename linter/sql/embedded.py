@@ -504,13 +504,50 @@ def _segments(items: list[Item]) -> tuple[tuple[int, int, int], ...]:
     return tuple((a, b, c) for a, b, c in segs)
 
 
+#: the names a call must end with to be a site of :func:`_sites` (``x.execute(...)``, ``text(...)``)
+_SITE_ATTRS = frozenset({"execute", "executemany", "text", "raw", "RawSQL", "extra", "RunSQL"})
+_SITE_NAMES = frozenset({"text", "RawSQL", "RunSQL"})
+_SITE_WORDS = re.compile(r"\b(?:execute|executemany|text|raw|RawSQL|extra|RunSQL)\b")
+
+
+def _may_hold_sites(text: str) -> bool:
+    """A cheap text test: False when no call in the module can be a site of :func:`_sites`.
+
+    Python folds identifiers with NFKC, so a non-ASCII file is normalised before the search.
+    """
+    if text.isascii():
+        return _SITE_WORDS.search(text) is not None
+    import unicodedata
+
+    folded = unicodedata.normalize("NFKC", text)
+    return any(w in folded for w in _SITE_ATTRS)
+
+
+def _candidate_calls(tree: ast.Module) -> list[ast.Call]:
+    """The calls whose callee could make them a site (one walk; most modules have none)."""
+    out: list[ast.Call] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            func = node.func
+            if (isinstance(func, ast.Attribute) and func.attr in _SITE_ATTRS) or (isinstance(func, ast.Name) and func.id in _SITE_NAMES):
+                out.append(node)
+    return out
+
+
 def find_sql_in_python(source: SourceFile, tree: ast.Module) -> list[SqlFragment]:
+    # Most modules hold no SQL at all: a text test, then one walk for candidate calls, and
+    # the scope-by-scope pass below only for the modules that have one.
+    if not _may_hold_sites(source.text):
+        return []
+    candidates = _candidate_calls(tree)
+    if not candidates:
+        return []
     builder = _Builder(source)
-    text_imported = _sqlalchemy_text_imported(tree)
+    # `text` alone is SQLAlchemy's only when imported from it; look only when it is called
+    needs_import = any(isinstance(c.func, ast.Name) and c.func.id == "text" for c in candidates)
+    text_imported = needs_import and _sqlalchemy_text_imported(tree)
+    candidate_ids = {id(c) for c in candidates}
     parents: dict[int, ast.AST] = {}
-    for parent in ast.walk(tree):
-        for child in ast.iter_child_nodes(parent):
-            parents[id(child)] = parent
     foreign_file = bool(_OTHER_DIALECTS.search(source.path))
     found: list[tuple[int, SqlFragment]] = []
     seen: set[tuple[int, int, str]] = set()
@@ -519,11 +556,16 @@ def find_sql_in_python(source: SourceFile, tree: ast.Module) -> list[SqlFragment
     for scope_node in scopes:
         scope: _Scope | None = None
         for node in _walk_scope(scope_node):
-            if not isinstance(node, ast.Call):
+            if id(node) not in candidate_ids:
                 continue
+            assert isinstance(node, ast.Call)
             sites = _sites(node, text_imported)
             if not sites:
                 continue
+            if not parents:
+                for parent in ast.walk(tree):
+                    for child in ast.iter_child_nodes(parent):
+                        parents[id(child)] = parent
             guard = _dialect_guard(node, parents, source.text, builder)
             if guard == "other":
                 continue  # a branch for another database (`if dialect == "sqlite":`)
