@@ -136,6 +136,7 @@ class Engine:
         self.project_rules = [r for r in self.rules if isinstance(r, ProjectRule)]
         self._sql_visitors = _dispatch_table(self.sql_rules)
         self._py_visitors = _dispatch_table(self.py_rules)
+        self._py_module_only = set(self._py_visitors) <= {"Module"}
         self.enabled_codes = {r.code for r in self.rules}
 
     # -- tool diagnostics ---------------------------------------------------------------
@@ -285,11 +286,10 @@ class Engine:
 
         # Python tree rules: one walk
         if pf.tree is not None and self.py_rules:
-            pctx = PythonContext(src, project, cfg, tree=pf.tree)
-            for parent in ast.walk(pf.tree):
-                for child in ast.iter_child_nodes(parent):
-                    pctx.parents[id(child)] = parent
-            for node in ast.walk(pf.tree):
+            pctx = PythonContext(src, project, cfg, tree=pf.tree, parents=_LazyParents(pf.tree))
+            # rules that visit only the module need no walk (ast.walk yields the module first)
+            nodes: Iterable[ast.AST] = (pf.tree,) if self._py_module_only else ast.walk(pf.tree)
+            for node in nodes:
                 for rule, meth in self._py_visitors.get(type(node).__name__, ()):
                     guarded(rule, meth, (node, pctx), pctx.node_span(node) if hasattr(node, "lineno") else Span(src.path, 0, 0))
 
@@ -368,6 +368,60 @@ class Engine:
                 if ud is not None and ud.code not in ignored:
                     out.append(ud)
         return out
+
+
+class _LazyParents(dict[int, ast.AST]):
+    """``PythonContext.parents`` (child id -> parent), built on the first lookup.
+
+    Most files are checked by rules that never ask for a parent: the map costs a full walk.
+    """
+
+    def __init__(self, tree: ast.AST) -> None:
+        super().__init__()
+        self._tree: ast.AST | None = tree
+
+    def _fill(self) -> None:
+        tree, self._tree = self._tree, None
+        if tree is not None:
+            for parent in ast.walk(tree):
+                for child in ast.iter_child_nodes(parent):
+                    dict.__setitem__(self, id(child), parent)
+
+    def get(self, key: int, default: Any = None) -> Any:
+        self._fill()
+        return dict.get(self, key, default)
+
+    def __getitem__(self, key: int) -> ast.AST:
+        self._fill()
+        return dict.__getitem__(self, key)
+
+    def __contains__(self, key: object) -> bool:
+        self._fill()
+        return dict.__contains__(self, key)
+
+    def __iter__(self) -> Any:
+        self._fill()
+        return dict.__iter__(self)
+
+    def __len__(self) -> int:
+        self._fill()
+        return dict.__len__(self)
+
+    def keys(self) -> Any:
+        self._fill()
+        return dict.keys(self)
+
+    def values(self) -> Any:
+        self._fill()
+        return dict.values(self)
+
+    def items(self) -> Any:
+        self._fill()
+        return dict.items(self)
+
+    def __setitem__(self, key: int, value: ast.AST) -> None:
+        self._fill()
+        dict.__setitem__(self, key, value)
 
 
 def _dispatch_table(rules: Sequence[Rule]) -> dict[str, list[tuple[Rule, Any]]]:

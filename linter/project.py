@@ -53,11 +53,24 @@ class ProjectIndex:
     #: the run's configuration (front ends read e.g. ``sql_migrations_in_transaction``)
     config: Config | None = None
 
+    #: ``queries_in`` / ``migrations_in`` indexes by path, rebuilt when their list changed
+    _by_path: dict[str, tuple[list[Any], int, dict[str, list[Any]]]] = field(default_factory=dict, repr=False, compare=False)
+
+    def _index(self, name: str, items: list[Any], path_of: Any) -> dict[str, list[Any]]:
+        stamp = self._by_path.get(name)
+        if stamp is None or stamp[0] is not items or stamp[1] != len(items):
+            by: dict[str, list[Any]] = {}
+            for item in items:
+                by.setdefault(path_of(item), []).append(item)
+            stamp = (items, len(items), by)
+            self._by_path[name] = stamp
+        return stamp[2]
+
     def queries_in(self, path: str) -> list[Query]:
-        return [q for q in self.queries if q.span.path == path]
+        return list(self._index("queries", self.queries, lambda q: q.span.path).get(path, ()))
 
     def migrations_in(self, path: str) -> list[Migration]:
-        return [m for m in self.migrations if m.path == path]
+        return list(self._index("migrations", self.migrations, lambda m: m.path).get(path, ()))
 
     def source(self, path: str) -> SourceFile | None:
         pf = self.files.get(path)
