@@ -428,14 +428,20 @@ def test_queries_in_migrations_need_no_index() -> None:
 
 def test_more_forms_relations_between_subqueries_and_unions() -> None:
     qs, _ = _queries("""\
-        def f(session: Session, acc, lo, hi, q2):
+        def f(session: Session, acc, lo, hi, q2, Other):
             a = session.scalars(select(Order).where(Order.account == acc, Order.total.between(1, 9), Order.created_at.between(lo, hi))).all()
             b = session.scalars(select(Order).where(Order.account == None, Order.id.in_(select(Item.order_id)))).all()  # noqa: E711
             c = session.scalars(select(Account).where(Account.is_active == False, Account.is_active.is_(True))).all()  # noqa: E712
             d = session.query(Order).join(Account, Order.account).filter(Order.total > 3).all()
             e = session.query(Order).filter(Order.total > 3).union(q2).all()
             g = session.scalars(select(Order).where(Order.account != acc)).all()
-            return a, b, c, d, e, g
+            h = session.scalars(select(Order).where(Order.status == Kind.open)).all()
+            i = session.scalars(select(Order).where(Order.total == Other.total)).all()
+            return a, b, c, d, e, g, h, i
+
+
+        class Kind:
+            open = "open"
         """)
     assert _preds(qs[2]) == [("orders", "account_ref", "=", "param", None), ("orders", "total", "BETWEEN", "(1, 9)", None),
                              ("orders", "created_at", "BETWEEN", "param", None)]
@@ -446,3 +452,5 @@ def test_more_forms_relations_between_subqueries_and_unions() -> None:
     assert qs[6].has_disjunction  # union(): other rows come back too
     assert qs[7].has_disjunction  # relation <> instance: NOT (fk = ?) OR fk IS NULL
     assert not any(qs[n].has_disjunction for n in (2, 3, 4))
+    assert (_preds(qs[8]), qs[8].has_disjunction) == ([("orders", "status", "=", "param", None)], False)  # an enum member
+    assert qs[9].has_disjunction  # a mapped attribute of a class we do not know: maybe a join

@@ -255,8 +255,10 @@ class _Builder:
             return c
         if _has_core_columns(node):
             raise _Unknown(_unparse(node))
-        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id[:1].isupper() and node.attr[:1].islower():
-            # ``Other.attr`` of a class we do not know (an aliased() entity?): maybe a join
+        if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id[:1].isupper()
+                and node.attr[:1].islower() and self.is_mapped_name(node.attr)):
+            # ``Other.attr`` of a class we do not know (an aliased() entity, a model of another
+            # package) naming a mapped attribute: maybe a join. ``TagType.owner`` is an enum.
             raise _Unknown(_unparse(node))
         if isinstance(node, (ast.List, ast.Tuple, ast.Set)):
             vals = [_const(e) for e in node.elts]
@@ -272,6 +274,11 @@ class _Builder:
         if isinstance(node, (ast.BinOp, ast.UnaryOp)) and self.contains_model(node):
             return Value(ValueKind.EXPR, _unparse(node))
         return Value(ValueKind.PARAM)
+
+    def is_mapped_name(self, name: str) -> bool:
+        if self.registry is None:
+            return True
+        return name in ("id", "pk") or any(name in m.fields or name in m.relations for m in self.registry.models.values())
 
     def contains_model(self, node: ast.expr) -> bool:
         return any(isinstance(n, ast.Name) and self.model_of(n) is not None for n in ast.walk(node))
