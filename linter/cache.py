@@ -1,10 +1,13 @@
-"""A small on-disk cache of per-file facts, keyed by querylint version, kind, path and digest.
+"""A small on-disk cache: per-file facts by digest, and whole runs by a manifest of the project.
 
 Phase one extracts facts (models, ...) from every file as pure functions of the file's text;
-their results are pickled under ``<root>/.querylint_cache/v<version>/<kind>/``. Entries are
-written atomically (a temporary file then ``os.replace``), so two runs at once never read a
-half-written entry; an entry that cannot be read is ignored and rewritten. The folder carries
-a ``CACHEDIR.TAG`` and a ``.gitignore`` of ``*`` so backups and git leave it alone.
+their results are pickled under ``<root>/.querylint_cache/v<version>/<kind>/``. A whole run's
+findings are kept too (:class:`RunCache`): keyed by the code, the configuration and the
+command, and valid while every project file has the size, mtime and content it had when the
+run read it. Entries are written atomically (a temporary file then ``os.replace``), so two runs
+at once never read a half-written entry; an entry that cannot be read is ignored and
+rewritten. The folder carries a ``CACHEDIR.TAG`` and a ``.gitignore`` of ``*`` so backups and
+git leave it alone.
 """
 
 from __future__ import annotations
@@ -13,6 +16,9 @@ import hashlib
 import os
 import pickle
 import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from querylint import __version__
@@ -31,6 +37,39 @@ def code_digest(*modules: Any) -> str:
         except (OSError, TypeError, AttributeError):
             h.update(repr(mod).encode())
     return h.hexdigest()
+
+
+_PACKAGE_DIGEST: str | None = None
+
+
+def package_digest() -> str:
+    """A digest of every module of querylint and its rules: a new build never reads old runs."""
+    global _PACKAGE_DIGEST
+    if _PACKAGE_DIGEST is None:
+        import querylint
+        import querylint.rules
+
+        h = hashlib.blake2b(__version__.encode(), digest_size=16)
+        for pkg in (querylint, querylint.rules):
+            top = os.path.dirname(os.path.abspath(pkg.__file__ or "."))
+            for dirpath, dirnames, filenames in os.walk(top):
+                dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
+                for name in sorted(filenames):
+                    if name.endswith(".py"):
+                        path = os.path.join(dirpath, name)
+                        h.update(os.path.relpath(path, top).encode("utf-8", "surrogatepass") + b"\0")
+                        try:
+                            with open(path, "rb") as fh:
+                                h.update(fh.read())
+                        except OSError:
+                            h.update(b"\1unreadable")
+        _PACKAGE_DIGEST = h.hexdigest()
+    return _PACKAGE_DIGEST
+
+
+def bytes_digest(data: bytes) -> str:
+    """The digest a run manifest records for a file's content."""
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
 class Cache:
@@ -105,3 +144,98 @@ class Cache:
                     fh.write(text)
                 os.replace(tmp, path)
         self._ready = True
+
+
+#: a file changed this close (ns) before the manifest's snapshot may change again within the
+#: same mtime tick: its content is compared, not its stat (git's "racy clean" rule)
+_RACY_NS = 2_000_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class FileStamp:
+    """What a run knew of one project file: stat (None: missing) and the digest of what it read."""
+
+    size: int | None
+    mtime_ns: int | None
+    digest: str | None
+
+
+def stat_of(abspath: str) -> tuple[int | None, int | None]:
+    try:
+        st = os.stat(abspath)
+    except OSError:
+        return None, None
+    return st.st_size, st.st_mtime_ns
+
+
+def content_digest(abspath: str) -> str | None:
+    try:
+        with open(abspath, "rb") as fh:
+            return bytes_digest(fh.read())
+    except OSError:
+        return None
+
+
+class RunCache:
+    """The results of whole runs: ``lookup(key, files)`` / ``store(key, files, stamps, value)``.
+
+    ``key`` names the run (code, configuration, command); ``files`` are the ``(display path,
+    absolute path)`` pairs of every file the run reads. An entry is used only when it lists the
+    same files, each with the same size and mtime, or else the same content digest: a file
+    touched but not changed is still a hit (and the entry's stat is refreshed).
+    """
+
+    KIND = "run"
+
+    def __init__(self, cache: Cache) -> None:
+        self.cache = cache
+        self.snapshot_ns = 0
+        self.stats: dict[str, tuple[int | None, int | None]] = {}
+
+    @staticmethod
+    def key(*parts: Any) -> str:
+        h = hashlib.blake2b(digest_size=16)
+        for part in (__version__, package_digest(), *parts):
+            h.update(repr(part).encode("utf-8", "surrogatepass") + b"\0")
+        return h.hexdigest()
+
+    def take_stats(self, files: Sequence[tuple[str, str]]) -> None:
+        """Stat every file before the run reads anything (the manifest describes that moment)."""
+        self.snapshot_ns = time.time_ns()
+        self.stats = {path: stat_of(abspath) for path, abspath in files}
+
+    def lookup(self, key: str, files: Sequence[tuple[str, str]]) -> Any:
+        """The stored value, or None (absent, corrupt, or any file changed)."""
+        if not self.cache.enabled:
+            return None
+        entry = self.cache.get(self.KIND, "", key)
+        if not (isinstance(entry, tuple) and len(entry) == 3 and isinstance(entry[0], dict) and isinstance(entry[1], int)):
+            return None
+        manifest, snapshot_ns, value = entry
+        if len(manifest) != len(files):
+            return None
+        refreshed = False
+        for path, abspath in files:
+            stamp = manifest.get(path)
+            if not isinstance(stamp, FileStamp):
+                return None
+            size, mtime_ns = self.stats.get(path) or stat_of(abspath)
+            if (size, mtime_ns) == (stamp.size, stamp.mtime_ns) and (mtime_ns is None or mtime_ns < snapshot_ns - _RACY_NS):
+                continue
+            if size != stamp.size or content_digest(abspath) != stamp.digest:
+                return None
+            manifest[path] = FileStamp(size, mtime_ns, stamp.digest)
+            refreshed = True
+        if refreshed:  # touched, not changed: next time the stat alone answers
+            self.cache.put(self.KIND, "", key, (manifest, self.snapshot_ns, value))
+        return value
+
+    def store(self, key: str, files: Sequence[tuple[str, str]], digests: dict[str, str | None], value: Any) -> None:
+        """Record ``value`` with the stats taken before the run and the digests of what it read."""
+        if not self.cache.enabled:
+            return
+        manifest: dict[str, FileStamp] = {}
+        for path, _abspath in files:
+            size, mtime_ns = self.stats.get(path, (None, None))
+            manifest[path] = FileStamp(size, mtime_ns, digests.get(path))
+        self.cache.put(self.KIND, "", key, (manifest, self.snapshot_ns, value))

@@ -6,6 +6,7 @@ It knows no rule by name: rules are routed by their base class (``querylint.rule
 from __future__ import annotations
 
 import ast
+import dataclasses
 import os
 import traceback
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from querylint import discovery, registry, suppressions
+from querylint.cache import RunCache
 from querylint.config import Config
 from querylint.diagnostics import Diagnostic
 from querylint.project import ParsedFile, ParseProblem, ProjectIndex
@@ -46,26 +48,35 @@ class RunResult:
 
 def read_file(abspath: str, path: str, config: Config) -> tuple[SourceFile | None, ParseProblem | None]:
     """Read one file as text; binary, undecodable, huge or missing files become a problem."""
+    src, prob, _digest = _read(abspath, path, config)
+    return src, prob
+
+
+def _read(abspath: str, path: str, config: Config) -> tuple[SourceFile | None, ParseProblem | None, str | None]:
+    """:func:`read_file`, plus the digest of the bytes read (None when nothing was read)."""
+    from querylint.cache import bytes_digest
+
     empty = Span(path, 0, 0)
     lang = Language.for_path(path) or Language.PYTHON
     try:
         size = os.path.getsize(abspath)
         if size > config.max_file_size:
-            return None, ParseProblem(empty, f"file is {size} bytes, over the {config.max_file_size}-byte limit (`max-file-size`); not checked")
+            return None, ParseProblem(empty, f"file is {size} bytes, over the {config.max_file_size}-byte limit (`max-file-size`); not checked"), None
         with open(abspath, "rb") as fh:
             data = fh.read()
     except FileNotFoundError:
-        return None, ParseProblem(empty, "file not found")
+        return None, ParseProblem(empty, "file not found"), None
     except OSError as exc:
-        return None, ParseProblem(empty, f"cannot read file: {exc.strerror or exc}")
+        return None, ParseProblem(empty, f"cannot read file: {exc.strerror or exc}"), None
+    digest = bytes_digest(data)
     if b"\x00" in data:
-        return None, ParseProblem(empty, "file contains NUL bytes (binary?); not checked")
+        return None, ParseProblem(empty, "file contains NUL bytes (binary?); not checked"), digest
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        return None, ParseProblem(empty, f"file is not valid UTF-8 (invalid byte 0x{data[exc.start]:02x} on line {line}); not checked")
-    return SourceFile(path, text, lang, abspath), None
+        return None, ParseProblem(empty, f"file is not valid UTF-8 (invalid byte 0x{data[exc.start]:02x} on line {line}); not checked"), digest
+    return SourceFile(path, text, lang, abspath), None, digest
 
 
 def parse_file(source: SourceFile, dialect: str = "postgres") -> ParsedFile:
@@ -125,6 +136,8 @@ class Engine:
     def __init__(self, config: Config, rules: Sequence[Rule] | None = None, *, verbose: bool = False) -> None:
         self.config = config
         self.rules = list(rules) if rules is not None else registry.instantiate(config)
+        self.registry_rules = rules is None
+        self._internal_errors = 0
         self.verbose = verbose
         self.warn: Callable[[str], None] | None = None  # told about skipped explicit files
         self.all_rule_classes = registry.all_rules()
@@ -152,6 +165,7 @@ class Engine:
         return Diagnostic(cls.code, cls.name, span, message, severity=cls.severity, help=help, details=details)
 
     def internal_error(self, span: Span, where: str, exc: BaseException) -> Diagnostic | None:
+        self._internal_errors += 1  # a run that met one is never cached (it may be transient)
         tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
         return self.tool_diagnostic(
             InternalErrorRule, span,
@@ -165,12 +179,14 @@ class Engine:
         """Lint ``paths`` (or one buffer: ``stdin=(display_path, text)``).
 
         ``overrides`` maps display paths to text used instead of the file on disk (``--diff``).
+        A run on files alone is answered from the run cache while no project file changed.
         """
         cfg = self.config
         root = os.path.abspath(cfg.root)
         result = RunResult()
         problems: list[tuple[str, ParseProblem]] = []
         files: dict[str, ParsedFile] = {}
+        self._internal_errors = 0
 
         targets: list[str] = []
         if stdin is not None:
@@ -181,32 +197,60 @@ class Engine:
             lang = Language.for_path(disp) or Language.PYTHON
             files[disp] = parse_file(SourceFile(disp, text, lang, os.path.abspath(spath)), cfg.sql_dialect)
             targets.append(disp)
-        else:
-            for cand in discovery.discover(paths, cfg, warn=self.warn):
-                if cand.path in files:
-                    continue
-                if overrides is not None and cand.path in overrides:
-                    lang = Language.for_path(cand.path) or Language.PYTHON
-                    files[cand.path] = parse_file(SourceFile(cand.path, overrides[cand.path], lang, cand.abspath), cfg.sql_dialect)
-                    targets.append(cand.path)
-                    continue
-                src, prob = read_file(cand.abspath, cand.path, cfg)
-                if src is None:
-                    assert prob is not None
-                    problems.append((cand.path, prob))
-                    targets.append(cand.path)
-                    continue
-                files[cand.path] = parse_file(src, cfg.sql_dialect)
-                targets.append(cand.path)
+            for cand in discovery.project_files(cfg, exclude=set(files)):
+                src, _prob = read_file(cand.abspath, cand.path, cfg)
+                if src is not None:
+                    files[cand.path] = parse_file(src, cfg.sql_dialect)
+            return self._finish(result, files, targets, problems, root)
 
+        cands = list(discovery.discover(paths, cfg, warn=self.warn))
         # the rest of the project, for the index (models, schema, functions that query);
         # nothing to add when the root itself was walked (`querylint check .`)
-        walked_root = stdin is None and any(os.path.abspath(p) == root for p in paths)
-        for cand in () if walked_root else discovery.project_files(cfg, exclude=set(files)):
-            src, prob = read_file(cand.abspath, cand.path, cfg)
+        walked_root = any(os.path.abspath(p) == root for p in paths)
+        rest = [] if walked_root else list(discovery.project_files(cfg, exclude={c.path for c in cands}))
+        manifest = list(dict.fromkeys((c.path, c.abspath) for c in [*cands, *rest]))
+        run_cache, key = self._run_cache(paths, overrides)
+        if run_cache is not None:
+            run_cache.take_stats(manifest)
+            hit = self._from_run_cache(run_cache, key, manifest)
+            if hit is not None:
+                return hit
+        digests: dict[str, str | None] = {}
+
+        for cand in cands:
+            if cand.path in files:
+                continue
+            if overrides is not None and cand.path in overrides:
+                lang = Language.for_path(cand.path) or Language.PYTHON
+                files[cand.path] = parse_file(SourceFile(cand.path, overrides[cand.path], lang, cand.abspath), cfg.sql_dialect)
+                targets.append(cand.path)
+                continue
+            src, prob, digests[cand.path] = _read(cand.abspath, cand.path, cfg)
+            if src is None:
+                assert prob is not None
+                problems.append((cand.path, prob))
+                targets.append(cand.path)
+                continue
+            files[cand.path] = parse_file(src, cfg.sql_dialect)
+            targets.append(cand.path)
+
+        for cand in rest:
+            if cand.path in files:
+                continue
+            src, prob, digest = _read(cand.abspath, cand.path, cfg)
+            digests.setdefault(cand.path, digest)
             if src is not None:
                 files[cand.path] = parse_file(src, cfg.sql_dialect)
 
+        result = self._finish(result, files, targets, problems, root)
+        if run_cache is not None and not self._internal_errors:
+            run_cache.store(key, manifest, digests, _CachedRun.of(result, digests))
+        return result
+
+    def _finish(self, result: RunResult, files: dict[str, ParsedFile], targets: list[str],
+                problems: list[tuple[str, ParseProblem]], root: str) -> RunResult:
+        """Index the read files, check the targets, filter and sort the findings."""
+        cfg = self.config
         index_errors: list[Diagnostic] = []
 
         def on_error(where: str, exc: BaseException) -> None:
@@ -244,6 +288,44 @@ class Engine:
 
         result.diagnostics = self._filter(result.diagnostics, result.sources, files)
         result.diagnostics.sort(key=lambda d: (d.span.path, d.span.start, d.code))
+        return result
+
+    # -- the run cache ----------------------------------------------------------------------
+    def _run_cache(self, paths: Sequence[str], overrides: Mapping[str, str] | None) -> tuple[RunCache | None, str]:
+        """The run cache and this run's key; None when results cannot be reused.
+
+        Not for texts that are not on disk (``overrides``: the rounds of ``--fix``), rules passed
+        in by the caller (their code is not in the key), or a live database (``dsn``).
+        """
+        from querylint.cache import Cache, RunCache
+
+        cfg = self.config
+        if overrides is not None or not self.registry_rules or getattr(cfg, "dsn", None):
+            return None, ""
+        cache = Cache.for_config(cfg, cfg.root)
+        if not cache.enabled:
+            return None, ""
+        # the report's format and the cache's own settings do not change the findings
+        shape = dataclasses.replace(cfg, output_format="", cache=True, cache_dir="")
+        key = RunCache.key("check", shape, [os.path.abspath(p) for p in paths])
+        return RunCache(cache), key
+
+    def _from_run_cache(self, run_cache: RunCache, key: str, manifest: list[tuple[str, str]]) -> RunResult | None:
+        cached = run_cache.lookup(key, manifest)
+        if not isinstance(cached, _CachedRun):
+            return None
+        abspaths = dict(manifest)
+        result = RunResult(diagnostics=list(cached.diagnostics), checked=list(cached.checked))
+        # the reporters (and --fix) need the text of every file a finding points into
+        sources = _LazySources(self.config, {p: abspaths[p] for p in cached.checked if p in abspaths})
+        for path in cached.referenced:
+            if path not in abspaths:
+                return None
+            src, _prob, digest = _read(abspaths[path], path, self.config)
+            if src is None or digest != cached.digests.get(path):
+                return None  # changed since the lookup: run
+            sources.loaded[path] = src
+        result.sources = sources
         return result
 
     def build_index(self, paths: Sequence[str], *, whole_project: bool = True) -> ProjectIndex:
@@ -368,6 +450,81 @@ class Engine:
                 if ud is not None and ud.code not in ignored:
                     out.append(ud)
         return out
+
+
+@dataclass(frozen=True)
+class _CachedRun:
+    """What the run cache keeps of a :class:`RunResult` (the texts are read back from disk)."""
+
+    diagnostics: tuple[Diagnostic, ...]
+    checked: tuple[str, ...]
+    #: files the findings point into (spans, related spans, fix edits), with their digests
+    referenced: tuple[str, ...]
+    digests: dict[str, str]
+
+    @staticmethod
+    def of(result: RunResult, digests: Mapping[str, str | None]) -> _CachedRun:
+        """``digests``: of the bytes the run read, by path (the texts behind the findings)."""
+        referenced: dict[str, str] = {}
+        for d in result.diagnostics:
+            paths = [d.span.path, *(rel.span.path for rel in d.related), *(e.path for e in (d.fix.edits if d.fix is not None else ()))]
+            for path in paths:
+                digest = digests.get(path)
+                readable = path in result.sources or (result.project is not None and result.project.source(path) is not None)
+                if digest is not None and readable:  # else a file that could not be read: nothing to show
+                    referenced[path] = digest
+        return _CachedRun(tuple(result.diagnostics), tuple(result.checked), tuple(referenced), referenced)
+
+
+class _LazySources(dict[str, SourceFile]):
+    """``RunResult.sources`` of a cached run: every checked path, each read on first use."""
+
+    def __init__(self, config: Config, abspaths: dict[str, str]) -> None:
+        super().__init__()
+        self.config = config
+        self.abspaths = abspaths
+        self.loaded: dict[str, SourceFile] = {}
+
+    def _load(self, path: str) -> SourceFile | None:
+        if path in self.loaded:
+            return self.loaded[path]
+        if path not in self.abspaths:
+            return None
+        src, _prob = read_file(self.abspaths[path], path, self.config)
+        if src is not None:
+            self.loaded[path] = src
+        return src
+
+    def get(self, key: str, default: Any = None) -> Any:
+        src = self._load(key)
+        return default if src is None else src
+
+    def __getitem__(self, key: str) -> SourceFile:
+        src = self._load(key)
+        if src is None:
+            raise KeyError(key)
+        return src
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and (key in self.loaded or key in self.abspaths)
+
+    def __iter__(self) -> Any:
+        return iter(dict.fromkeys([*self.abspaths, *self.loaded]))
+
+    def __len__(self) -> int:
+        return len(dict.fromkeys([*self.abspaths, *self.loaded]))
+
+    def __bool__(self) -> bool:
+        return bool(self.abspaths or self.loaded)
+
+    def keys(self) -> Any:
+        return list(self)
+
+    def values(self) -> Any:
+        return [v for k in self if (v := self._load(k)) is not None]
+
+    def items(self) -> Any:
+        return [(k, v) for k in self if (v := self._load(k)) is not None]
 
 
 class _LazyParents(dict[int, ast.AST]):

@@ -1,0 +1,161 @@
+"""The run cache: a second run answers from it, any change of a file or the config re-runs.
+
+Runs go through :class:`querylint.engine.Engine` with the cache on (``Config.cache``); a hit
+is proven by making the indexer fail: a cached run never reaches it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from querylint import engine as engine_mod
+from querylint.config import Config
+from querylint.engine import Engine, RunResult
+
+SCHEMA = "CREATE TABLE orders (id bigint PRIMARY KEY, customer_id bigint NOT NULL, status text NOT NULL);\n"
+REPORT = "SELECT *  FROM orders WHERE id = 1;\n"
+CLEAN = "SELECT id FROM orders WHERE id = 1;\n"  # as long as REPORT: a change the size misses
+
+
+def _project(tmp_path: Path) -> Path:
+    (tmp_path / "schema.sql").write_text(SCHEMA, encoding="utf-8")
+    (tmp_path / "report.sql").write_text(REPORT, encoding="utf-8")
+    (tmp_path / "other.sql").write_text(CLEAN, encoding="utf-8")
+    return tmp_path
+
+
+def _run(root: Path, paths: list[str] | None = None, **changes: Any) -> RunResult:
+    cfg = dataclasses.replace(Config(root=str(root)), **changes)
+    cwd = os.getcwd()
+    os.chdir(root)
+    try:
+        return Engine(cfg).run(paths or ["."])
+    finally:
+        os.chdir(cwd)
+
+
+def _lines(result: RunResult) -> list[tuple[str, int, str, str]]:
+    out = []
+    for d in result.diagnostics:
+        src = result.sources[d.span.path]
+        out.append((d.span.path, src.location(d.span.start)[0], d.code, d.message))
+    return out
+
+
+def _no_indexing(monkeypatch: pytest.MonkeyPatch) -> None:
+    def fail(*_args: Any, **_kwargs: Any) -> None:
+        raise AssertionError("the run was not answered from the cache")
+
+    monkeypatch.setattr(engine_mod, "index_project", fail)
+
+
+def test_second_run_is_answered_from_the_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = _project(tmp_path)
+    first = _run(root)
+    assert [(p, line, code) for p, line, code, _m in _lines(first)] == [("report.sql", 1, "QL101")]
+    assert os.path.isdir(root / ".querylint_cache")
+    _no_indexing(monkeypatch)
+    second = _run(root)
+    assert second.diagnostics == first.diagnostics
+    assert second.checked == first.checked
+    assert _lines(second) == _lines(first)
+    assert second.sources["report.sql"].text == REPORT
+    assert list(second.sources) == list(first.sources)
+
+
+def test_touched_but_unchanged_file_is_still_a_hit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = _project(tmp_path)
+    first = _run(root)
+    st = os.stat(root / "other.sql")
+    os.utime(root / "other.sql", ns=(st.st_atime_ns, st.st_mtime_ns - 10_000_000_000))
+    _no_indexing(monkeypatch)
+    assert _run(root).diagnostics == first.diagnostics
+
+
+def test_editing_one_file_changes_the_results(tmp_path: Path) -> None:
+    root = _project(tmp_path)
+    assert [d.span.path for d in _run(root).diagnostics] == ["report.sql"]
+    (root / "report.sql").write_text(CLEAN, encoding="utf-8")  # same size as before
+    assert _run(root).diagnostics == []
+    (root / "other.sql").write_text("\n" + REPORT, encoding="utf-8")
+    assert [(p, line, code) for p, line, code, _m in _lines(_run(root))] == [("other.sql", 2, "QL101")]
+
+
+def test_a_new_or_deleted_file_re_runs(tmp_path: Path) -> None:
+    root = _project(tmp_path)
+    _run(root)
+    (root / "more.sql").write_text(REPORT, encoding="utf-8")
+    assert [d.span.path for d in _run(root).diagnostics] == ["more.sql", "report.sql"]
+    (root / "report.sql").unlink()
+    assert [d.span.path for d in _run(root).diagnostics] == ["more.sql"]
+
+
+def test_config_change_invalidates(tmp_path: Path) -> None:
+    root = _project(tmp_path)
+    assert [d.code for d in _run(root).diagnostics] == ["QL101"]
+    assert _run(root, ignore=("QL101",)).diagnostics == []
+    assert [d.code for d in _run(root).diagnostics] == ["QL101"]
+
+
+def test_targets_are_part_of_the_key(tmp_path: Path) -> None:
+    root = _project(tmp_path)
+    assert [d.span.path for d in _run(root).diagnostics] == ["report.sql"]
+    only_other = _run(root, ["other.sql"])
+    assert only_other.diagnostics == [] and only_other.checked == ["other.sql"]
+    assert [d.span.path for d in _run(root, ["report.sql"]).diagnostics] == ["report.sql"]
+
+
+def test_corrupt_entry_is_a_miss_not_a_crash(tmp_path: Path) -> None:
+    root = _project(tmp_path)
+    first = _run(root)
+    entries = [Path(dp) / f for dp, _, fs in os.walk(root / ".querylint_cache") for f in fs
+               if f.endswith(".pickle") and f"{os.sep}run{os.sep}" in str(Path(dp) / f)]
+    assert len(entries) == 1
+    entries[0].write_bytes(b"\x80\x05not a pickle at all")
+    assert _run(root).diagnostics == first.diagnostics
+    entries[0].write_bytes(b"")
+    assert _run(root).diagnostics == first.diagnostics
+
+
+def test_no_cache_writes_nothing_and_reads_nothing(tmp_path: Path) -> None:
+    root = _project(tmp_path)
+    _run(root, cache=False)
+    assert not os.path.exists(root / ".querylint_cache")
+
+
+def test_cache_dir_setting_is_respected(tmp_path: Path) -> None:
+    root = _project(tmp_path)
+    _run(root, cache_dir="elsewhere")
+    assert os.path.isdir(root / "elsewhere" / ".") and not os.path.exists(root / ".querylint_cache")
+
+
+def test_rules_given_by_the_caller_are_never_cached(tmp_path: Path) -> None:
+    root = _project(tmp_path)
+    cfg = Config(root=str(root))
+    cwd = os.getcwd()
+    os.chdir(root)
+    try:
+        Engine(cfg, rules=[]).run(["."])
+    finally:
+        os.chdir(cwd)
+    assert not os.path.exists(root / ".querylint_cache" / "v0.1.0" / "run")
+
+
+def test_fix_after_an_edit_does_not_use_stale_results(tmp_path: Path) -> None:
+    from querylint.cli import main
+
+    root = _project(tmp_path)
+    (root / "pyproject.toml").write_text("[tool.querylint]\n", encoding="utf-8")
+    cwd = os.getcwd()
+    os.chdir(root)
+    try:
+        assert main(["check", "-q", "--output-format", "concise", "."]) == 1
+        (root / "report.sql").write_text(CLEAN, encoding="utf-8")
+        assert main(["check", "-q", "--fix", "--output-format", "concise", "."]) == 0
+    finally:
+        os.chdir(cwd)
+    assert (root / "report.sql").read_text(encoding="utf-8") == CLEAN
