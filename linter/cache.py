@@ -181,7 +181,7 @@ class RunCache:
 
     ``key`` names the run (code, configuration, command); ``files`` are the ``(display path,
     absolute path)`` pairs of every file the run reads. An entry is used only when it lists the
-    same files, each with the same size and mtime, or else the same content digest: a file
+    same files in the same order, each with the same size and mtime, or else the same content digest: a file
     touched but not changed is still a hit (and the entry's stat is refreshed).
     """
 
@@ -212,8 +212,8 @@ class RunCache:
         if not (isinstance(entry, tuple) and len(entry) == 3 and isinstance(entry[0], dict) and isinstance(entry[1], int)):
             return None
         manifest, snapshot_ns, value = entry
-        if len(manifest) != len(files):
-            return None
+        if len(manifest) != len(files) or list(manifest) != [path for path, _ in files]:
+            return None  # another set of files, or another order
         refreshed = False
         for path, abspath in files:
             stamp = manifest.get(path)

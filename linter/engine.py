@@ -207,14 +207,27 @@ class Engine:
         # the rest of the project, for the index (models, schema, functions that query);
         # nothing to add when the root itself was walked (`querylint check .`)
         walked_root = any(os.path.abspath(p) == root for p in paths)
-        rest = [] if walked_root else list(discovery.project_files(cfg, exclude={c.path for c in cands}))
+        walk = [] if walked_root else list(discovery.project_files(cfg, exclude=set()))
+        cand_paths = {c.path for c in cands}
+        rest = [c for c in walk if c.path not in cand_paths]
         manifest = list(dict.fromkeys((c.path, c.abspath) for c in [*cands, *rest]))
+        # the index reads the files in the project's walk order whatever the targets, so a run
+        # on three files builds the same index as a run on the whole project (and can share it)
+        index_manifest = manifest if walked_root else list(dict.fromkeys([*((c.path, c.abspath) for c in walk), *manifest]))
         run_cache, key = self._run_cache(paths, overrides)
+        index_key = ""
         if run_cache is not None:
             run_cache.take_stats(manifest)
             hit = self._from_run_cache(run_cache, key, manifest)
             if hit is not None:
                 return hit
+            index_key = RunCache.key("index", key_config(cfg))
+            cached_index = run_cache.lookup(index_key, index_manifest)
+            if isinstance(cached_index, _CachedIndex):
+                done = self._run_on_index(cached_index, cands, root)
+                if done is not None:
+                    run_cache.store(key, manifest, cached_index.digests, _CachedRun.of(done, cached_index.digests))
+                    return done
         digests: dict[str, str | None] = {}
 
         for cand in cands:
@@ -241,16 +254,18 @@ class Engine:
             digests.setdefault(cand.path, digest)
             if src is not None:
                 files[cand.path] = parse_file(src, cfg.sql_dialect)
+        if not walked_root:
+            files = {p: files[p] for p, _ in index_manifest if p in files}
 
-        result = self._finish(result, files, targets, problems, root)
+        project, index_errors = self._index(files, targets, root)
+        if run_cache is not None and not self._internal_errors:
+            _store_index(run_cache, index_key, index_manifest, digests, project)
+        result = self._check(result, project, index_errors, files, targets, problems)
         if run_cache is not None and not self._internal_errors:
             run_cache.store(key, manifest, digests, _CachedRun.of(result, digests))
         return result
 
-    def _finish(self, result: RunResult, files: dict[str, ParsedFile], targets: list[str],
-                problems: list[tuple[str, ParseProblem]], root: str) -> RunResult:
-        """Index the read files, check the targets, filter and sort the findings."""
-        cfg = self.config
+    def _index(self, files: dict[str, ParsedFile], targets: list[str], root: str) -> tuple[ProjectIndex, list[Diagnostic]]:
         index_errors: list[Diagnostic] = []
 
         def on_error(where: str, exc: BaseException) -> None:
@@ -258,7 +273,17 @@ class Engine:
             if d is not None:
                 index_errors.append(d)
 
-        project = index_project(files, root, on_error, config=cfg)
+        return index_project(files, root, on_error, config=self.config), index_errors
+
+    def _finish(self, result: RunResult, files: dict[str, ParsedFile], targets: list[str],
+                problems: list[tuple[str, ParseProblem]], root: str) -> RunResult:
+        project, index_errors = self._index(files, targets, root)
+        return self._check(result, project, index_errors, files, targets, problems)
+
+    def _check(self, result: RunResult, project: ProjectIndex, index_errors: list[Diagnostic], files: dict[str, ParsedFile],
+               targets: list[str], problems: list[tuple[str, ParseProblem]]) -> RunResult:
+        """Check the targets against the index, filter and sort the findings."""
+        cfg = self.config
         result.project = project
         result.diagnostics.extend(index_errors)
 
@@ -290,6 +315,37 @@ class Engine:
         result.diagnostics.sort(key=lambda d: (d.span.path, d.span.start, d.code))
         return result
 
+    def _run_on_index(self, cached: _CachedIndex, cands: list[discovery.Candidate], root: str) -> RunResult | None:
+        """Check ``cands`` against a cached index: only the targets are read (and their Python
+        re-parsed for the tree rules). None when a target changed since the lookup."""
+        project = cached.project
+        files = project.files
+        problems: list[tuple[str, ParseProblem]] = []
+        targets: list[str] = []
+        seen: set[str] = set()
+        for cand in cands:
+            if cand.path in seen:
+                continue
+            src, prob, digest = _read(cand.abspath, cand.path, self.config)
+            if digest != cached.digests.get(cand.path):
+                return None
+            if src is None:
+                assert prob is not None
+                problems.append((cand.path, prob))
+                targets.append(cand.path)
+                continue
+            pf = files.get(cand.path)
+            if pf is None:
+                return None
+            if cand.path in cached.trees:
+                try:
+                    pf.tree = ast.parse(pf.source.text, filename=pf.source.path)
+                except (SyntaxError, ValueError, RecursionError, MemoryError):
+                    return None
+            seen.add(cand.path)
+            targets.append(cand.path)
+        return self._check(RunResult(), project, [], files, targets, problems)
+
     # -- the run cache ----------------------------------------------------------------------
     def _run_cache(self, paths: Sequence[str], overrides: Mapping[str, str] | None) -> tuple[RunCache | None, str]:
         """The run cache and this run's key; None when results cannot be reused.
@@ -305,9 +361,7 @@ class Engine:
         cache = Cache.for_config(cfg, cfg.root)
         if not cache.enabled:
             return None, ""
-        # the report's format and the cache's own settings do not change the findings
-        shape = dataclasses.replace(cfg, output_format="", cache=True, cache_dir="")
-        key = RunCache.key("check", shape, [os.path.abspath(p) for p in paths])
+        key = RunCache.key("check", key_config(cfg), [os.path.abspath(p) for p in paths])
         return RunCache(cache), key
 
     def _from_run_cache(self, run_cache: RunCache, key: str, manifest: list[tuple[str, str]]) -> RunResult | None:
@@ -450,6 +504,41 @@ class Engine:
                 if ud is not None and ud.code not in ignored:
                     out.append(ud)
         return out
+
+
+def key_config(cfg: Config) -> Config:
+    """The configuration as a cache key: the report's format and the cache's own settings do
+    not change the findings."""
+    return dataclasses.replace(cfg, output_format="", cache=True, cache_dir="")
+
+
+@dataclass(frozen=True)
+class _CachedIndex:
+    """A project index without its Python trees (a run re-parses only the files it checks)."""
+
+    project: ProjectIndex
+    trees: frozenset[str]  # files that had a tree
+    digests: dict[str, str | None]  # of the bytes read, by path
+
+
+def _store_index(run_cache: RunCache, key: str, manifest: list[tuple[str, str]], digests: dict[str, str | None],
+                 project: ProjectIndex) -> None:
+    """Pickle the index, minus the trees and the facts only phase one reads (restored after)."""
+    from querylint.project import INDEX_ONLY_FACTS
+
+    trees = {path: pf.tree for path, pf in project.files.items() if pf.tree is not None}
+    facts = dict(project.facts)
+    try:
+        for path in trees:
+            project.files[path].tree = None
+        for k in INDEX_ONLY_FACTS:
+            project.facts.pop(k, None)
+        run_cache.store(key, manifest, digests, _CachedIndex(project, frozenset(trees), digests))
+    finally:
+        for path, tree in trees.items():
+            project.files[path].tree = tree
+        project.facts.clear()
+        project.facts.update(facts)  # the same dict, in the same order
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,11 @@ if TYPE_CHECKING:
     from querylint.config import Config
 
 
+#: facts that phase one builds and consumes itself (the migration states replayed into
+#: ``schema``); phase two never reads them, so the index cache leaves them out
+INDEX_ONLY_FACTS = frozenset({"django_state", "alembic_state"})
+
+
 @dataclass(frozen=True, slots=True)
 class ParseProblem:
     """A file or fragment that could not be read or parsed (becomes a parse-error finding)."""

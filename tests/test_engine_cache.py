@@ -114,10 +114,13 @@ def test_corrupt_entry_is_a_miss_not_a_crash(tmp_path: Path) -> None:
     first = _run(root)
     entries = [Path(dp) / f for dp, _, fs in os.walk(root / ".querylint_cache") for f in fs
                if f.endswith(".pickle") and f"{os.sep}run{os.sep}" in str(Path(dp) / f)]
-    assert len(entries) == 1
-    entries[0].write_bytes(b"\x80\x05not a pickle at all")
+    assert len(entries) == 2  # the run's findings and the project index
+    for entry in entries:
+        entry.write_bytes(b"\x80\x05not a pickle at all")
     assert _run(root).diagnostics == first.diagnostics
-    entries[0].write_bytes(b"")
+    assert _run(root, ["report.sql"]).diagnostics == first.diagnostics
+    for entry in entries:
+        entry.write_bytes(b"")
     assert _run(root).diagnostics == first.diagnostics
 
 
@@ -159,3 +162,29 @@ def test_fix_after_an_edit_does_not_use_stale_results(tmp_path: Path) -> None:
     finally:
         os.chdir(cwd)
     assert (root / "report.sql").read_text(encoding="utf-8") == CLEAN
+
+
+def test_a_run_on_a_few_files_reuses_the_project_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = _project(tmp_path)
+    (root / "app.py").write_text(
+        "def report(cursor):\n    cursor.execute('SELECT * FROM orders WHERE id = %s', [1])\n", encoding="utf-8"
+    )
+    expected = _run(root, ["app.py", "other.sql"], cache=False)
+    assert [(p, line, code) for p, line, code, _m in _lines(expected)] == [("app.py", 2, "QL101")]
+    _run(root)  # the whole project: fills the index cache
+    with monkeypatch.context() as m:
+        _no_indexing(m)
+        few = _run(root, ["app.py", "other.sql"])
+    assert few.diagnostics == expected.diagnostics
+    assert few.checked == expected.checked == ["app.py", "other.sql"]
+    assert _lines(few) == _lines(expected)
+
+
+def test_the_index_is_not_reused_after_a_change(tmp_path: Path) -> None:
+    root = _project(tmp_path)
+    (root / "by_customer.sql").write_text("SELECT id FROM orders WHERE customer_id = 1;\n", encoding="utf-8")
+    _run(root)
+    assert [d.code for d in _run(root, ["by_customer.sql"]).diagnostics] == ["QL301"]  # from the index
+    (root / "schema.sql").write_text(SCHEMA + "CREATE INDEX orders_customer ON orders (customer_id);\n", encoding="utf-8")
+    assert _run(root, ["by_customer.sql"], cache=False).diagnostics == []
+    assert _run(root, ["by_customer.sql"]).diagnostics == []
