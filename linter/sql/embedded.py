@@ -524,13 +524,25 @@ def _may_hold_sites(text: str) -> bool:
 
 
 def _candidate_calls(tree: ast.Module) -> list[ast.Call]:
-    """The calls whose callee could make them a site (one walk; most modules have none)."""
+    """The calls whose callee could make them a site (one walk; most modules have none).
+
+    A plain stack over ``_fields`` (order does not matter here): ``ast.walk`` costs twice as much.
+    """
     out: list[ast.Call] = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call):
+    stack: list[ast.AST] = [tree]
+    node_type = ast.AST
+    while stack:
+        node = stack.pop()
+        if type(node) is ast.Call:
             func = node.func
             if (isinstance(func, ast.Attribute) and func.attr in _SITE_ATTRS) or (isinstance(func, ast.Name) and func.id in _SITE_NAMES):
                 out.append(node)
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if type(value) is list:
+                stack.extend([v for v in value if isinstance(v, node_type)])
+            elif isinstance(value, node_type):
+                stack.append(value)
     return out
 
 
