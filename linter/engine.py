@@ -35,7 +35,7 @@ from querylint.rule import (
     visitor_methods,
 )
 from querylint.source import Language, SourceFile, Span
-from querylint.sqlsource import SqlFragment
+from querylint.sqlsource import SqlFragment, SqlStatement
 
 
 @dataclass
@@ -79,10 +79,11 @@ def _read(abspath: str, path: str, config: Config) -> tuple[SourceFile | None, P
     return SourceFile(path, text, lang, abspath), None, digest
 
 
-def parse_file(source: SourceFile, dialect: str = "postgres") -> ParsedFile:
-    """Parse once: ``ast`` for Python (plus the SQL inside it), pglast for SQL."""
-    from querylint import sql as sqlfe
+def parse_file(source: SourceFile, dialect: str = "postgres", *, sql: bool = True) -> ParsedFile:
+    """Parse once: ``ast`` for Python (plus the SQL inside it), pglast for SQL.
 
+    ``sql=False``: the Python tree only (a worker process finds and parses the SQL).
+    """
     pf = ParsedFile(source)
     if source.language is Language.PYTHON:
         try:
@@ -96,6 +97,18 @@ def parse_file(source: SourceFile, dialect: str = "postgres") -> ParsedFile:
         except (ValueError, RecursionError, MemoryError) as exc:
             pf.problems.append(ParseProblem(Span(source.path, 0, 0), f"Python file could not be parsed: {exc}"))
             return pf
+    if sql:
+        parse_sql_of(pf, dialect)
+    return pf
+
+
+def parse_sql_of(pf: ParsedFile, dialect: str) -> None:
+    """The SQL half of :func:`parse_file`: fragments (SQL in Python strings, or the whole file)."""
+    from querylint import sql as sqlfe
+
+    source = pf.source
+    if source.language is Language.PYTHON:
+        assert pf.tree is not None
         pf.fragments = sqlfe.find_sql_in_python(source, pf.tree)
     else:
         pf.fragments = [SqlFragment.whole_file(source.path, source.text)]
@@ -103,7 +116,98 @@ def parse_file(source: SourceFile, dialect: str = "postgres") -> ParsedFile:
         stmts, problems = sqlfe.parse_fragment(frag, dialect)
         pf.statements.extend(stmts)
         pf.problems.extend(problems)
-    return pf
+
+
+# -- parallel parsing ---------------------------------------------------------------------------
+#
+# Every tree is needed in this process (the Python front end reads them all), and unpickling a
+# tree costs more than parsing it: so workers take the SQL half only. They get the files that
+# can hold SQL (.sql files, Python with a candidate call), parse them on their own and send back
+# fragments, statements and problems, while this process builds the trees of every file.
+
+#: fewer bytes than this to hand to workers: starting processes costs more than they save
+PARALLEL_MIN_BYTES = 1_000_000
+
+SqlHalf = tuple[str, str, bool, list[SqlFragment], list[SqlStatement], list[ParseProblem]]
+
+
+def _sql_half(job: tuple[list[tuple[str, str]], Config]) -> list[SqlHalf]:
+    """Worker: (path, text digest, has tree, fragments, statements, problems) of each file."""
+    files, cfg = job
+    out: list[SqlHalf] = []
+    for path, abspath in files:
+        src, _prob = read_file(abspath, path, cfg)
+        if src is None:
+            continue
+        pf = parse_file(src, cfg.sql_dialect)
+        out.append((path, src.digest, pf.tree is not None, pf.fragments, pf.statements, pf.problems))
+    return out
+
+
+def _chunks(sizes: list[tuple[str, str, int]], n: int) -> list[list[tuple[str, str]]]:
+    """Files dealt to ``n`` chunks by bytes, largest first (each to the lightest chunk)."""
+    chunks: list[list[tuple[str, str]]] = [[] for _ in range(n)]
+    load = [0] * n
+    for path, abspath, size in sorted(sizes, key=lambda t: (-t[2], t[0])):
+        i = load.index(min(load))
+        chunks[i].append((path, abspath))
+        load[i] += size
+    return [c for c in chunks if c]
+
+
+def _workers() -> int:
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cpus = os.cpu_count() or 1
+    return max(0, cpus - 1)  # this process is busy with the trees
+
+
+class _SqlPool:
+    """Workers for the SQL half of parsing; every failure falls back to this process."""
+
+    def __init__(self, sources: list[SourceFile], cfg: Config, jobs: int | None, min_bytes: int) -> None:
+        from querylint.sql.embedded import may_hold_sql
+
+        self.results: dict[str, SqlHalf] = {}
+        self.futures: list[Any] = []
+        self.executor: Any = None
+        self.offloaded: set[str] = set()
+        workers = _workers() if jobs is None else max(0, jobs - 1)
+        if workers == 0:
+            return
+        picked = [(s.path, s.abspath, len(s.text)) for s in sources
+                  if s.language is Language.SQL or may_hold_sql(s.text)]
+        if sum(size for *_x, size in picked) < min_bytes:
+            return
+        try:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            methods = multiprocessing.get_all_start_methods()
+            ctx = multiprocessing.get_context("fork" if "fork" in methods else None)
+            self.executor = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+            for chunk in _chunks(picked, workers * 4):
+                self.futures.append(self.executor.submit(_sql_half, (chunk, cfg)))
+                self.offloaded.update(path for path, _ in chunk)
+        except Exception:  # no processes here (sandbox, no /dev/shm...): all in this process
+            self.close()
+            self.offloaded.clear()
+
+    def collect(self) -> None:
+        try:
+            for fut in self.futures:
+                for item in fut.result():
+                    self.results[item[0]] = item
+        except Exception:
+            pass  # a dead worker: the files it had are parsed here
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if self.executor is not None:
+            self.executor.shutdown(wait=True, cancel_futures=True)
+            self.executor = None
 
 
 def index_project(files: dict[str, ParsedFile], root: str, on_error: Callable[[str, BaseException], None], config: Config | None = None) -> ProjectIndex:
@@ -137,6 +241,11 @@ class Engine:
         self.config = config
         self.rules = list(rules) if rules is not None else registry.instantiate(config)
         self.registry_rules = rules is None
+        #: processes for parsing (None: one per CPU); bytes of SQL-bearing files below which
+        #: everything is parsed in this process
+        self.jobs: int | None = None
+        self.parallel_min_bytes = PARALLEL_MIN_BYTES
+        self.offloaded = 0  # files whose SQL the last run parsed in workers
         self._internal_errors = 0
         self.verbose = verbose
         self.warn: Callable[[str], None] | None = None  # told about skipped explicit files
@@ -229,13 +338,15 @@ class Engine:
                     run_cache.store(key, manifest, cached_index.digests, _CachedRun.of(done, cached_index.digests))
                     return done
         digests: dict[str, str | None] = {}
-
+        sources: dict[str, SourceFile] = {}
+        overridden: set[str] = set()
         for cand in cands:
-            if cand.path in files:
+            if cand.path in sources:
                 continue
             if overrides is not None and cand.path in overrides:
                 lang = Language.for_path(cand.path) or Language.PYTHON
-                files[cand.path] = parse_file(SourceFile(cand.path, overrides[cand.path], lang, cand.abspath), cfg.sql_dialect)
+                sources[cand.path] = SourceFile(cand.path, overrides[cand.path], lang, cand.abspath)
+                overridden.add(cand.path)
                 targets.append(cand.path)
                 continue
             src, prob, digests[cand.path] = _read(cand.abspath, cand.path, cfg)
@@ -244,16 +355,16 @@ class Engine:
                 problems.append((cand.path, prob))
                 targets.append(cand.path)
                 continue
-            files[cand.path] = parse_file(src, cfg.sql_dialect)
+            sources[cand.path] = src
             targets.append(cand.path)
-
         for cand in rest:
-            if cand.path in files:
+            if cand.path in sources:
                 continue
             src, prob, digest = _read(cand.abspath, cand.path, cfg)
             digests.setdefault(cand.path, digest)
             if src is not None:
-                files[cand.path] = parse_file(src, cfg.sql_dialect)
+                sources[cand.path] = src
+        files = self._parse_all(sources, overridden)
         if not walked_root:
             files = {p: files[p] for p, _ in index_manifest if p in files}
 
@@ -264,6 +375,26 @@ class Engine:
         if run_cache is not None and not self._internal_errors:
             run_cache.store(key, manifest, digests, _CachedRun.of(result, digests))
         return result
+
+    def _parse_all(self, sources: dict[str, SourceFile], overridden: set[str]) -> dict[str, ParsedFile]:
+        """:func:`parse_file` of every source, the SQL half in worker processes when it pays."""
+        dialect = self.config.sql_dialect
+        pool = _SqlPool([s for p, s in sources.items() if p not in overridden], self.config, self.jobs, self.parallel_min_bytes)
+        self.offloaded = len(pool.offloaded)
+        files = {path: parse_file(src, dialect, sql=path not in pool.offloaded) for path, src in sources.items()}
+        if not pool.offloaded:
+            return files
+        pool.collect()
+        for path in pool.offloaded:
+            pf = files[path]
+            if pf.tree is None and pf.source.language is Language.PYTHON:
+                continue  # a syntax error: parse_file stops there too
+            got = pool.results.get(path)
+            if got is not None and got[1] == pf.source.digest and got[2] == (pf.tree is not None):
+                pf.fragments, pf.statements, pf.problems = got[3], got[4], got[5]
+            else:  # the worker failed, or read another text: here, then
+                parse_sql_of(pf, dialect)
+        return files
 
     def _index(self, files: dict[str, ParsedFile], targets: list[str], root: str) -> tuple[ProjectIndex, list[Diagnostic]]:
         index_errors: list[Diagnostic] = []

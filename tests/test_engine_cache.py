@@ -188,3 +188,30 @@ def test_the_index_is_not_reused_after_a_change(tmp_path: Path) -> None:
     (root / "schema.sql").write_text(SCHEMA + "CREATE INDEX orders_customer ON orders (customer_id);\n", encoding="utf-8")
     assert _run(root, ["by_customer.sql"], cache=False).diagnostics == []
     assert _run(root, ["by_customer.sql"]).diagnostics == []
+
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+
+
+@pytest.mark.parametrize("project", sorted(p.name for p in FIXTURES.iterdir() if p.is_dir()))
+def test_parallel_and_serial_parsing_give_the_same_results(project: str) -> None:
+    root = FIXTURES / project
+    cfg = Config(root=str(root), cache=False)
+    runs = []
+    for jobs in (1, 3):
+        engine = Engine(cfg)
+        engine.jobs, engine.parallel_min_bytes = jobs, 0
+        cwd = os.getcwd()
+        os.chdir(root)
+        try:
+            result = engine.run(["."])
+        finally:
+            os.chdir(cwd)
+        assert result.project is not None
+        parsed = {path: (pf.fragments, [(st.span, st.text, st.node) for st in pf.statements], pf.problems)
+                  for path, pf in result.project.files.items()}
+        runs.append((engine.offloaded, result.diagnostics, parsed))
+    (serial_n, serial, serial_parsed), (parallel_n, parallel, parallel_parsed) = runs
+    assert serial_n == 0 and parallel_n > 0
+    assert parallel == serial
+    assert parallel_parsed == serial_parsed

@@ -523,6 +523,11 @@ def _may_hold_sites(text: str) -> bool:
     return any(w in folded for w in _SITE_ATTRS)
 
 
+def may_hold_sql(text: str) -> bool:
+    """False when :func:`find_sql_in_python` surely finds nothing in this module's text."""
+    return _may_hold_sites(text)
+
+
 def _candidate_calls(tree: ast.Module) -> list[ast.Call]:
     """The calls whose callee could make them a site (one walk; most modules have none).
 
