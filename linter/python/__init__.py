@@ -81,7 +81,7 @@ def index_models(project: ProjectIndex) -> None:
 
 def index_queries(project: ProjectIndex) -> None:
     """Query sites, loops and calls of every Python file; facts for the QL2xx rules."""
-    from querylint.python import analyzer, callgraph
+    from querylint.python import analyzer
 
     facts = analyzer.analyze(project)
-    callgraph.build_graph(facts)
+    facts.link_callers()  # the networkx call graph is built only when asked for (facts.graph)

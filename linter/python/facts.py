@@ -71,9 +71,36 @@ class PythonFacts:
 
     events: dict[str, list[Event]] = field(default_factory=dict)  # path -> events
     functions: dict[str, FunctionSummary] = field(default_factory=dict)  # qualname -> summary
-    graph: Any = None  # networkx.DiGraph over qualified names (built lazily)
     callers: dict[str, list[Event]] = field(default_factory=dict)  # callee -> CALL events
     errors: list[str] = field(default_factory=list)  # functions the analysis had to skip
+    _graph: Any = field(default=None, repr=False, compare=False)
+
+    @property
+    def graph(self) -> Any:
+        """A networkx.DiGraph over qualified names (function -> called function), built on first
+        use: no rule needs it to decide, and networkx costs a tenth of a second to import."""
+        if self._graph is None:
+            import networkx as nx
+
+            g = nx.DiGraph()
+            for qual, summary in self.functions.items():
+                g.add_node(qual, path=summary.path)
+                for ev in summary.events:
+                    if ev.kind is EventKind.CALL and ev.callee:
+                        g.add_edge(qual, ev.callee)
+            self._graph = g
+        return self._graph
+
+    @graph.setter
+    def graph(self, value: Any) -> None:
+        self._graph = value
+
+    def link_callers(self) -> None:
+        """Fill ``callers`` (callee -> the CALL events that reach it) from every file's events."""
+        for events in self.events.values():
+            for ev in events:
+                if ev.kind is EventKind.CALL and ev.callee:
+                    self.callers.setdefault(ev.callee, []).append(ev)
 
     def events_in(self, path: str, kind: EventKind) -> list[Event]:
         return [e for e in self.events.get(path, ()) if e.kind is kind]
