@@ -377,23 +377,47 @@ class Engine:
         return result
 
     def _parse_all(self, sources: dict[str, SourceFile], overridden: set[str]) -> dict[str, ParsedFile]:
-        """:func:`parse_file` of every source, the SQL half in worker processes when it pays."""
-        dialect = self.config.sql_dialect
-        pool = _SqlPool([s for p, s in sources.items() if p not in overridden], self.config, self.jobs, self.parallel_min_bytes)
+        """:func:`parse_file` of every source; the SQL half from the per-file cache, or in worker
+        processes when it pays."""
+        from querylint.cache import Cache
+        from querylint.sql.embedded import may_hold_sql
+
+        cfg = self.config
+        dialect = cfg.sql_dialect
+        cache = Cache.for_config(cfg, cfg.root) if self.registry_rules else Cache(None, enabled=False)
+        # only files that can hold SQL are worth an entry: for the others it is found in no time
+        sql_bearing = {p for p, s in sources.items()
+                       if p not in overridden and (s.language is Language.SQL or may_hold_sql(s.text))}
+        kind = _sql_cache_kind(dialect) if cache.enabled and sql_bearing else ""
+        cached: dict[str, Any] = {}
+        for path in sorted(sql_bearing) if kind else ():
+            got = cache.get(kind, path, sources[path].digest)
+            if isinstance(got, tuple) and len(got) == 4:
+                cached[path] = got
+        pool = _SqlPool([s for p, s in sources.items() if p not in overridden and p not in cached], cfg, self.jobs, self.parallel_min_bytes)
         self.offloaded = len(pool.offloaded)
-        files = {path: parse_file(src, dialect, sql=path not in pool.offloaded) for path, src in sources.items()}
-        if not pool.offloaded:
-            return files
+        files = {path: parse_file(src, dialect, sql=path not in pool.offloaded and path not in cached) for path, src in sources.items()}
         pool.collect()
-        for path in pool.offloaded:
+        for path in [*cached, *pool.offloaded]:
             pf = files[path]
             if pf.tree is None and pf.source.language is Language.PYTHON:
                 continue  # a syntax error: parse_file stops there too
+            if path in cached:
+                has_tree, fragments, statements, problems = cached[path]
+                if has_tree == (pf.tree is not None):
+                    pf.fragments, pf.statements, pf.problems = fragments, statements, problems
+                    continue
+                parse_sql_of(pf, dialect)
+                continue
             got = pool.results.get(path)
             if got is not None and got[1] == pf.source.digest and got[2] == (pf.tree is not None):
                 pf.fragments, pf.statements, pf.problems = got[3], got[4], got[5]
             else:  # the worker failed, or read another text: here, then
                 parse_sql_of(pf, dialect)
+        for path in sorted(sql_bearing - set(cached)) if kind else ():
+            pf = files[path]
+            if pf.tree is not None or pf.source.language is Language.SQL:
+                cache.put(kind, path, pf.source.digest, (pf.tree is not None, pf.fragments, pf.statements, pf.problems))
         return files
 
     def _index(self, files: dict[str, ParsedFile], targets: list[str], root: str) -> tuple[ProjectIndex, list[Diagnostic]]:
@@ -635,6 +659,19 @@ class Engine:
                 if ud is not None and ud.code not in ignored:
                     out.append(ud)
         return out
+
+
+def _sql_cache_kind(dialect: str) -> str:
+    """Entries of the per-file SQL cache: this code, this pglast, this dialect."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from querylint.cache import package_digest
+
+    try:
+        pglast = version("pglast")
+    except PackageNotFoundError:
+        pglast = "?"
+    return f"sql-{package_digest()[:12]}-{pglast}-{dialect}"
 
 
 def key_config(cfg: Config) -> Config:

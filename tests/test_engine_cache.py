@@ -215,3 +215,25 @@ def test_parallel_and_serial_parsing_give_the_same_results(project: str) -> None
     assert serial_n == 0 and parallel_n > 0
     assert parallel == serial
     assert parallel_parsed == serial_parsed
+
+
+def test_after_a_change_only_that_file_s_sql_is_parsed_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import querylint.sql as sqlfe
+
+    root = _project(tmp_path)
+    (root / "app.py").write_text("def f(cursor):\n    cursor.execute('SELECT id FROM orders')\n", encoding="utf-8")
+    (root / "plain.py").write_text("def g(x):\n    return x\n", encoding="utf-8")
+    first = _run(root)
+    parsed: list[str] = []
+    real = sqlfe.parse_fragment
+
+    def spy(fragment: Any, dialect: str = "postgres") -> Any:
+        parsed.append(fragment.path)
+        return real(fragment, dialect)
+
+    monkeypatch.setattr(sqlfe, "parse_fragment", spy)
+    (root / "other.sql").write_text(REPORT, encoding="utf-8")
+    second = _run(root)
+    assert parsed == ["other.sql"]  # schema.sql, report.sql and app.py: from the per-file cache
+    assert [d.span.path for d in second.diagnostics] == ["other.sql", "report.sql"]
+    assert [d.message for d in second.diagnostics][1:] == [d.message for d in first.diagnostics]
