@@ -54,8 +54,9 @@ class NPlusOne(PythonRule):
     the memory the loop holds.
 
     ## Options
-    Test files and migrations are skipped: set `check-tests` / `check-migrations` to `true`
-    to include them.
+    Test files, migrations and one-off scripts (Django management commands, `examples/`)
+    are skipped: set `check-tests` / `check-migrations` / `check-scripts` to `true` to
+    include them.
 
     ## References
     - [Django: select_related](https://docs.djangoproject.com/en/stable/ref/models/querysets/#select-related)

@@ -64,8 +64,9 @@ class QueryInCalledFunction(PythonRule):
     ```
 
     ## Options
-    Test files and migrations are skipped: set `check-tests` / `check-migrations` to `true`
-    to include them.
+    Test files, migrations and one-off scripts (Django management commands, `examples/`)
+    are skipped: set `check-tests` / `check-migrations` / `check-scripts` to `true` to
+    include them.
 
     ## References
     - [Django: Database access optimization](https://docs.djangoproject.com/en/stable/topics/db/optimization/)

@@ -40,8 +40,9 @@ class WriteInLoop(PythonRule):
     `session.execute(insert(Tag), [{"name": n} for n in names])`; DB-API `executemany`.
 
     ## Options
-    Test files and migrations are skipped: set `check-tests` / `check-migrations` to `true`
-    to include them.
+    Test files, migrations and one-off scripts (Django management commands, `examples/`)
+    are skipped: set `check-tests` / `check-migrations` / `check-scripts` to `true` to
+    include them.
 
     ## References
     - [Django: bulk_create](https://docs.djangoproject.com/en/stable/ref/models/querysets/#bulk-create)

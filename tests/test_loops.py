@@ -255,3 +255,33 @@ def test_language_loops_and_test_scripts() -> None:
     assert not few("for book in books: pass") and not few("for slug in slugs: pass")
     assert is_test_path(".github/upgrade-test/check.py") and is_test_path("shop/tests/test_x.py")
     assert is_test_path("test_views.py") and not is_test_path("shop/contest/views.py")
+
+
+def test_management_commands_examples_and_renamed_migration_trees_are_skipped(monkeypatch) -> None:
+    # issue 3: wagtail's publish_scheduled / cms's delete_orphaned_plugins commands, superset's
+    # examples/ loaders and mlflow's db_migrations/versions/ were reported as N+1s
+    from querylint.python.facts import is_migration_path, is_script_path
+
+    code = textwrap.dedent("""\
+        from shop.models import Tag
+
+
+        def handle(names):
+            for name in names:
+                Tag.objects.create(name=name)
+        """)
+    for path in ("shop/management/commands/load_tags.py", "shop/examples/tags.py", "shop/db_migrations/versions/0001_tags.py"):
+        assert found(run(monkeypatch, code, select=["QL204"], path=path), "QL204") == []
+    assert found(run(monkeypatch, code, select=["QL204"], path="shop/commands/load_tags.py"), "QL204") == [
+        ("shop/commands/load_tags.py", 6, "`Tag.objects.create(name=name)` writes one row per iteration of `for name in names`"),
+    ]
+    assert is_script_path("app/management/commands/x.py") and not is_script_path("app/management/x.py")
+    assert not is_script_path("app/example.py") and is_migration_path("app/db_migrations/versions/1.py")
+    assert not is_migration_path("app/migration_utils.py")
+
+
+def test_check_scripts_option_reports_management_commands() -> None:
+    from querylint.python.facts import skipped
+
+    assert skipped("shop/management/commands/load.py", {})
+    assert not skipped("shop/management/commands/load.py", {"check-scripts": True})

@@ -138,17 +138,29 @@ def is_test_path(path: str) -> bool:
 
 
 def is_migration_path(path: str) -> bool:
-    """Django / Alembic migrations run once per deploy: a loop there is not a hot path."""
+    """Django / Alembic migrations run once per deploy: a loop there is not a hot path.
+    ``db_migrations/versions/`` (an Alembic tree under another name) counts too."""
     parts = path.replace("\\", "/").split("/")
-    return "migrations" in parts[:-1] or ("versions" in parts[:-1] and "alembic" in parts)
+    return any(p.endswith("migrations") for p in parts[:-1]) or ("versions" in parts[:-1] and "alembic" in parts)
+
+
+def is_script_path(path: str) -> bool:
+    """One-off scripts an operator runs by hand or from cron: Django management commands and
+    the example-data loaders under ``examples/``. Their loops walk a table once, not per
+    request: a round trip per row there is not what the N+1 rules are about."""
+    parts = path.replace("\\", "/").split("/")[:-1]
+    return "/management/commands/" in "/" + "/".join(parts) + "/" or "examples" in parts
 
 
 def skipped(path: str, opts: dict[str, Any]) -> bool:
-    """The QL2xx rules skip tests and migrations unless ``check-tests`` / ``check-migrations``."""
+    """The QL2xx rules skip tests, migrations and scripts unless ``check-tests`` /
+    ``check-migrations`` / ``check-scripts``."""
     if is_test_path(path) and not opts.get("check-tests", False):
+        return True
+    if is_script_path(path) and not opts.get("check-scripts", False):
         return True
     return is_migration_path(path) and not opts.get("check-migrations", False)
 
 
 #: options every QL2xx rule accepts
-PATH_OPTIONS: dict[str, Any] = {"check-tests": False, "check-migrations": False}
+PATH_OPTIONS: dict[str, Any] = {"check-tests": False, "check-migrations": False, "check-scripts": False}
