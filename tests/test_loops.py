@@ -285,3 +285,125 @@ def test_check_scripts_option_reports_management_commands() -> None:
 
     assert skipped("shop/management/commands/load.py", {})
     assert not skipped("shop/management/commands/load.py", {"check-scripts": True})
+
+
+def test_constant_collections_batches_retries_and_sites_are_bounded() -> None:
+    def b(src: str) -> bool:
+        return loops.is_bounded(ast.parse(src, mode="eval").body)
+
+    def loop(src: str) -> tuple[bool, bool]:
+        node = ast.parse(src).body[0]
+        assert isinstance(node, ast.For)
+        return loops.is_configured_few(node.iter, node.target), loops.is_batched(node.iter, node.target)
+
+    assert b("_WORKSPACE_TABLES") and b("settings.LANGUAGES") and b("sorted(_SPECS)") and b("COST_BY_KEY.items()")
+    assert b("range(self.CREATE_RETRIES)") and not b("range(self.retries)") and not b("tables") and not b("X")
+    assert loop("for site in get_sites(): pass") == (True, False)
+    assert loop("for pk, urls in possible_sites.items(): pass") == (True, False)
+    assert loop("for site_id in sites_to_add: pass") == (True, False)
+    assert loop("for site_visit in visits: pass") == (False, False)
+    assert loop("for batch in metric_key_batches: pass") == (False, True)
+    assert loop("for ids in chunk_list(trace_ids, 100): pass") == (False, True)
+    assert loop("for trace_id_batch in chunks: pass") == (False, True)
+    assert loop("for batcher in batchers: pass") == (False, False)
+
+
+def test_constant_and_batch_loops_are_quiet(monkeypatch) -> None:
+    # mlflow: ``for table_name in _WORKSPACE_TABLES`` and ``for batch in chunk_list(...)``
+    code = textwrap.dedent("""\
+        from sqlalchemy import select
+
+        from app.models import Order
+
+        _TABLES = ("orders", "items")
+
+
+        def f(session, ids):
+            for table in _TABLES:
+                session.execute(select(Order).where(Order.id == 1))
+            for batch in chunk_list(ids, 500):
+                session.execute(select(Order).where(Order.id.in_(batch)))
+            for i in ids:
+                session.execute(select(Order).where(Order.id == i))
+        """)
+    res = run(monkeypatch, code, select=["QL201"], path="app/services.py")
+    assert found(res, "QL201") == [
+        ("app/services.py", 14, "`session.execute(select(Order).where(Order.id == i))` runs a query on every iteration of `for i in ids`"),
+    ]
+
+
+def test_dict_get_is_not_session_get(monkeypatch) -> None:
+    # mlflow: ``trace_to_session.get(tid, tid)`` and ``for session in sessions: session.get("kernel")``
+    code = textwrap.dedent("""\
+        from app.models import User
+
+
+        def f(trace_to_session, trace_ids, sessions, session):
+            for tid in trace_ids:
+                trace_to_session.get(tid, tid)
+            for s in sessions:
+                s.get("kernel", {})
+            for tid in trace_ids:
+                session.get(User, tid)
+        """)
+    res = run(monkeypatch, code, select=["QL201"], path="app/services.py")
+    assert found(res, "QL201") == [
+        ("app/services.py", 10, "`session.get(User, tid)` runs a query on every iteration of `for tid in trace_ids`"),
+    ]
+
+
+def test_batch_boundary_and_conflict_check_flushes_are_quiet(monkeypatch) -> None:
+    # mlflow fs2db: ``if count % batch_size == 0: session.flush()``; a flush per row inside
+    # ``try/except IntegrityError`` checks each row for a conflict on purpose
+    code = textwrap.dedent("""\
+        from sqlalchemy.exc import IntegrityError
+
+        from app.models import Order
+
+
+        def f(session, rows, batch_size):
+            count = 0
+            for row in rows:
+                session.add(Order(total=row))
+                count += 1
+                if count % batch_size == 0:
+                    session.flush()
+            for row in rows:
+                session.add(Order(total=row))
+                try:
+                    session.flush()
+                except IntegrityError:
+                    session.rollback()
+            for row in rows:
+                session.add(Order(total=row))
+                session.flush()
+        """)
+    res = run(monkeypatch, code, select=["QL204"], path="app/services.py")
+    assert found(res, "QL204") == [
+        ("app/services.py", 21, "`session.flush()` flushes per iteration of `for row in rows`"),
+    ]
+
+
+def test_core_insert_update_delete_statements_are_writes(monkeypatch) -> None:
+    # superset: ``db.session.execute(delete(dashboard_slices).where(...))`` per dashboard and
+    # ``connection.execute(table.update().where(...))`` per dataset were called queries
+    code = textwrap.dedent("""\
+        from sqlalchemy import delete, insert
+
+
+        def f(session, connection, dashboards, table, links):
+            for d in dashboards:
+                session.execute(delete(links).where(links.c.dashboard_id == d.id))
+                stmt = insert(links).values(dashboard_id=d.id)
+                session.execute(stmt)
+                connection.execute(table.update().where(table.c.id == d.id).values(perm="x"))
+        """)
+    res = run(monkeypatch, code, select=["QL201", "QL204"], path="app/services.py")
+    assert found(res, "QL201") == []
+    loop = "for d in dashboards"
+    assert found(res, "QL204") == [
+        ("app/services.py", 6, f"`session.execute(...)` runs a DELETE per iteration of `{loop}`"),
+        ("app/services.py", 8, f"`session.execute(stmt)` writes one row per iteration of `{loop}`"),
+        ("app/services.py", 9, f"`connection.execute(...)` runs an UPDATE per iteration of `{loop}`"),
+    ]
+    assert [d.help for d in res.diagnostics if d.code == "QL204"][0] == "Delete all rows in one statement: `WHERE id = ANY(...)` / `.where(t.c.id.in_(ids))`"

@@ -304,6 +304,25 @@ def _statements(body: list[ast.stmt]) -> list[ast.stmt]:
     return out
 
 
+#: an UPDATE / DELETE statement per row: QL204 names the statement, and the help how to batch it
+_WRITE_METHOD = {"UPDATE": "update", "DELETE": "delete"}
+_WRITE_HELP = {
+    "UPDATE": "Update all rows in one statement (`WHERE id = ANY(...)` / `.where(t.c.id.in_(ids))`), or send the parameter sets at once (executemany)",
+    "DELETE": "Delete all rows in one statement: `WHERE id = ANY(...)` / `.where(t.c.id.in_(ids))`",
+}
+
+
+def _catches_integrity_error(handler: ast.ExceptHandler) -> bool:
+    types = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type] if handler.type is not None else []
+    return any((t.attr if isinstance(t, ast.Attribute) else t.id if isinstance(t, ast.Name) else "") == "IntegrityError" for t in types)
+
+
+def _class_like(node: ast.expr) -> bool:
+    """``User`` / ``models.User``: what ``Session.get`` takes first (a dict's ``get`` takes a key)."""
+    name = node.attr if isinstance(node, ast.Attribute) else node.id if isinstance(node, ast.Name) else ""
+    return name[:1].isupper() and not name.isupper()
+
+
 def _segment(mod: ModuleInfo, node: ast.AST) -> str:
     """The source text of ``node`` (``ast.get_source_segment`` re-splits the file every call)."""
     span = mod.span(node)
@@ -346,6 +365,9 @@ class FunctionWalker:
         self.queries: list[Query] = []
         self.seen_lazy: set[tuple[int, str]] = set()
         self.exiting = False  # evaluating a ``return``: the loop ends here, nothing repeats
+        #: inside ``if n % batch == 0:`` or ``try: ... except IntegrityError:``: a flush there
+        #: is a batch boundary or a per-row conflict check, on purpose
+        self.deliberate = 0
 
     # -- entry ---------------------------------------------------------------------------
     def run(self) -> None:
@@ -508,7 +530,10 @@ class FunctionWalker:
         elif isinstance(s, ast.If):
             self.expr(s.test)
             self.cond += 1
+            every_nth = any(isinstance(n, ast.BinOp) and isinstance(n.op, ast.Mod) for n in ast.walk(s.test))
+            self.deliberate += every_nth
             self.block(s.body)
+            self.deliberate -= every_nth
             self.block(s.orelse)
             if not _exits(s):
                 self.cond -= 1  # after an early return/raise the rest is conditional too
@@ -519,7 +544,10 @@ class FunctionWalker:
                     self.bind(item.optional_vars, v)
             self.block(s.body)
         elif isinstance(s, ast.Try) or type(s).__name__ == "TryStar":
+            conflict = any(_catches_integrity_error(h) for h in s.handlers)  # type: ignore[attr-defined]
+            self.deliberate += conflict
             self.block(s.body)  # type: ignore[attr-defined]
+            self.deliberate -= conflict
             self.cond += 1
             for h in s.handlers:  # type: ignore[attr-defined]
                 self.block(h.body)
@@ -549,7 +577,8 @@ class FunctionWalker:
                     self.expr(child)
 
     def push_loop(self, node: ast.AST, iterable: ast.expr | None) -> _Loop:
-        bounded = iterable is not None and (loops.is_bounded(iterable) or loops.is_configured_few(iterable, getattr(node, "target", None)))
+        target = getattr(node, "target", None)
+        bounded = iterable is not None and (loops.is_bounded(iterable) or loops.is_configured_few(iterable, target) or loops.is_batched(iterable, target))
         target = getattr(node, "target", None)
         names = frozenset(n.id for n in ast.walk(target) if isinstance(n, ast.Name)) if target is not None else frozenset()
         lp = _Loop(id(node), loops.loop_ref(node, self.mod.path, self.mod.offset, bounded=bounded), bounded,
@@ -861,6 +890,15 @@ class FunctionWalker:
             return ListOf(Instance(target, source=None, confidence=Confidence.MEDIUM))
         return Instance(target, source=inst.source, path=path, element=inst.element, loop_id=inst.loop_id, confidence=inst.confidence)
 
+    def verb(self, arg: ast.expr | None) -> str | None:
+        """INSERT / UPDATE / DELETE / SELECT of what ``execute`` gets: literal SQL or an SQLAlchemy
+        ``insert(t)`` / ``t.update()`` construct, also through a local name (``stmt = ...``)."""
+        if isinstance(arg, ast.Name) and self.func is not None:
+            assigned = [a.value for a in ast.walk(self.func) if isinstance(a, ast.Assign) and len(a.targets) == 1
+                        and isinstance(a.targets[0], ast.Name) and a.targets[0].id == arg.id]
+            arg = assigned[0] if len(assigned) == 1 else arg
+        return queries_dbapi.sql_verb(arg) or queries_sqlalchemy.dml_verb(arg)
+
     def _is_loop_target(self, arg: ast.expr) -> bool:
         if isinstance(arg, ast.Call) and arg.args:  # text(statement)
             arg = arg.args[0]
@@ -998,13 +1036,13 @@ class FunctionWalker:
             return self.session_call(meth, node, args)
         if isinstance(recv, Cursor):
             if meth in ("execute", "executemany", "callproc"):
-                verb = queries_dbapi.sql_verb(node.args[0] if node.args else None)
+                verb = self.verb(node.args[0] if node.args else None)
                 loop = self.unbounded_loop()
                 if node.args and self._is_loop_target(node.args[0]):
                     # ``for statement in statements: cursor.execute(statement)`` runs a script
                     loop = None
                 if verb in ("INSERT", "UPDATE", "DELETE") and meth == "execute":
-                    self.emit(EventKind.WRITE, node, loop, method="execute", help="Collect the rows and send them once with `cursor.executemany(...)` or a multi-row `INSERT ... VALUES`")
+                    self.emit(EventKind.WRITE, node, loop, method=_WRITE_METHOD.get(verb, "execute"), help=_WRITE_HELP.get(verb, "Collect the rows and send them once with `cursor.executemany(...)` or a multi-row `INSERT ... VALUES`"))
                 else:
                     self.emit(EventKind.QUERY, node, loop, method=meth, help="Fetch all rows in one query before the loop: `... WHERE id = ANY(%s)` with a list of ids")
                 return None
@@ -1158,16 +1196,18 @@ class FunctionWalker:
                 if meth == "scalar":
                     return Instance(first.model, source=first, confidence=Confidence.MEDIUM)
                 return res
-            verb = queries_dbapi.sql_verb(node.args[0] if node.args else None)
+            verb = self.verb(node.args[0] if node.args else None)
             if node.args and self._is_loop_target(node.args[0]):
                 loop = None  # executing a list of statements, one by one
             if verb in ("INSERT", "UPDATE", "DELETE") and meth == "execute" and len(node.args) < 2:
-                self.emit(EventKind.WRITE, node, loop, method="execute", help="Send all rows in one statement: `session.execute(insert(T), [row, ...])` (executemany)")
+                self.emit(EventKind.WRITE, node, loop, method=_WRITE_METHOD.get(verb, "execute"), help=_WRITE_HELP.get(verb, "Send all rows in one statement: `session.execute(insert(T), [row, ...])` (executemany)"))
             else:
                 self.emit(EventKind.QUERY, node, loop, method=meth, help=help_)
             return None
         if meth in ("get", "get_one"):
             m = first.model if isinstance(first, ModelClass) else None
+            if m is None and not (node.args and _class_like(node.args[0])):
+                return None  # ``trace_to_session.get(tid, tid)``: a dict, not Session.get(Model, pk)
             self.emit(EventKind.QUERY, node, loop, method=meth, model=m.class_name if m else None,
                       help="Load all rows once before the loop (`select(Model).where(Model.id.in_(ids))`) and look them up in a dict")
             if m is not None:  # a primary-key lookup
@@ -1179,7 +1219,7 @@ class FunctionWalker:
         if meth in queries_sqlalchemy.SESSION_FLUSH:
             # session.add(...) + flush/commit per iteration: one round trip (and transaction) per
             # row. A commit with nothing added in the loop saves progress or state on purpose.
-            if loop is not None and any(lp.added for lp in self.loops):
+            if loop is not None and not self.deliberate and any(lp.added for lp in self.loops):
                 self.emit(EventKind.WRITE, node, loop, method=meth, help=f"Add the objects in the loop and call `session.{meth}()` once after it, or insert them with `session.execute(insert(Model), rows)`")
             return None
         if meth == "begin":

@@ -29,10 +29,14 @@ def is_bounded(iterable: ast.expr) -> bool:
         return len(iterable.keys) <= MAX_BOUNDED_ITEMS and all(k is not None and _is_const(k) for k in iterable.keys)
     if isinstance(iterable, ast.Attribute) and iterable.attr == "__members__":
         return True  # an Enum's members: a fixed, small set
+    if _is_constant_name(iterable):
+        return True  # ``for table in _WORKSPACE_TABLES``: a collection written in the code
     if isinstance(iterable, ast.Call):
         f = iterable.func
         if isinstance(f, ast.Name) and f.id == "range" and len(iterable.args) == 3:
             return True  # range(0, total, batch_size): one round trip per batch is the design
+        if isinstance(f, ast.Name) and f.id == "range" and len(iterable.args) == 1 and _is_constant_name(iterable.args[0]):
+            return True  # ``range(self.MAX_RETRIES)``: a configured count of attempts
         if isinstance(f, ast.Name) and f.id == "range" and iterable.args:
             last = iterable.args[-1] if len(iterable.args) <= 2 else iterable.args[1]
             return (
@@ -44,22 +48,50 @@ def is_bounded(iterable: ast.expr) -> bool:
         if isinstance(f, ast.Name) and f.id in ("enumerate", "reversed", "sorted") and iterable.args:
             return is_bounded(iterable.args[0])
         if isinstance(f, ast.Attribute) and f.attr in ("items", "keys", "values") and not iterable.args:
-            return isinstance(f.value, ast.Dict) and is_bounded(f.value)
+            return (isinstance(f.value, ast.Dict) and is_bounded(f.value)) or _is_constant_name(f.value)
     return False
 
 
-_LANGUAGE = re.compile(r"(^|_)lang(uage)?s?(_|$)|languages", re.I)
+def _is_constant_name(node: ast.expr) -> bool:
+    """``_TABLES``, ``settings.LANGUAGES``, ``self.MAX_RETRIES``: an UPPER_CASE constant."""
+    name = node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute) else ""
+    bare = name.strip("_")
+    return len(bare) > 1 and bare.isupper()
 
 
-def is_configured_few(iterable: ast.expr, target: ast.expr | None) -> bool:
-    """A loop over the configured languages (``for language in get_languages()``): a handful
-    set in settings, not rows; one query per language is how i18n code is written."""
+_BATCH = re.compile(r"(^|_)(batch|chunk)(es|s)?(_|$)|^(batched|chunked|chunk_list|chunks)$", re.I)
+
+
+def is_batched(iterable: ast.expr, target: ast.expr | None) -> bool:
+    """``for batch in chunk_list(ids, 500)``, ``for id_chunk in chunks``: one query per batch
+    of rows is how batching is written, not an N+1."""
     names = [n.id for n in ast.walk(target) if isinstance(n, ast.Name)] if target is not None else []
-    if names and _LANGUAGE.search(names[0]):
+    if names and _BATCH.search(names[0]):
         return True
     node = iterable.func if isinstance(iterable, ast.Call) else iterable
     last = node.attr if isinstance(node, ast.Attribute) else node.id if isinstance(node, ast.Name) else ""
-    return bool(_LANGUAGE.search(last))
+    return bool(_BATCH.search(last))
+
+
+_LANGUAGE = re.compile(r"(^|_)lang(uage)?s?(_|$)|languages", re.I)
+#: Django sites (``django.contrib.sites``, wagtail's and django CMS's) are configuration: a
+#: handful per installation, like languages
+_SITE_TARGET = re.compile(r"^site(_id|_pk)?$", re.I)
+_SITES = re.compile(r"(^|_)sites(_|$)", re.I)
+
+
+def is_configured_few(iterable: ast.expr, target: ast.expr | None) -> bool:
+    """A loop over the configured languages (``for language in get_languages()``) or sites
+    (``for site in get_sites()``): a handful set in settings, not rows; one query per language
+    is how i18n code is written."""
+    names = [n.id for n in ast.walk(target) if isinstance(n, ast.Name)] if target is not None else []
+    if names and (_LANGUAGE.search(names[0]) or _SITE_TARGET.match(names[0])):
+        return True
+    node = iterable.func if isinstance(iterable, ast.Call) else iterable
+    if isinstance(node, ast.Attribute) and node.attr in ("items", "keys", "values"):
+        node = node.value  # ``possible_sites.items()``
+    last = node.attr if isinstance(node, ast.Attribute) else node.id if isinstance(node, ast.Name) else ""
+    return bool(_LANGUAGE.search(last) or _SITES.search(last))
 
 
 def _is_const(node: ast.expr) -> bool:

@@ -95,6 +95,27 @@ def is_session_name(name: str) -> bool:
     return name in SESSION_NAMES or name.endswith("_session") or name == "dbsession"
 
 
+_DML = {"insert": "INSERT", "update": "UPDATE", "delete": "DELETE", "select": "SELECT"}
+
+
+def dml_verb(node: ast.expr | None) -> str | None:
+    """The verb of an SQLAlchemy Core statement: ``insert(t).values(...)``,
+    ``delete(t).where(...)``, ``t.update().where(...)``, ``select(...)`` -> INSERT / DELETE /
+    UPDATE / SELECT; None when the expression is not such a construct."""
+    while isinstance(node, ast.Call):
+        f = node.func
+        if isinstance(f, ast.Name):
+            return _DML.get(f.id) if f.id != "select" or node.args else None
+        if not isinstance(f, ast.Attribute):
+            return None
+        if f.attr in _DML and f.attr != "select" and not node.args and not isinstance(f.value, ast.Call):
+            return _DML[f.attr]  # ``table.insert()``
+        if f.attr in _DML and isinstance(f.value, ast.Name) and f.value.id in ("sa", "sqlalchemy"):
+            return _DML[f.attr]  # ``sa.delete(t)``
+        node = f.value  # ``.where(...)`` / ``.values(...)``: the statement it refines
+    return None
+
+
 def _const(node: ast.expr) -> Value | None:
     """The SQL literal of a Python constant (``None`` -> NULL), else None."""
     if isinstance(node, ast.Constant):
