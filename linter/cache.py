@@ -204,11 +204,11 @@ class RunCache:
         self.snapshot_ns = time.time_ns()
         self.stats = {path: stat_of(abspath) for path, abspath in files}
 
-    def lookup(self, key: str, files: Sequence[tuple[str, str]]) -> Any:
+    def lookup(self, key: str, files: Sequence[tuple[str, str]], kind: str = KIND) -> Any:
         """The stored value, or None (absent, corrupt, or any file changed)."""
         if not self.cache.enabled:
             return None
-        entry = self.cache.get(self.KIND, "", key)
+        entry = self.cache.get(kind, "", key)
         if not (isinstance(entry, tuple) and len(entry) == 3 and isinstance(entry[0], dict) and isinstance(entry[1], int)):
             return None
         manifest, snapshot_ns, value = entry
@@ -227,10 +227,11 @@ class RunCache:
             manifest[path] = FileStamp(size, mtime_ns, stamp.digest)
             refreshed = True
         if refreshed:  # touched, not changed: next time the stat alone answers
-            self.cache.put(self.KIND, "", key, (manifest, self.snapshot_ns, value))
+            self.cache.put(kind, "", key, (manifest, self.snapshot_ns, value))
         return value
 
-    def store(self, key: str, files: Sequence[tuple[str, str]], digests: dict[str, str | None], value: Any) -> None:
+    def store(self, key: str, files: Sequence[tuple[str, str]], digests: dict[str, str | None], value: Any,
+              kind: str = KIND) -> None:
         """Record ``value`` with the stats taken before the run and the digests of what it read."""
         if not self.cache.enabled:
             return
@@ -238,4 +239,4 @@ class RunCache:
         for path, _abspath in files:
             size, mtime_ns = self.stats.get(path, (None, None))
             manifest[path] = FileStamp(size, mtime_ns, digests.get(path))
-        self.cache.put(self.KIND, "", key, (manifest, self.snapshot_ns, value))
+        self.cache.put(kind, "", key, (manifest, self.snapshot_ns, value))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import gc
 import os
 import traceback
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -155,6 +156,43 @@ def _chunks(sizes: list[tuple[str, str, int]], n: int) -> list[list[tuple[str, s
     return [c for c in chunks if c]
 
 
+class _LongLivedTrees:
+    """The cyclic garbage collector stays off while the trees are built, then they are frozen.
+
+    Every tree lives until the run ends, yet each full collection would walk all of them
+    again: with the collector on, parsing a project costs three times a bare ``ast.parse``
+    pass. Frozen objects (``gc.freeze``) are skipped by collections; the rest of the run
+    collects as usual, and everything is unfrozen when the run ends.
+    """
+
+    _depth = 0
+    _was_enabled = True
+
+    def __enter__(self) -> _LongLivedTrees:
+        cls = type(self)
+        if cls._depth == 0:
+            cls._was_enabled = gc.isenabled()
+            gc.disable()
+        cls._depth += 1
+        return self
+
+    @classmethod
+    def parsed(cls) -> None:
+        """The trees are built: freeze them, collect the rest as usual."""
+        if cls._depth > 0:
+            gc.freeze()
+            if cls._was_enabled:
+                gc.enable()
+
+    def __exit__(self, *exc: object) -> None:
+        cls = type(self)
+        cls._depth -= 1
+        if cls._depth == 0:
+            gc.unfreeze()
+            if cls._was_enabled:
+                gc.enable()
+
+
 def _workers() -> int:
     try:
         cpus = len(os.sched_getaffinity(0))
@@ -290,6 +328,10 @@ class Engine:
         ``overrides`` maps display paths to text used instead of the file on disk (``--diff``).
         A run on files alone is answered from the run cache while no project file changed.
         """
+        with _LongLivedTrees():
+            return self._run(paths, stdin=stdin, overrides=overrides)
+
+    def _run(self, paths: Sequence[str], *, stdin: tuple[str, str] | None, overrides: Mapping[str, str] | None) -> RunResult:
         cfg = self.config
         root = os.path.abspath(cfg.root)
         result = RunResult()
@@ -331,7 +373,7 @@ class Engine:
             if hit is not None:
                 return hit
             index_key = RunCache.key("index", key_config(cfg))
-            cached_index = run_cache.lookup(index_key, index_manifest)
+            cached_index = run_cache.lookup(index_key, index_manifest, "index")
             if isinstance(cached_index, _CachedIndex):
                 done = self._run_on_index(cached_index, cands, root)
                 if done is not None:
@@ -397,6 +439,7 @@ class Engine:
         pool = _SqlPool([s for p, s in sources.items() if p not in overridden and p not in cached], cfg, self.jobs, self.parallel_min_bytes)
         self.offloaded = len(pool.offloaded)
         files = {path: parse_file(src, dialect, sql=path not in pool.offloaded and path not in cached) for path, src in sources.items()}
+        _LongLivedTrees.parsed()
         pool.collect()
         for path in [*cached, *pool.offloaded]:
             pf = files[path]
@@ -701,7 +744,7 @@ def _store_index(run_cache: RunCache, key: str, manifest: list[tuple[str, str]],
             project.files[path].tree = None
         for k in INDEX_ONLY_FACTS:
             project.facts.pop(k, None)
-        run_cache.store(key, manifest, digests, _CachedIndex(project, frozenset(trees), digests))
+        run_cache.store(key, manifest, digests, _CachedIndex(project, frozenset(trees), digests), "index")
     finally:
         for path, tree in trees.items():
             project.files[path].tree = tree

@@ -113,7 +113,7 @@ def test_corrupt_entry_is_a_miss_not_a_crash(tmp_path: Path) -> None:
     root = _project(tmp_path)
     first = _run(root)
     entries = [Path(dp) / f for dp, _, fs in os.walk(root / ".querylint_cache") for f in fs
-               if f.endswith(".pickle") and f"{os.sep}run{os.sep}" in str(Path(dp) / f)]
+               if f.endswith(".pickle") and any(f"{os.sep}{k}{os.sep}" in str(Path(dp) / f) for k in ("run", "index"))]
     assert len(entries) == 2  # the run's findings and the project index
     for entry in entries:
         entry.write_bytes(b"\x80\x05not a pickle at all")
@@ -237,3 +237,18 @@ def test_after_a_change_only_that_file_s_sql_is_parsed_again(tmp_path: Path, mon
     assert parsed == ["other.sql"]  # schema.sql, report.sql and app.py: from the per-file cache
     assert [d.span.path for d in second.diagnostics] == ["other.sql", "report.sql"]
     assert [d.message for d in second.diagnostics][1:] == [d.message for d in first.diagnostics]
+
+
+def test_a_run_leaves_the_garbage_collector_as_it_found_it(tmp_path: Path) -> None:
+    import gc
+
+    root = _project(tmp_path)
+    assert gc.isenabled()
+    _run(root, cache=False)
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    gc.disable()
+    try:
+        _run(root, cache=False)
+        assert not gc.isenabled() and gc.get_freeze_count() == 0
+    finally:
+        gc.enable()
