@@ -106,7 +106,7 @@ class WriteInLoop(PythonRule):
         for ev in facts.events_in(ctx.path, EventKind.WRITE):
             if ev.loop is None or ev.loop.bounded:
                 continue
-            what = {"commit": "commits", "flush": "flushes", "update": "runs an UPDATE", "delete": "runs a DELETE"}.get(ev.method, "writes one row")
+            what = {"commit": "commits", "flush": "flushes", "insert": "runs an INSERT", "update": "runs an UPDATE", "delete": "runs a DELETE"}.get(ev.method, "writes one row")
             yield self.diagnostic(
                 ev.span,
                 f"`{ev.text}` {what} per iteration of `{ev.loop.description}`",

@@ -304,7 +304,8 @@ def _statements(body: list[ast.stmt]) -> list[ast.stmt]:
     return out
 
 
-#: an UPDATE / DELETE statement per row: QL204 names the statement, and the help how to batch it
+#: an UPDATE / DELETE statement (or a Core ``insert(t)``, maybe multi-row) per iteration: QL204
+#: names the statement, and the help how to batch it
 _WRITE_METHOD = {"UPDATE": "update", "DELETE": "delete"}
 _WRITE_HELP = {
     "UPDATE": "Update all rows in one statement (`WHERE id = ANY(...)` / `.where(t.c.id.in_(ids))`), or send the parameter sets at once (executemany)",
@@ -890,14 +891,15 @@ class FunctionWalker:
             return ListOf(Instance(target, source=None, confidence=Confidence.MEDIUM))
         return Instance(target, source=inst.source, path=path, element=inst.element, loop_id=inst.loop_id, confidence=inst.confidence)
 
-    def verb(self, arg: ast.expr | None) -> str | None:
+    def verb(self, arg: ast.expr | None) -> tuple[str | None, bool]:
         """INSERT / UPDATE / DELETE / SELECT of what ``execute`` gets: literal SQL or an SQLAlchemy
-        ``insert(t)`` / ``t.update()`` construct, also through a local name (``stmt = ...``)."""
+        ``insert(t)`` / ``t.update()`` construct (second item True), also through a local name."""
         if isinstance(arg, ast.Name) and self.func is not None:
             assigned = [a.value for a in ast.walk(self.func) if isinstance(a, ast.Assign) and len(a.targets) == 1
                         and isinstance(a.targets[0], ast.Name) and a.targets[0].id == arg.id]
             arg = assigned[0] if len(assigned) == 1 else arg
-        return queries_dbapi.sql_verb(arg) or queries_sqlalchemy.dml_verb(arg)
+        literal = queries_dbapi.sql_verb(arg)
+        return (literal, False) if literal else (queries_sqlalchemy.dml_verb(arg), True)
 
     def _is_loop_target(self, arg: ast.expr) -> bool:
         if isinstance(arg, ast.Call) and arg.args:  # text(statement)
@@ -1036,13 +1038,13 @@ class FunctionWalker:
             return self.session_call(meth, node, args)
         if isinstance(recv, Cursor):
             if meth in ("execute", "executemany", "callproc"):
-                verb = self.verb(node.args[0] if node.args else None)
+                verb, core = self.verb(node.args[0] if node.args else None)
                 loop = self.unbounded_loop()
                 if node.args and self._is_loop_target(node.args[0]):
                     # ``for statement in statements: cursor.execute(statement)`` runs a script
                     loop = None
                 if verb in ("INSERT", "UPDATE", "DELETE") and meth == "execute":
-                    self.emit(EventKind.WRITE, node, loop, method=_WRITE_METHOD.get(verb, "execute"), help=_WRITE_HELP.get(verb, "Collect the rows and send them once with `cursor.executemany(...)` or a multi-row `INSERT ... VALUES`"))
+                    self.emit(EventKind.WRITE, node, loop, method=_WRITE_METHOD.get(verb, "insert" if core else "execute"), help=_WRITE_HELP.get(verb, "Collect the rows and send them once with `cursor.executemany(...)` or a multi-row `INSERT ... VALUES`"))
                 else:
                     self.emit(EventKind.QUERY, node, loop, method=meth, help="Fetch all rows in one query before the loop: `... WHERE id = ANY(%s)` with a list of ids")
                 return None
@@ -1196,11 +1198,11 @@ class FunctionWalker:
                 if meth == "scalar":
                     return Instance(first.model, source=first, confidence=Confidence.MEDIUM)
                 return res
-            verb = self.verb(node.args[0] if node.args else None)
+            verb, core = self.verb(node.args[0] if node.args else None)
             if node.args and self._is_loop_target(node.args[0]):
                 loop = None  # executing a list of statements, one by one
             if verb in ("INSERT", "UPDATE", "DELETE") and meth == "execute" and len(node.args) < 2:
-                self.emit(EventKind.WRITE, node, loop, method=_WRITE_METHOD.get(verb, "execute"), help=_WRITE_HELP.get(verb, "Send all rows in one statement: `session.execute(insert(T), [row, ...])` (executemany)"))
+                self.emit(EventKind.WRITE, node, loop, method=_WRITE_METHOD.get(verb, "insert" if core else "execute"), help=_WRITE_HELP.get(verb, "Send all rows in one statement: `session.execute(insert(T), [row, ...])` (executemany)"))
             else:
                 self.emit(EventKind.QUERY, node, loop, method=meth, help=help_)
             return None
