@@ -264,3 +264,54 @@ def test_sqlalchemy_deferred_column(monkeypatch) -> None:
         """)
     res = found(run(monkeypatch, code, select=["QL202"], path="app/services.py"), "QL202")
     assert [(ln, m.split(":")[0]) for _, ln, m in res] == [(8, "`user.bio` is a deferred column and loads once per user")]
+
+
+def test_relation_of_a_nested_collection_element_follows_the_outer_prefetch(monkeypatch) -> None:
+    # mlflow: ``selectinload(SqlUser.user_role_assignments).selectinload(SqlUserRoleAssignment.role)``
+    # then ``a.role`` for each assignment of each user was reported ("its type comes from an
+    # annotation"); Django's prefetch_related("books__publisher") the same
+    code = textwrap.dedent("""\
+        from shop.models import Author
+
+
+        def f():
+            for a in Author.objects.prefetch_related("books__publisher"):
+                for b in a.books.all():
+                    print(b.publisher.name)
+            for a in Author.objects.prefetch_related("books"):
+                for b in a.books.select_related("publisher"):
+                    print(b.publisher.name)
+            for a in Author.objects.prefetch_related("books"):
+                for b in a.books.all():
+                    print(b.publisher.name)
+        """)
+    res = run(monkeypatch, code, select=["QL202"])
+    # line 9 queries per author (its own finding), but its books do load their publisher
+    assert found(res, "QL202") == [
+        ("shop/views.py", 9, '`a.books.select_related("publisher")` queries `Book` once per a: `.select_related()` bypasses the prefetch_related("books") cache and queries again'),
+        ("shop/views.py", 13, '`b.publisher` lazily loads `Publisher` once per b: the queryset iterated at line 11 has no prefetch_related("books__publisher")'),
+    ]
+    assert [d.help for d in res.diagnostics][1] == 'Add .prefetch_related("books__publisher") to the queryset iterated at line 11'
+
+
+def test_relation_of_a_nested_sqlalchemy_collection_element(monkeypatch) -> None:
+    code = textwrap.dedent("""\
+        from sqlalchemy.orm import selectinload
+
+        from app.models import Order, User
+
+
+        def f(session):
+            users = session.query(User).options(selectinload(User.orders).selectinload(Order.user)).all()
+            return [[o.user.name for o in u.orders] for u in users]
+
+
+        def g(session):
+            users = session.query(User).options(selectinload(User.orders)).all()
+            return [[o.user.name for o in u.orders] for u in users]
+        """)
+    res = run(monkeypatch, code, select=["QL202"], path="app/services.py")
+    assert found(res, "QL202") == [
+        ("app/services.py", 13, "`o.user` lazily loads `User` once per o: the query at line 12 has no selectinload(User.orders).joinedload(Order.user)"),
+    ]
+    assert [d.help for d in res.diagnostics] == ["Add .options(selectinload(User.orders).joinedload(Order.user)) to the query at line 12"]

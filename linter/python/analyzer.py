@@ -313,6 +313,10 @@ _WRITE_HELP = {
 }
 
 
+#: steps on a related manager that make it query again instead of reading the prefetch cache
+_REFETCH = frozenset({"filter", "exclude", "order_by", "annotate", "values", "values_list", "distinct", "select_related", "only", "defer", "prefetch_related", "aggregate"})
+
+
 def _catches_integrity_error(handler: ast.ExceptHandler) -> bool:
     types = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type] if handler.type is not None else []
     return any((t.attr if isinstance(t, ast.Attribute) else t.id if isinstance(t, ast.Name) else "") == "IntegrityError" for t in types)
@@ -622,8 +626,11 @@ class FunctionWalker:
         if isinstance(it, QuerySetVal) and it.rows == "instances" and not it.statement:
             if it.via is not None and it.origin is Origin.DJANGO:
                 # the elements of a related collection: a loop nested in a per-row loop
-                return Instance(it.model, source=it if it.built_here else None, element=name, loop_id=loop_id,
-                                confidence=it.via.owner.confidence, path="")
+                owner = it.via.owner
+                rel_path = f"{owner.path}__{it.via.relation}" if owner.path else it.via.relation
+                refetched = any(n in _REFETCH for n, _ in it.steps)  # .filter() etc. bypass the prefetch
+                src = it if it.built_here else self._nested_source(owner, rel_path, it.model, extra=it.eager, keep=not refetched)
+                return Instance(it.model, source=src, element=name, loop_id=loop_id, confidence=owner.confidence, path="")
             if it.custom_manager:
                 return None
             return Instance(it.model, source=it, element=name, loop_id=loop_id,
@@ -680,13 +687,50 @@ class FunctionWalker:
             fix_help = f"Add .prefetch_related(\"{path}\") to the queryset" if owner.source is None or owner.source.origin is Origin.DJANGO else ""
         self.lazy_event(node, owner, path, rel, qs.model, loop, reason, fix_help, collection=True, bypass=prefetched)
 
+    def _nested_source(self, owner: Instance, path: str, model: Model, *, extra: frozenset[str] = frozenset(), keep: bool = True) -> QuerySetVal | None:
+        """The elements of ``owner.<path>`` (a related collection): what the query ``owner``
+        came from loads below that path (``prefetch_related("books__publisher")``)."""
+        src = owner.source
+        if src is None or src.outer is not None or not src.built_here:
+            return None
+        prefix = path + "__"
+        below = frozenset(e[len(prefix):] for e in src.eager if e.startswith(prefix)) if keep else frozenset()
+        pre = frozenset(e[len(prefix):] for e in src.prefetched if e.startswith(prefix)) if keep else frozenset()
+        return QuerySetVal(model, src.origin, eager=below | extra, prefetched=pre, outer=(src, path), span=src.span)
+
+    def _loader_chain(self, model: Model, path: str) -> str:
+        """``selectinload(User.orders).joinedload(Order.user)`` for the path ``orders__user``."""
+        out: list[str] = []
+        m: Model | None = model
+        for part in path.split("__"):
+            rel = m.relations.get(part) if m is not None else None
+            opt = "selectinload" if rel is not None and rel.is_collection else "joinedload"
+            out.append(f"{opt}({m.class_name if m is not None else '?'}.{part})")
+            m = self.a.resolve_model(rel.target, from_app=None) if rel is not None else None
+        return ".".join(out)
+
+    def _nested_help(self, src: QuerySetVal, path: str) -> str:
+        """The help for a relation of a nested collection's element: extend the outer query."""
+        assert src.outer is not None
+        outer, prefix = src.outer
+        full = f"{prefix}__{path}"
+        line = self.mod.source.line_of(outer.span.start) if outer.span else 0
+        if outer.origin is Origin.SQLALCHEMY:
+            return f"Add .options({self._loader_chain(outer.model, full)}) to the query at line {line}"
+        return f"Add .prefetch_related(\"{full}\") to the queryset iterated at line {line}"
+
     def _missing_reason(self, owner: Instance, path: str, *, collection: bool) -> str:
         src = owner.source
+        if src is not None and src.outer is not None:
+            outer, prefix = src.outer
+            return self._missing_reason(replace(owner, source=outer), f"{prefix}__{path}", collection=True)
         if src is None or not src.built_here:
             origin = src.source_desc if src is not None and src.source_desc else "its type comes from an annotation"
             return f"{origin}, so nothing shows it is eager-loaded"
         line = self.mod.source.line_of(src.span.start) if src.span else 0
         if src.origin is Origin.SQLALCHEMY:
+            if "__" in path:
+                return f"the query at line {line} has no {self._loader_chain(src.model, path)}"
             opt = "selectinload" if collection else "joinedload"
             return f"the query at line {line} has no {opt}({src.model.class_name}.{path.replace('__', '.')})"
         fn = "prefetch_related" if collection else "select_related"
@@ -706,6 +750,8 @@ class FunctionWalker:
                 fix = autofix.eager_fix(self.mod, src, path, collection=collection)
             except Exception:
                 fix = None
+        if src is not None and src.outer is not None:
+            fix_help = self._nested_help(src, path)
         conf = owner.confidence if src is not None and src.built_here else Confidence.MEDIUM
         param = owner.from_param if src is None else None
         self.emit(
@@ -888,7 +934,7 @@ class FunctionWalker:
                     reason = self._missing_reason(inst, path, collection=rel.is_collection)
                     self.lazy_event(node, inst, path, rel.name, target, loop, reason, f"Add .options({opt}({chain})) to the query", collection=rel.is_collection)
         if rel.is_collection:
-            return ListOf(Instance(target, source=None, confidence=Confidence.MEDIUM))
+            return ListOf(Instance(target, source=self._nested_source(inst, path, target), confidence=Confidence.MEDIUM))
         return Instance(target, source=inst.source, path=path, element=inst.element, loop_id=inst.loop_id, confidence=inst.confidence)
 
     def verb(self, arg: ast.expr | None) -> tuple[str | None, bool]:

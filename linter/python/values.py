@@ -46,6 +46,9 @@ class QuerySetVal:
     span: Span | None = None  # where the iterated expression was built (for messages)
     dynamic: bool = False  # an SQLAlchemy lazy="dynamic" relationship (AppenderQuery)
     source_desc: str = ""  # how the value was obtained, for messages about annotations
+    #: the elements of a related collection of a loop element: (the outer query, the collection's
+    #: path in it); ``eager`` then holds the outer query's loads below that path
+    outer: tuple[QuerySetVal, str] | None = None
 
     def step(self, name: str, call: ast.Call, **changes: object) -> QuerySetVal:
         return replace(self, steps=(*self.steps, (name, call)), **changes)  # type: ignore[arg-type]
