@@ -406,4 +406,4 @@ def test_core_insert_update_delete_statements_are_writes(monkeypatch) -> None:
         ("app/services.py", 8, f"`session.execute(stmt)` runs an INSERT per iteration of `{loop}`"),
         ("app/services.py", 9, f"`connection.execute(...)` runs an UPDATE per iteration of `{loop}`"),
     ]
-    assert [d.help for d in res.diagnostics if d.code == "QL204"][0] == "Delete all rows in one statement: `WHERE id = ANY(...)` / `.where(t.c.id.in_(ids))`"
+    assert next(d.help for d in res.diagnostics if d.code == "QL204") == "Delete all rows in one statement: `WHERE id = ANY(...)` / `.where(t.c.id.in_(ids))`"
