@@ -315,3 +315,26 @@ def test_relation_of_a_nested_sqlalchemy_collection_element(monkeypatch) -> None
         ("app/services.py", 13, "`o.user` lazily loads `User` once per o: the query at line 12 has no selectinload(User.orders).joinedload(Order.user)"),
     ]
     assert [d.help for d in res.diagnostics] == ["Add .options(selectinload(User.orders).joinedload(Order.user)) to the query at line 12"]
+
+
+def test_sqlalchemy_many_to_one_pinned_by_the_filter_loads_once(monkeypatch) -> None:
+    # mlflow: versions filtered on ``SqlScorerVersion.scorer_id == scorer.scorer_id`` all point
+    # at one scorer: ``sv.scorer`` loads it once, then reads the session's identity map
+    code = textwrap.dedent("""\
+        from sqlalchemy import and_
+
+        from app.models import Order
+
+
+        def f(session, uid):
+            for o in session.query(Order).filter(and_(Order.user_id == uid, Order.total > 0)).all():
+                print(o.user.name)
+            for o in session.query(Order).filter_by(user_id=uid):
+                print(o.user.name)
+            for o in session.query(Order).filter(Order.total > 0):
+                print(o.user.name)
+        """)
+    res = run(monkeypatch, code, select=["QL202"], path="app/services.py")
+    assert found(res, "QL202") == [
+        ("app/services.py", 12, "`o.user` lazily loads `User` once per o: the query at line 11 has no joinedload(Order.user)"),
+    ]

@@ -317,6 +317,25 @@ _WRITE_HELP = {
 _REFETCH = frozenset({"filter", "exclude", "order_by", "annotate", "values", "values_list", "distinct", "select_related", "only", "defer", "prefetch_related", "aggregate"})
 
 
+def _pinned(src: QuerySetVal, column: str) -> bool:
+    """The query keeps only rows whose ``column`` equals one value (``filter(T.col == x)``,
+    ``filter_by(col=x)``, also inside ``and_``)."""
+    for name, call in src.steps:
+        if name == "filter_by" and any(k.arg == column for k in call.keywords):
+            return True
+        if name not in ("filter", "where"):
+            continue
+        conds = list(call.args)
+        while conds:
+            c = conds.pop()
+            if isinstance(c, ast.Call) and isinstance(c.func, (ast.Name, ast.Attribute)) and (c.func.id if isinstance(c.func, ast.Name) else c.func.attr) == "and_":
+                conds.extend(c.args)
+            elif (isinstance(c, ast.Compare) and len(c.ops) == 1 and isinstance(c.ops[0], ast.Eq)
+                  and any(isinstance(side, ast.Attribute) and side.attr == column for side in (c.left, c.comparators[0]))):
+                return True
+    return False
+
+
 def _catches_integrity_error(handler: ast.ExceptHandler) -> bool:
     types = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type] if handler.type is not None else []
     return any((t.attr if isinstance(t, ast.Attribute) else t.id if isinstance(t, ast.Name) else "") == "IntegrityError" for t in types)
@@ -926,7 +945,10 @@ class FunctionWalker:
             self.emit(EventKind.QUERY, node, self.unbounded_loop(), method="attr", model=target.class_name, self_relation=path, param=inst.param)
         elif self.per_row(inst):
             src = inst.source
-            if not (src is not None and src.loads(path)):
+            # all rows point at one object (``filter(Version.scorer_id == scorer.id)``): the first
+            # access loads it, the rest read the session's identity map
+            pinned = src is not None and not rel.is_collection and not inst.path and _pinned(src, rel.column or f"{rel.name}_id")
+            if not (src is not None and src.loads(path)) and not pinned:
                 loop = self.unbounded_loop(inst.loop_id)
                 if loop is not None:
                     opt = "selectinload" if rel.is_collection else "joinedload"
