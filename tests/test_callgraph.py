@@ -248,3 +248,26 @@ def test_relation_of_an_instance_parameter(monkeypatch) -> None:
     assert found(run(monkeypatch, code, select=["QL203"]), "QL203") == [
         ("shop/views.py", 10, "`titles(a)` runs a query on every iteration of `for a in Author.objects.all()`: `shop.views.titles` -> `author.books.all()` at shop/views.py:5"),
     ]
+
+
+def test_src_layout_names_the_import_path(monkeypatch) -> None:
+    # django-oscar: ``src.oscar.apps.communication.utils.Dispatcher.notify_user`` in the message;
+    # the module is ``oscar.apps.communication.utils``
+    prices = textwrap.dedent("""\
+        def price_of(conn, sku):
+            with conn.cursor() as cur:
+                cur.execute("SELECT price FROM products WHERE sku = %s", [sku])
+                return cur.fetchone()[0]
+        """)
+    code = textwrap.dedent("""\
+        from store.prices import price_of
+
+
+        def total(conn, skus):
+            return sum(price_of(conn, sku) for sku in skus)
+        """)
+    res = run(monkeypatch, code, select=["QL203"], path="src/store/views.py",
+              extra={"src/store/__init__.py": "", "src/store/prices.py": prices})
+    assert found(res, "QL203") == [
+        ("src/store/views.py", 5, "`price_of(conn, sku)` runs a query on every iteration of `for sku in skus`: `store.prices.price_of` -> `cur.execute(...)` at src/store/prices.py:3"),
+    ]

@@ -407,3 +407,16 @@ def test_core_insert_update_delete_statements_are_writes(monkeypatch) -> None:
         ("app/services.py", 9, f"`connection.execute(...)` runs an UPDATE per iteration of `{loop}`"),
     ]
     assert next(d.help for d in res.diagnostics if d.code == "QL204") == "Delete all rows in one statement: `WHERE id = ANY(...)` / `.where(t.c.id.in_(ids))`"
+
+
+def test_dml_verb_of_core_statements() -> None:
+    from querylint.python.queries_sqlalchemy import dml_verb
+
+    def v(src: str) -> str | None:
+        return dml_verb(ast.parse(src, mode="eval").body)
+
+    assert v("insert(t).values(rows)") == "INSERT" and v("t.update().where(t.c.id == 1)") == "UPDATE"
+    assert v("sa.delete(t).where(x)") == "DELETE"
+    assert v("_filtered(child.update().where(c), col)") == "UPDATE"  # mlflow's workspace_move helper
+    assert v("select(User.id)") == "SELECT" and v("stmt") is None and v("build(stmt)") is None
+    assert v("d.update()") == "UPDATE"  # a no-argument ``.update()`` is Table.update(), not dict.update(other)

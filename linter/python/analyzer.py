@@ -51,6 +51,8 @@ def module_name(path: str) -> str:
     parts = [x for x in p.replace("\\", "/").split("/") if x]
     if parts and parts[-1] == "__init__":
         parts.pop()
+    if len(parts) > 2 and parts[0] == "src":
+        parts.pop(0)  # the src layout: ``src/oscar/apps/x.py`` is the module ``oscar.apps.x``
     return ".".join(parts)
 
 

@@ -105,6 +105,9 @@ def dml_verb(node: ast.expr | None) -> str | None:
     while isinstance(node, ast.Call):
         f = node.func
         if isinstance(f, ast.Name):
+            if f.id not in _DML and node.args:
+                node = node.args[0]  # ``_scoped(t.update().where(...))``: a helper that refines it
+                continue
             return _DML.get(f.id) if f.id != "select" or node.args else None
         if not isinstance(f, ast.Attribute):
             return None
