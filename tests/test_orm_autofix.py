@@ -125,7 +125,8 @@ def test_django_extends_existing_calls_and_converges(monkeypatch) -> None:
 
         def titles():
             qs = Book.objects.prefetch_related("tags").select_related(
-                "publisher", "author",
+                "publisher",
+                "author",
             ).filter(title="x")
             for book in qs:
                 print(book.author.name, book.publisher.name, [t.name for t in book.tags.all()])
@@ -201,3 +202,117 @@ def test_no_fix_when_the_queryset_comes_from_elsewhere(monkeypatch) -> None:
         """)
     res = run(monkeypatch, code, select=["QL202"])
     assert [d.fix for d in res.diagnostics if d.code == "QL202"] == [None]
+
+
+def fix_paths_all(monkeypatch, tmp_path, files: dict[str, str], path: str):  # type: ignore[no-untyped-def]
+    """--fix --unsafe-fixes as the CLI runs it (rounds of fixes, to a fixpoint)."""
+    import dataclasses
+
+    from querylint import fix as fixmod
+    from querylint.config import Config
+    from querylint.engine import Engine
+
+    def fake_index_models(project):  # type: ignore[no-untyped-def]
+        project.models = shop_registry()
+
+    monkeypatch.setattr(pyfe, "index_models", fake_index_models)
+    base = {"shop/__init__.py": "", "shop/models.py": MODELS_PY, "app/__init__.py": "", "app/models.py": SA_MODELS_PY}
+    for rel, text in {**base, **files}.items():
+        p = tmp_path / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(text, encoding="utf-8")
+    cfg = dataclasses.replace(Config(root=str(tmp_path), cache=False), select=("QL202",))
+    monkeypatch.chdir(tmp_path)
+    out = fixmod.fix_paths(Engine(cfg), [path], unsafe=True, write=False)
+    assert out.messages == []
+    new = out.changes[path][1]
+    libcst.parse_module(new)
+    (tmp_path / path).write_text(new, encoding="utf-8")
+    again = fixmod.fix_paths(Engine(cfg), [path], unsafe=True, write=False)
+    assert again.changes == {}, "a second --fix changed the file again"
+    return new, out.fixed
+
+
+def test_two_fixes_on_one_queryset_make_one_select_related(monkeypatch, tmp_path) -> None:
+    # wagtail workflows.py: ``.select_related("content_type").select_related("workflow")``
+    code = textwrap.dedent("""\
+        from shop.models import Book
+
+
+        def titles():
+            for book in Book.objects.filter(title="x"):
+                print(book.author.name, book.publisher.name)
+        """)
+    new, fixed = fix_paths_all(monkeypatch, tmp_path, {"shop/views.py": code}, "shop/views.py")
+    assert fixed == 2
+    assert new == code.replace("Book.objects.filter", 'Book.objects.select_related("author", "publisher").filter')
+
+
+def test_two_sqlalchemy_fixes_import_the_loader_once(monkeypatch, tmp_path) -> None:
+    # superset tasks/cache.py: ``from sqlalchemy.orm import selectinload`` was added twice
+    code = textwrap.dedent("""\
+        from app.models import User
+
+
+        def a(session):
+            return [len(u.orders) for u in session.query(User).all()]
+
+
+        def b(session):
+            for u in session.query(User).filter(User.name == "x"):
+                print(len(u.orders))
+        """)
+    new, fixed = fix_paths_all(monkeypatch, tmp_path, {"app/services.py": code}, "app/services.py")
+    assert fixed == 2
+    assert new == textwrap.dedent("""\
+        from app.models import User
+        from sqlalchemy.orm import selectinload
+
+
+        def a(session):
+            return [len(u.orders) for u in session.query(User).options(selectinload(User.orders)).all()]
+
+
+        def b(session):
+            for u in session.query(User).options(selectinload(User.orders)).filter(User.name == "x"):
+                print(len(u.orders))
+        """)
+
+
+def test_a_path_added_to_a_one_per_line_call_gets_its_own_line(monkeypatch, tmp_path) -> None:
+    # wagtail home.py: ``"workflow_state__workflow", "task",`` on one line of a one-per-line call
+    code = textwrap.dedent("""\
+        from shop.models import Book
+
+
+        def titles():
+            books = Book.objects.select_related(
+                "publisher",
+                "publisher",
+            )
+            for book in books:
+                print(book.author.name)
+            for book in Book.objects.prefetch_related(
+                "tags"
+            ):
+                print(book.publisher.name, book.author.name)
+        """)
+    new, fixed = fix_paths_all(monkeypatch, tmp_path, {"shop/views.py": code}, "shop/views.py")
+    assert fixed == 3
+    assert new == textwrap.dedent("""\
+        from shop.models import Book
+
+
+        def titles():
+            books = Book.objects.select_related(
+                "publisher",
+                "publisher",
+                "author",
+            )
+            for book in books:
+                print(book.author.name)
+            for book in Book.objects.select_related("publisher", "author").prefetch_related(
+                "tags"
+            ):
+                print(book.publisher.name, book.author.name)
+        """)

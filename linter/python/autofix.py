@@ -48,14 +48,30 @@ def _django(mod: ModuleInfo, qs: QuerySetVal, path: str, *, collection: bool) ->
     method = "prefetch_related" if collection else "select_related"
     for name, call in qs.steps:
         if name == method and call.args and not any(isinstance(a, ast.Starred) for a in call.args) and hasattr(call, "lineno"):
-            last = call.args[-1]
-            edit = Edit(mod.path, _end(mod, last), _end(mod, last), f', "{path}"')
+            edit = _append_arg(mod, call.args[-1], f'"{path}"')
             return Fix(f"Add \"{path}\" to {method}()", (edit,), Applicability.UNSAFE)
     if qs.root is None or not hasattr(qs.root, "lineno"):
         return None
     at = _end(mod, qs.root)
     edit = Edit(mod.path, at, at, f'.{method}("{path}")')
     return Fix(f"Add .{method}(\"{path}\") to the queryset", (edit,), Applicability.UNSAFE)
+
+
+def _append_arg(mod: ModuleInfo, last: ast.expr, arg: str) -> Edit:
+    """``arg`` after the call's ``last`` argument, in its layout: ``("a", "b")`` on one line,
+    or one argument per line (with the trailing comma, if the call has one)."""
+    text = mod.source.text
+    start = int(mod.offset(last.lineno, last.col_offset))
+    line_start = text.rfind("\n", 0, start) + 1
+    at = _end(mod, last)
+    if text[line_start:start].strip() or "\n" in text[start:at]:
+        return Edit(mod.path, at, at, f", {arg}")
+    indent = text[line_start:start]
+    rest = len(text[at:]) - len(text[at:].lstrip(" \t"))
+    if text[at + rest : at + rest + 1] == ",":
+        comma = at + rest + 1
+        return Edit(mod.path, comma, comma, f"\n{indent}{arg},")
+    return Edit(mod.path, at, at, f",\n{indent}{arg}")
 
 
 def _sqlalchemy(mod: ModuleInfo, qs: QuerySetVal, path: str, *, collection: bool) -> Fix | None:
@@ -72,8 +88,7 @@ def _sqlalchemy(mod: ModuleInfo, qs: QuerySetVal, path: str, *, collection: bool
     edits: list[Edit] = []
     existing = next((call for name, call in qs.steps if name == "options" and call.args and hasattr(call, "lineno")), None)
     if existing is not None:
-        at = _end(mod, existing.args[-1])
-        edits.append(Edit(mod.path, at, at, f", {option}"))
+        edits.append(_append_arg(mod, existing.args[-1], option))
     else:
         at = _end(mod, root)
         edits.append(Edit(mod.path, at, at, f".options({option})"))
