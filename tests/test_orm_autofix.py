@@ -150,9 +150,9 @@ def test_sqlalchemy_joinedload_with_import(monkeypatch) -> None:
     fixed = fix_all(monkeypatch, code, path="app/services.py")
     assert fixed == textwrap.dedent("""\
         from sqlalchemy import select
+        from sqlalchemy.orm import joinedload, selectinload
 
         from app.models import Order, User
-        from sqlalchemy.orm import joinedload, selectinload
 
 
         def report(session):
@@ -316,3 +316,24 @@ def test_a_path_added_to_a_one_per_line_call_gets_its_own_line(monkeypatch, tmp_
             ):
                 print(book.publisher.name, book.author.name)
         """)
+
+
+def test_loader_import_goes_next_to_the_other_sqlalchemy_imports(monkeypatch, tmp_path) -> None:
+    # superset tasks/cache.py: the import landed after the project's own imports
+    code = textwrap.dedent("""\
+        import logging
+
+        from sqlalchemy import and_
+
+        from app.models import User
+
+        log = logging.getLogger(__name__)
+
+
+        def a(session):
+            return [len(u.orders) for u in session.query(User).filter(and_(User.name == "x")).all()]
+        """)
+    new, fixed = fix_paths_all(monkeypatch, tmp_path, {"app/services.py": code}, "app/services.py")
+    assert fixed == 1
+    assert new == code.replace("from sqlalchemy import and_\n", "from sqlalchemy import and_\nfrom sqlalchemy.orm import selectinload\n").replace(
+        "session.query(User).filter", "session.query(User).options(selectinload(User.orders)).filter")

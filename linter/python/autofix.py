@@ -124,6 +124,11 @@ def _import_edit(mod: ModuleInfo, name: str) -> Edit | None:
             last_import = node
         elif last_import is not None:
             break
+    # next to the module's other SQLAlchemy imports (isort's place), else after the imports
+    sa_imports = [n for n in tree.body if (isinstance(n, ast.ImportFrom) and not n.level and (n.module or "").split(".")[0] == "sqlalchemy")
+                  or (isinstance(n, ast.Import) and any(a.name.split(".")[0] == "sqlalchemy" for a in n.names))]
+    if sa_imports:
+        last_import = sa_imports[-1]
     if last_import is not None:
         at = _end(mod, last_import)
         return Edit(mod.path, at, at, f"\nfrom sqlalchemy.orm import {name}")
