@@ -132,6 +132,45 @@ class Cache:
         except (OSError, pickle.PickleError, TypeError, AttributeError, RecursionError):
             return  # a read-only checkout or an unpicklable value: run without the cache
 
+    # -- packs: one entry holding many files' facts (one read and one write per run) ---------
+    def _pack_file(self, kind: str) -> str:
+        safe_kind = "".join(c if c.isalnum() or c in "-_" else "_" for c in kind)
+        return os.path.join(self.base, safe_kind, "pack.pickle")
+
+    def get_pack(self, kind: str) -> dict[tuple[str, str], Any]:
+        """Every ``(path, digest) -> value`` of ``kind``; empty when absent, corrupt or disabled."""
+        if not self.enabled:
+            return {}
+        try:
+            with open(self._pack_file(kind), "rb") as fh:
+                pack = pickle.load(fh)
+        except Exception:
+            return {}
+        return pack if isinstance(pack, dict) else {}
+
+    def put_pack(self, kind: str, pack: dict[tuple[str, str], Any]) -> None:
+        """Replace the pack of ``kind`` (atomically: a reader sees the old one or the new one)."""
+        if not self.enabled:
+            return
+        target = self._pack_file(kind)
+        try:
+            self._prepare()
+            folder = os.path.dirname(target)
+            os.makedirs(folder, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".pickle")
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    pickle.dump(pack, fh, protocol=pickle.HIGHEST_PROTOCOL)
+                os.replace(tmp, target)
+            except BaseException:
+                try:
+                    os.unlink(tmp)
+                except OSError:
+                    pass
+                raise
+        except (OSError, pickle.PickleError, TypeError, AttributeError, RecursionError):
+            return
+
     def _prepare(self) -> None:
         if self._ready:
             return

@@ -431,9 +431,10 @@ class Engine:
         sql_bearing = {p for p, s in sources.items()
                        if p not in overridden and (s.language is Language.SQL or may_hold_sql(s.text))}
         kind = _sql_cache_kind(dialect) if cache.enabled and sql_bearing else ""
+        pack = cache.get_pack(kind) if kind else {}
         cached: dict[str, Any] = {}
         for path in sorted(sql_bearing) if kind else ():
-            got = cache.get(kind, path, sources[path].digest)
+            got = pack.get((path, sources[path].digest))
             if isinstance(got, tuple) and len(got) == 4:
                 cached[path] = got
         pool = _SqlPool([s for p, s in sources.items() if p not in overridden and p not in cached], cfg, self.jobs, self.parallel_min_bytes)
@@ -457,10 +458,14 @@ class Engine:
                 pf.fragments, pf.statements, pf.problems = got[3], got[4], got[5]
             else:  # the worker failed, or read another text: here, then
                 parse_sql_of(pf, dialect)
-        for path in sorted(sql_bearing - set(cached)) if kind else ():
-            pf = files[path]
-            if pf.tree is not None or pf.source.language is Language.SQL:
-                cache.put(kind, path, pf.source.digest, (pf.tree is not None, pf.fragments, pf.statements, pf.problems))
+        if kind:  # one pack of this run's files: entries of changed or gone files drop out
+            new_pack: dict[tuple[str, str], Any] = {}
+            for path in sorted(sql_bearing):
+                pf = files[path]
+                if pf.tree is not None or pf.source.language is Language.SQL:
+                    new_pack[(path, pf.source.digest)] = (pf.tree is not None, pf.fragments, pf.statements, pf.problems)
+            if new_pack.keys() != pack.keys():
+                cache.put_pack(kind, new_pack)
         return files
 
     def _index(self, files: dict[str, ParsedFile], targets: list[str], root: str) -> tuple[ProjectIndex, list[Diagnostic]]:

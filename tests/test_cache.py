@@ -139,8 +139,28 @@ def test_entries_of_other_extractor_code_or_shape_are_not_used(tmp_path: Any) ->
     kind = "models-" + code_digest(models_django, models_sqlalchemy, modpath)
     cache = Cache.for_config(Config(root=root))
     src = SourceFile("lib/models.py", MODELS, Language.PYTHON)
-    cache.put(kind, "lib/models.py", f"{src.digest}:lib.models", ("not", "facts"))  # a stale shape
+    cache.put_pack(kind, {("lib/models.py", f"{src.digest}:lib.models"): ("not", "facts")})  # a stale shape
     project = _project(root, with_tree=True)
     index_models(project)
     assert sorted(project.models.models) == ["lib.Author", "lib.Book"]
     assert code_digest(models_django) != code_digest(models_sqlalchemy)
+
+
+def test_pack_roundtrip_corrupt_and_disabled(tmp_path: Any) -> None:
+    cache = Cache(str(tmp_path))
+    assert cache.get_pack("k") == {}
+    cache.put_pack("k", {("a.py", "d1"): [1], ("b.py", "d2"): None})
+    assert cache.get_pack("k") == {("a.py", "d1"): [1], ("b.py", "d2"): None}
+    assert cache.get_pack("other") == {}
+    (pack,) = [os.path.join(dp, f) for dp, _, fs in os.walk(str(tmp_path)) for f in fs if f == "pack.pickle"]
+    with open(pack, "wb") as fh:
+        fh.write(b"\x80\x05truncated")
+    assert cache.get_pack("k") == {}
+    with open(pack, "wb") as fh:
+        import pickle
+
+        pickle.dump(["not", "a", "dict"], fh)
+    assert cache.get_pack("k") == {}
+    off = Cache(str(tmp_path), enabled=False)
+    off.put_pack("z", {("a", "b"): 1})
+    assert off.get_pack("z") == {} and not os.path.exists(os.path.join(str(tmp_path), f"v{__version__}", "z"))

@@ -19,8 +19,9 @@ _MODEL_WORDS = ("class ", "Table(", "Index(", "declarative", "SQLAlchemy(", "gen
 def index_models(project: ProjectIndex) -> None:
     """Django and SQLAlchemy models of every Python file, and the schema facts they imply.
 
-    Per-file extraction is a pure function of the file's text (cached by digest; a hit needs no
-    tree); linking across files then resolves bases, targets and reverse relations.
+    Per-file extraction is a pure function of the file's text (cached by digest, all files in one
+    pack: one read and at most one write per run; a hit needs no tree); linking across files
+    then resolves bases, targets and reverse relations.
     ``project.facts["model_schema"]`` gets the models' schema for the migrations builder.
     """
     import ast
@@ -37,6 +38,9 @@ def index_models(project: ProjectIndex) -> None:
     dj_files: list[models_django.DjangoFile] = []
     sa_files: list[models_sqlalchemy.SaFile] = []
     auth_user_model = "auth.User"
+    pack = cache.get_pack(kind)
+    new_pack: dict[tuple[str, str], object] = {}  # this run's files only: entries of gone files drop out
+    hits = misses = 0
     for path, pf in sorted(project.files.items()):
         src = pf.source
         if src.language is not Language.PYTHON or not any(w in src.text for w in _MODEL_WORDS):
@@ -47,9 +51,12 @@ def index_models(project: ProjectIndex) -> None:
                 auth_user_model = found.group(1)
         module = module_path(path, is_pkg)
         key = f"{src.digest}:{module}"
-        cached = cache.get(kind, path, key)
-        if not (isinstance(cached, tuple) and len(cached) == 2 and isinstance(cached[0], models_django.DjangoFile)
-                and isinstance(cached[1], models_sqlalchemy.SaFile)):
+        cached = pack.get((path, key))
+        if isinstance(cached, tuple) and len(cached) == 2 and isinstance(cached[0], models_django.DjangoFile) \
+                and isinstance(cached[1], models_sqlalchemy.SaFile):
+            hits += 1
+        else:
+            misses += 1
             tree = pf.tree
             if tree is None:
                 try:
@@ -59,12 +66,14 @@ def index_models(project: ProjectIndex) -> None:
             pkg = is_package_module(path)
             cached = (models_django.extract(path, src.text, tree, module, is_package=pkg),
                       models_sqlalchemy.extract(path, src.text, tree, module, is_package=pkg))
-            cache.put(kind, path, key, cached)
+        new_pack[(path, key)] = cached
         dj, sa = cached
         if dj.classes or dj.app_configs:
             dj_files.append(dj)
         if sa.classes or sa.tables or sa.indexes or sa.bases:
             sa_files.append(sa)
+    if misses or len(new_pack) != len(pack):
+        cache.put_pack(kind, new_pack)  # before linking, which may add to the extracted facts
     django = models_django.link(dj_files, auth_user_model)
     sa_models, sa_tables, sa_indexes = models_sqlalchemy.link(sa_files)
     for lm in django.values():
@@ -73,7 +82,7 @@ def index_models(project: ProjectIndex) -> None:
         if slm.model.key in project.models.models:  # a Django key never lacks its app label: no clash
             continue
         project.models.add(slm.model)
-    project.facts["models_cache"] = {"hits": cache.hits, "misses": cache.misses}
+    project.facts["models_cache"] = {"hits": hits, "misses": misses}
     project.facts["model_details"] = {"django": django, "sqlalchemy": (sa_models, sa_tables, sa_indexes)}
     project.facts["model_schema"] = model_schema.schema_from_models(project.models, django,
                                                                     (sa_models, sa_tables, sa_indexes))
