@@ -306,6 +306,10 @@ def test_constant_collections_batches_retries_and_sites_are_bounded() -> None:
     assert loop("for ids in chunk_list(trace_ids, 100): pass") == (False, True)
     assert loop("for trace_id_batch in chunks: pass") == (False, True)
     assert loop("for batcher in batchers: pass") == (False, False)
+    # django CMS: ``for title in translations.current_content()`` copies one row per language
+    assert loop("for title in translations.current_content(): pass") == (True, False)
+    assert loop("for t in page.translations.all(): pass") == (True, False)
+    assert loop("for t in Translation.objects.all(): pass") == (False, False)
 
 
 def test_constant_and_batch_loops_are_quiet(monkeypatch) -> None:

@@ -78,12 +78,14 @@ _LANGUAGE = re.compile(r"(^|_)lang(uage)?s?(_|$)|languages", re.I)
 #: handful per installation, like languages
 _SITE_TARGET = re.compile(r"^site(_id|_pk)?$", re.I)
 _SITES = re.compile(r"(^|_)sites(_|$)", re.I)
+#: an object's translations: one row per configured language (django CMS's page contents)
+_TRANSLATIONS = re.compile(r"(^|_)translations$", re.I)
 
 
 def is_configured_few(iterable: ast.expr, target: ast.expr | None) -> bool:
-    """A loop over the configured languages (``for language in get_languages()``) or sites
-    (``for site in get_sites()``): a handful set in settings, not rows; one query per language
-    is how i18n code is written."""
+    """A loop over the configured languages (``for language in get_languages()``), an object's
+    translations, or the sites (``for site in get_sites()``): a handful set in settings, not
+    rows; one query per language is how i18n code is written."""
     names = [n.id for n in ast.walk(target) if isinstance(n, ast.Name)] if target is not None else []
     if names and (_LANGUAGE.search(names[0]) or _SITE_TARGET.match(names[0])):
         return True
@@ -91,7 +93,10 @@ def is_configured_few(iterable: ast.expr, target: ast.expr | None) -> bool:
     if isinstance(node, ast.Attribute) and node.attr in ("items", "keys", "values"):
         node = node.value  # ``possible_sites.items()``
     last = node.attr if isinstance(node, ast.Attribute) else node.id if isinstance(node, ast.Name) else ""
-    return bool(_LANGUAGE.search(last) or _SITES.search(last))
+    receiver = node.value if isinstance(iterable, ast.Call) and isinstance(node, ast.Attribute) else None
+    owner = receiver.attr if isinstance(receiver, ast.Attribute) else receiver.id if isinstance(receiver, ast.Name) else ""
+    # ``translations.current_content()``, ``page.translations.all()``
+    return bool(_LANGUAGE.search(last) or _SITES.search(last) or _TRANSLATIONS.search(last) or _TRANSLATIONS.search(owner))
 
 
 def _is_const(node: ast.expr) -> bool:
