@@ -137,11 +137,18 @@ class QueryInCalledFunction(PythonRule):
             related += [RelatedSpan(h.event.span, f"`{h.function}` calls `{h.event.text}`") for h in chain[:-1]]
             related.append(RelatedSpan(final.span, "runs the query"))
             uses_relation = final.self_relation is not None
+            # a write at the end of the chain wants a bulk operation, not a fetch before the loop
+            writes = final.kind is EventKind.WRITE
+            if uses_relation:
+                help_ = f"Add .prefetch_related(\"{final.self_relation}\") / .select_related(\"{final.self_relation}\") to the iterated queryset"
+            elif writes:
+                help_ = "Collect the rows in the loop and write them once after it (bulk_create / bulk_update / one UPDATE or DELETE for all ids)"
+            else:
+                help_ = "Fetch what the function needs for all rows before the loop and pass it in"
             yield self.diagnostic(
                 ev.span,
-                f"`{ev.text}` runs a query on every iteration of `{ev.loop.description}`: {hops} -> `{final.text}` at {final.span.path}:{line}",
-                help=(f"Add .prefetch_related(\"{final.self_relation}\") / .select_related(\"{final.self_relation}\") to the iterated queryset"
-                      if uses_relation else "Fetch what the function needs for all rows before the loop and pass it in"),
+                f"`{ev.text}` {'writes to the database' if writes else 'runs a query'} on every iteration of `{ev.loop.description}`: {hops} -> `{final.text}` at {final.span.path}:{line}",
+                help=help_,
                 related=related,
                 confidence=Confidence.MEDIUM if len(chain) > 2 else ev.confidence,
             )

@@ -271,3 +271,28 @@ def test_src_layout_names_the_import_path(monkeypatch) -> None:
     assert found(res, "QL203") == [
         ("src/store/views.py", 5, "`price_of(conn, sku)` runs a query on every iteration of `for sku in skus`: `store.prices.price_of` -> `cur.execute(...)` at src/store/prices.py:3"),
     ]
+
+
+def test_a_callee_that_writes_says_so(monkeypatch) -> None:
+    # django-oscar: ``self.notify_user(user, ...)`` -> ``Notification.objects.create(...)`` was
+    # "runs a query", with a help to fetch the data before the loop
+    services = textwrap.dedent("""\
+        from shop.models import Tag
+
+
+        def tag(name):
+            Tag.objects.create(name=name)
+        """)
+    code = textwrap.dedent("""\
+        from shop.services import tag
+
+
+        def tag_all(names):
+            for name in names:
+                tag(name)
+        """)
+    res = run(monkeypatch, code, select=["QL203"], extra={"shop/services.py": services})
+    assert found(res, "QL203") == [
+        ("shop/views.py", 6, "`tag(name)` writes to the database on every iteration of `for name in names`: `shop.services.tag` -> `Tag.objects.create(name=name)` at shop/services.py:5"),
+    ]
+    assert [d.help for d in res.diagnostics] == ["Collect the rows in the loop and write them once after it (bulk_create / bulk_update / one UPDATE or DELETE for all ids)"]
