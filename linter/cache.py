@@ -67,6 +67,20 @@ def package_digest() -> str:
     return _PACKAGE_DIGEST
 
 
+def _parsers() -> tuple[str, ...]:
+    """The Python and the SQL parsers' versions: their trees are what the findings come from."""
+    import sys
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = [sys.version]
+    for dist in ("pglast", "sqlglot"):
+        try:
+            out.append(f"{dist} {version(dist)}")
+        except PackageNotFoundError:
+            out.append(f"{dist} -")
+    return tuple(out)
+
+
 def bytes_digest(data: bytes) -> str:
     """The digest a run manifest records for a file's content."""
     return hashlib.blake2b(data, digest_size=16).hexdigest()
@@ -234,7 +248,7 @@ class RunCache:
     @staticmethod
     def key(*parts: Any) -> str:
         h = hashlib.blake2b(digest_size=16)
-        for part in (__version__, package_digest(), *parts):
+        for part in (__version__, package_digest(), _parsers(), *parts):
             h.update(repr(part).encode("utf-8", "surrogatepass") + b"\0")
         return h.hexdigest()
 

@@ -22,6 +22,7 @@ CLEAN = "SELECT id FROM orders WHERE id = 1;\n"  # as long as REPORT: a change t
 
 
 def _project(tmp_path: Path) -> Path:
+    tmp_path.mkdir(parents=True, exist_ok=True)
     (tmp_path / "schema.sql").write_text(SCHEMA, encoding="utf-8")
     (tmp_path / "report.sql").write_text(REPORT, encoding="utf-8")
     (tmp_path / "other.sql").write_text(CLEAN, encoding="utf-8")
@@ -252,3 +253,22 @@ def test_a_run_leaves_the_garbage_collector_as_it_found_it(tmp_path: Path) -> No
         assert not gc.isenabled() and gc.get_freeze_count() == 0
     finally:
         gc.enable()
+
+
+def test_fix_from_a_cached_result_edits_like_a_fresh_run(tmp_path: Path) -> None:
+    from querylint.cli import main
+
+    results = []
+    for name, flags in (("fresh", ["--no-cache"]), ("cached", [])):
+        root = _project(tmp_path / name)
+        (root / "pyproject.toml").write_text("[tool.querylint]\n", encoding="utf-8")
+        cwd = os.getcwd()
+        os.chdir(root)
+        try:
+            assert main(["check", "-q", *flags, "."]) == 1  # fills the cache (unless --no-cache)
+            main(["check", "-q", "--fix", "--unsafe-fixes", *flags, "."])
+        finally:
+            os.chdir(cwd)
+        results.append((root / "report.sql").read_text(encoding="utf-8"))
+    assert results[0] != REPORT  # the fix applied
+    assert results[1] == results[0]
