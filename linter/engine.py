@@ -18,7 +18,7 @@ from querylint import discovery, registry, suppressions
 from querylint.cache import RunCache
 from querylint.config import Config
 from querylint.diagnostics import Diagnostic
-from querylint.project import ParsedFile, ParseProblem, ProjectIndex
+from querylint.project import ParsedFile, ParseProblem, ProjectIndex, TreeOnDemand
 from querylint.rule import (
     FileContext,
     InternalErrorRule,
@@ -547,6 +547,9 @@ class Engine:
                     return None
             seen.add(cand.path)
             targets.append(cand.path)
+        for path in cached.trees:
+            if files[path].tree is None:  # not a target: parsed if the checks look at it
+                TreeOnDemand.adopt(files[path])
         return self._check(RunResult(), project, [], files, targets, problems)
 
     # -- the run cache ----------------------------------------------------------------------

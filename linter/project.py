@@ -45,6 +45,29 @@ class ParsedFile:
     problems: list[ParseProblem] = field(default_factory=list)
 
 
+class TreeOnDemand(ParsedFile):
+    """A file of an index read back from the cache: its ``ast`` tree (left out of the cache) is
+    parsed again the first time anything asks for it."""
+
+    @property
+    def tree(self) -> ast.Module | None:
+        d = self.__dict__
+        if d.get("tree") is None and d.pop("_tree_left_out", False):
+            d["tree"] = ast.parse(self.source.text, filename=self.source.path)
+        tree: ast.Module | None = d.get("tree")
+        return tree
+
+    @tree.setter
+    def tree(self, value: ast.Module | None) -> None:
+        self.__dict__["tree"] = value
+
+    @staticmethod
+    def adopt(pf: ParsedFile) -> None:
+        """Make ``pf`` (whose tree was left out) parse its tree on demand."""
+        pf.__class__ = TreeOnDemand
+        pf.__dict__["_tree_left_out"] = True
+
+
 @dataclass
 class ProjectIndex:
     root: str

@@ -6,6 +6,7 @@ is proven by making the indexer fail: a cached run never reaches it.
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import os
 from pathlib import Path
@@ -179,6 +180,13 @@ def test_a_run_on_a_few_files_reuses_the_project_index(tmp_path: Path, monkeypat
     assert few.diagnostics == expected.diagnostics
     assert few.checked == expected.checked == ["app.py", "other.sql"]
     assert _lines(few) == _lines(expected)
+    # checks may read the tree of a file they do not check (the index cache leaves trees out)
+    with monkeypatch.context() as m:
+        _no_indexing(m)
+        only_sql = _run(root, ["other.sql"])
+    assert only_sql.project is not None
+    tree = only_sql.project.files["app.py"].tree
+    assert tree is not None and ast.dump(tree) == ast.dump(ast.parse((root / "app.py").read_text(encoding="utf-8")))
 
 
 def test_the_index_is_not_reused_after_a_change(tmp_path: Path) -> None:
