@@ -211,14 +211,19 @@ class FileStamp:
     size: int | None
     mtime_ns: int | None
     digest: str | None
+    #: (ctime_ns, inode): a file replaced by another of the same size and mtime differs here
+    ident: tuple[int, int] | None = None
 
 
-def stat_of(abspath: str) -> tuple[int | None, int | None]:
+Stat = tuple[int | None, int | None, tuple[int, int] | None]
+
+
+def stat_of(abspath: str) -> Stat:
     try:
         st = os.stat(abspath)
     except OSError:
-        return None, None
-    return st.st_size, st.st_mtime_ns
+        return None, None, None
+    return st.st_size, st.st_mtime_ns, (st.st_ctime_ns, st.st_ino)
 
 
 def content_digest(abspath: str) -> str | None:
@@ -234,8 +239,9 @@ class RunCache:
 
     ``key`` names the run (code, configuration, command); ``files`` are the ``(display path,
     absolute path)`` pairs of every file the run reads. An entry is used only when it lists the
-    same files in the same order, each with the same size and mtime, or else the same content digest: a file
-    touched but not changed is still a hit (and the entry's stat is refreshed).
+    same files in the same order, each with the same size, mtime, ctime and inode (and none
+    changed in the two seconds before the entry was written), or else the same content digest:
+    a file touched but not changed is still a hit (and the entry's stat is refreshed).
     """
 
     KIND = "run"
@@ -243,7 +249,7 @@ class RunCache:
     def __init__(self, cache: Cache) -> None:
         self.cache = cache
         self.snapshot_ns = 0
-        self.stats: dict[str, tuple[int | None, int | None]] = {}
+        self.stats: dict[str, Stat] = {}
 
     @staticmethod
     def key(*parts: Any) -> str:
@@ -272,12 +278,13 @@ class RunCache:
             stamp = manifest.get(path)
             if not isinstance(stamp, FileStamp):
                 return None
-            size, mtime_ns = self.stats.get(path) or stat_of(abspath)
-            if (size, mtime_ns) == (stamp.size, stamp.mtime_ns) and (mtime_ns is None or mtime_ns < snapshot_ns - _RACY_NS):
+            size, mtime_ns, ident = self.stats.get(path) or stat_of(abspath)
+            recent = ident is not None and max(mtime_ns or 0, ident[0]) >= snapshot_ns - _RACY_NS
+            if (size, mtime_ns, ident) == (stamp.size, stamp.mtime_ns, stamp.ident) and not recent:
                 continue
             if size != stamp.size or content_digest(abspath) != stamp.digest:
                 return None
-            manifest[path] = FileStamp(size, mtime_ns, stamp.digest)
+            manifest[path] = FileStamp(size, mtime_ns, stamp.digest, ident)
             refreshed = True
         if refreshed:  # touched, not changed: next time the stat alone answers
             self.cache.put(kind, "", key, (manifest, self.snapshot_ns, value))
@@ -290,6 +297,6 @@ class RunCache:
             return
         manifest: dict[str, FileStamp] = {}
         for path, _abspath in files:
-            size, mtime_ns = self.stats.get(path, (None, None))
-            manifest[path] = FileStamp(size, mtime_ns, digests.get(path))
+            size, mtime_ns, ident = self.stats.get(path, (None, None, None))
+            manifest[path] = FileStamp(size, mtime_ns, digests.get(path), ident)
         self.cache.put(kind, "", key, (manifest, self.snapshot_ns, value))
