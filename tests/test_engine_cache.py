@@ -280,3 +280,30 @@ def test_fix_from_a_cached_result_edits_like_a_fresh_run(tmp_path: Path) -> None
         results.append((root / "report.sql").read_text(encoding="utf-8"))
     assert results[0] != REPORT  # the fix applied
     assert results[1] == results[0]
+
+
+def _run_in_process(root: str, queue: Any) -> None:
+    result = _run(Path(root))
+    queue.put([(d.span.path, d.span.start, d.code, d.message) for d in result.diagnostics])
+
+
+def test_two_processes_at_once_share_the_cache_safely(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import multiprocessing
+
+    root = _project(tmp_path)
+    for i in range(30):  # enough files that the runs overlap
+        (root / f"q{i}.sql").write_text(REPORT if i % 3 == 0 else CLEAN, encoding="utf-8")
+    expected = [(d.span.path, d.span.start, d.code, d.message) for d in _run(root, cache=False).diagnostics]
+    ctx = multiprocessing.get_context("spawn")
+    queue = ctx.Queue()
+    procs = [ctx.Process(target=_run_in_process, args=(str(root), queue)) for _ in range(2)]
+    for p in procs:
+        p.start()
+    got = [queue.get(timeout=120) for _ in procs]
+    for p in procs:
+        p.join()
+        assert p.exitcode == 0
+    assert got == [expected, expected]
+    assert not [f for _, _, fs in os.walk(root / ".querylint_cache") for f in fs if f.startswith(".tmp-")]
+    _no_indexing(monkeypatch)  # what they left is a valid entry
+    assert [(d.span.path, d.span.start, d.code, d.message) for d in _run(root).diagnostics] == expected
