@@ -307,3 +307,20 @@ def test_two_processes_at_once_share_the_cache_safely(tmp_path: Path, monkeypatc
     assert not [f for _, _, fs in os.walk(root / ".querylint_cache") for f in fs if f.startswith(".tmp-")]
     _no_indexing(monkeypatch)  # what they left is a valid entry
     assert [(d.span.path, d.span.start, d.code, d.message) for d in _run(root).diagnostics] == expected
+
+
+def test_checking_one_small_file_imports_no_heavy_library(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    (tmp_path / "a.py").write_text("def f(x):\n    return x + 1\n", encoding="utf-8")
+    code = (
+        "import sys\n"
+        "from querylint.cli import main\n"
+        "main(['check', '--isolated', '-q', 'a.py'])\n"
+        "main(['check', '--isolated', '-q', 'a.py'])\n"  # and again, from the cache
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'pglast', 'networkx', 'libcst', 'sqlglot'}))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == "[]"
