@@ -45,7 +45,7 @@ class Suppression:
     span: Span
     line: int
     keys: tuple[str, ...]  # codes or names as written (only QL codes for noqa)
-    text: str  # the comment as written, e.g. "# noqa: QL101"
+    text: str  # the comment as written, e.g. a `noqa: QL101` comment
     last_line_of: tuple[int, int] | None = None  # (first, last) line of the statement it ends
 
 
@@ -137,7 +137,7 @@ def find(
                 if not hash_ok and m.group(0).startswith("#"):
                     continue
                 if m.start() > 0 and chunk[m.start() - 1] in "\"'`":
-                    continue  # quoted in prose: `# the syntax is "# noqa: QL101"`
+                    continue  # quoted in prose, like: the syntax is "noqa: QL101"
                 off = start + m.start()
                 line = source.line_of(off)
                 if rx is _IGNORE_FILE:
