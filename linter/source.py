@@ -78,7 +78,10 @@ class SourceFile:
     def offset_from_ast(self, lineno: int, col_offset: int) -> int:
         """Character offset of an ``ast`` position (1-based line, UTF-8 *byte* column)."""
         line = self.line_text(lineno) if 1 <= lineno <= len(self.line_starts) else ""
-        col = len(line.encode("utf-8", "surrogatepass")[:col_offset].decode("utf-8", "ignore"))
+        if line.isascii():  # one byte per character: no encode/decode round trip
+            col = min(col_offset, len(line))
+        else:
+            col = len(line.encode("utf-8", "surrogatepass")[:col_offset].decode("utf-8", "ignore"))
         return self.offset(lineno, col + 1)
 
     def utf16_position(self, offset: int) -> tuple[int, int]:
