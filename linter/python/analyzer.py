@@ -77,6 +77,8 @@ class ModuleInfo:
     #: module-level ``Product = get_model("catalogue", "Product")`` (django-oscar, apps.get_model)
     model_aliases: dict[str, str] = field(default_factory=dict)
     db_module: bool = False
+    #: name -> what it holds when no assignment in the function bound it (see FunctionWalker.name)
+    free_names: dict[str, object] = field(default_factory=dict)
 
     def offset(self, lineno: int, col: int) -> int:
         return int(self.source.offset_from_ast(lineno, col))
@@ -598,9 +600,7 @@ class FunctionWalker:
                 self.block(case.body)
             self.cond -= 1
         else:
-            for child in ast.iter_child_nodes(s):
-                if isinstance(child, ast.expr):
-                    self.expr(child)
+            self._children(s)
 
     def push_loop(self, node: ast.AST, iterable: ast.expr | None) -> _Loop:
         target = getattr(node, "target", None)
@@ -787,12 +787,16 @@ class FunctionWalker:
     def expr(self, node: ast.expr | None) -> object:
         if node is None:
             return None
-        if isinstance(node, ast.Name):
-            return self.name(node)
-        if isinstance(node, ast.Attribute):
-            return self.attribute(node)
-        if isinstance(node, ast.Call):
-            return self.call(node)
+        # the commonest kinds first, by exact type (the stdlib parser makes no subclasses)
+        t = type(node)
+        if t is ast.Name:
+            return self.name(node)  # type: ignore[arg-type]
+        if t is ast.Attribute:
+            return self.attribute(node)  # type: ignore[arg-type]
+        if t is ast.Call:
+            return self.call(node)  # type: ignore[arg-type]
+        if t is ast.Constant:
+            return None  # no child expressions
         if isinstance(node, ast.Subscript):
             return self.subscript(node)
         if isinstance(node, (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)):
@@ -822,26 +826,45 @@ class FunctionWalker:
             v = self.expr(node.operand)
             self.truth(v, node.operand)
             return None
-        for child in ast.iter_child_nodes(node):
-            if isinstance(child, ast.expr):
-                self.expr(child)
+        self._children(node)
         return None
+
+    def _children(self, node: ast.AST) -> None:
+        """``expr`` of every child expression, in ``ast.iter_child_nodes`` order."""
+        expr = self.expr
+        for name in _expr_fields(type(node)):
+            value = getattr(node, name, None)
+            if isinstance(value, ast.expr):
+                expr(value)
+            elif isinstance(value, list):
+                for item in value:
+                    if isinstance(item, ast.expr):
+                        expr(item)
 
     def truth(self, v: object, node: ast.AST) -> None:
         if isinstance(v, QuerySetVal) and not v.statement and not v.evaluated:
             self.evaluate(v, node, "bool")
 
     def name(self, node: ast.Name) -> object:
-        if node.id in self.env:
-            return self.env[node.id]
-        m = self.a.model_for_name(node.id, self.mod)
+        name = node.id
+        if name in self.env:
+            return self.env[name]
+        # what an unbound name means depends only on the module: worked out once per name
+        free = self.mod.free_names
+        if name in free:
+            return free[name]
+        v = free[name] = self._free_name(name)
+        return v
+
+    def _free_name(self, name: str) -> object:
+        m = self.a.model_for_name(name, self.mod)
         if m is not None:
             return ModelClass(m)
-        if queries_sqlalchemy.is_session_name(node.id) and (self.mod.db_module or node.id != "s"):
+        if queries_sqlalchemy.is_session_name(name) and (self.mod.db_module or name != "s"):
             return Session()
-        if queries_dbapi.is_cursor_name(node.id) and node.id != "c":
+        if queries_dbapi.is_cursor_name(name) and name != "c":
             return Cursor()
-        if node.id in ("connection", "conn") and self.mod.db_module:
+        if name in ("connection", "conn") and self.mod.db_module:
             return Cursor()
         return None
 
@@ -1373,11 +1396,24 @@ class FunctionWalker:
                   confidence=receiver.confidence if receiver is not None else Confidence.HIGH)
 
 
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _expr_fields(t: type) -> tuple[str, ...]:
+    """The fields of a node type, but the operator ones (never an expression)."""
+    fields = _FIELDS.get(t)
+    if fields is None:
+        fields = _FIELDS[t] = tuple(f for f in getattr(t, "_fields", ()) if f not in ("ctx", "op", "ops"))
+    return fields
+
+
+_EXITS = (ast.Return, ast.Raise, ast.Continue, ast.Break)
+
+
 def _exits(node: ast.If) -> bool:
-    for sub in ast.walk(node):
-        if isinstance(sub, (ast.Return, ast.Raise, ast.Continue, ast.Break)):
-            return True
-    return False
+    # these are statements, and statements only ever sit in statement bodies: walking the
+    # nested statements (nested functions too, as ``ast.walk`` did) finds every one
+    return any(isinstance(sub, _EXITS) for sub in _statements([node]))
 
 
 def _with_prefixes(paths: set[str]) -> frozenset[str]:
