@@ -79,9 +79,21 @@ class ModuleInfo:
     db_module: bool = False
     #: name -> what it holds when no assignment in the function bound it (see FunctionWalker.name)
     free_names: dict[str, object] = field(default_factory=dict)
+    _ascii: bool | None = None
 
     def offset(self, lineno: int, col: int) -> int:
-        return int(self.source.offset_from_ast(lineno, col))
+        src = self.source
+        if self._ascii is None:
+            self._ascii = src.text.isascii()
+        starts = src.line_starts
+        if self._ascii and 0 < lineno <= len(starts):
+            # one byte per character: the byte column is the character column, unless it points
+            # past the line (or into its trailing ``\r``), which offset_from_ast clamps
+            start = starts[lineno - 1]
+            end = starts[lineno] - 1 if lineno < len(starts) else len(src.text)
+            if start + col <= end and (col == 0 or src.text[start + col - 1] != "\r"):
+                return start + col
+        return int(src.offset_from_ast(lineno, col))
 
     def span(self, node: ast.AST) -> Span:
         lineno = getattr(node, "lineno", 1)
@@ -109,6 +121,8 @@ class Analysis:
         self._qs_methods: dict[str, bool | None] = {}
         self._by_class: dict[str, list[Model]] | None = None
         self._resolved: dict[tuple[str, str | None], Model | None] = {}
+        self._classes_by_name: dict[str, list[ClassInfo]] | None = None
+        self._qs_classes: list[ClassInfo] | None = None
 
     # -- phase: index --------------------------------------------------------------------
     def index(self) -> None:
@@ -252,8 +266,12 @@ class Analysis:
         names = {n for n in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", manager_class) if n[0].isupper()}
         names |= {n.replace("Manager", "QuerySet") for n in names}
         result = False
-        for cls in self.classes.values():
-            if cls.node.name in names:
+        if self._classes_by_name is None:
+            self._classes_by_name = {}
+            for c in self.classes.values():
+                self._classes_by_name.setdefault(c.node.name, []).append(c)
+        for n in names:
+            for cls in self._classes_by_name.get(n, ()):
                 text = _segment(cls.module, cls.node)
                 if "select_related" in text or "prefetch_related" in text:
                     result = True
@@ -265,8 +283,10 @@ class Analysis:
         if name in self._qs_methods:
             return self._qs_methods[name]
         found: bool | None = None
-        for cls in self.classes.values():
-            if name in cls.methods and (cls.node.name.endswith("QuerySet") or cls.node.name.endswith("Manager")):
+        if self._qs_classes is None:
+            self._qs_classes = [c for c in self.classes.values() if c.node.name.endswith("QuerySet") or c.node.name.endswith("Manager")]
+        for cls in self._qs_classes:
+            if name in cls.methods:
                 fn = self.functions[cls.methods[name]][0]
                 text = _segment(cls.module, fn)
                 found = bool(found) or "select_related" in text or "prefetch_related" in text
@@ -290,6 +310,9 @@ class Analysis:
                 self.facts.errors.append(f"{mod.path} (module level): {type(exc).__name__}: {exc}")
 
 
+_BODY_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
 def _statements(body: list[ast.stmt]) -> list[ast.stmt]:
     """Every statement, nested ones included, without walking into expressions (fast)."""
     out: list[ast.stmt] = []
@@ -297,7 +320,12 @@ def _statements(body: list[ast.stmt]) -> list[ast.stmt]:
     while stack:
         st = stack.pop()
         out.append(st)
-        for name in ("body", "orelse", "finalbody", "handlers", "cases"):
+        t = type(st)
+        names = _BODY_FIELDS.get(t)
+        if names is None:
+            fields = getattr(t, "_fields", ())
+            names = _BODY_FIELDS[t] = tuple(n for n in ("body", "orelse", "finalbody", "handlers", "cases") if n in fields)
+        for name in names:
             sub = getattr(st, name, None)
             if isinstance(sub, list):
                 for child in reversed(sub):
@@ -479,9 +507,12 @@ class FunctionWalker:
                 return lp.ref
         return None
 
-    def text(self, node: ast.AST, limit: int = 60) -> str:
-        """The expression as the user wrote it (whitespace collapsed), shortened."""
-        t = " ".join(_segment(self.mod, node).split())
+    def text(self, node: ast.AST, limit: int = 60, span: Span | None = None) -> str:
+        """The expression as the user wrote it (whitespace collapsed), shortened; ``span`` is
+        ``node``'s, when the caller has it already."""
+        if span is None:
+            span = self.mod.span(node)
+        t = " ".join(self.mod.source.text[span.start : span.end].split())
         if len(t) > limit and isinstance(node, ast.Call):
             t = " ".join(_segment(self.mod, node.func).split()) + "(...)"
         if len(t) > limit:
@@ -489,10 +520,11 @@ class FunctionWalker:
         return t.replace("( ", "(").replace(" )", ")").replace(", )", ")").replace(" .", ".")
 
     def emit(self, kind: EventKind, node: ast.AST, loop: LoopRef | None, **kw: Any) -> Event:
+        span = self.mod.span(node)
         ev = Event(
             kind=kind,
-            span=self.mod.span(node),
-            text=self.text(node),
+            span=span,
+            text=self.text(node, span=span),
             loop=loop,
             conditional=self.cond > 0 or bool(self.loops),
             function=self.qualname,
@@ -507,11 +539,11 @@ class FunctionWalker:
             if qs.origin is Origin.DJANGO:
                 q = queries_django.build_query(
                     qs, self.a.registry, span, kind=kind, terminal=terminal, terminal_call=call,
-                    evaluated_at=span, loop=loop, span_of=self.mod.span, description=self.text(node, 80),
+                    evaluated_at=span, loop=loop, span_of=self.mod.span, description=self.text(node, 80, span),
                 )
             else:
                 q = queries_sqlalchemy.build_query(
-                    qs, span, kind=kind, evaluated_at=span, loop=loop, description=self.text(node, 80), registry=self.a.registry,
+                    qs, span, kind=kind, evaluated_at=span, loop=loop, description=self.text(node, 80, span), registry=self.a.registry,
                     model_of=lambda n: v.model if isinstance(n, ast.Name) and isinstance(v := self.name(n), ModelClass) else None,
                     span_of=self.mod.span, terminal=terminal, terminal_call=call,
                 )
