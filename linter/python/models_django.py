@@ -12,6 +12,7 @@ accessors Django adds. Index and constraint expressions are kept as source text
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -117,6 +118,11 @@ def _literal(node: ast.AST | None, default: Any = _MISSING) -> Any:
         return default
 
 
+#: a line as the Python parser splits them (``\r\n``, ``\r`` or ``\n``; a form feed is no line
+#: break): ``ast._splitlines_no_ff``, which goes one character at a time
+_PARSER_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
+
+
 class _Extractor:
     def __init__(self, path: str, text: str, module: str, imports: dict[str, str], local: set[str]) -> None:
         self.path = path
@@ -129,6 +135,27 @@ class _Extractor:
             self.line_starts.append(self.line_starts[-1] + len(line) + 1)
         self.text = text
         self.stars: list[str] = []
+        self._parser_lines: list[str] | None = None
+
+    def segment(self, node: ast.AST) -> str | None:
+        """``ast.get_source_segment(self.text, node)``, the file split into lines only once."""
+        try:
+            if node.end_lineno is None or node.end_col_offset is None:  # type: ignore[attr-defined]
+                return None
+            lineno: int = node.lineno - 1  # type: ignore[attr-defined]
+            end_lineno: int = node.end_lineno - 1  # type: ignore[attr-defined]
+            col_offset: int = node.col_offset  # type: ignore[attr-defined]
+            end_col_offset: int = node.end_col_offset  # type: ignore[attr-defined]
+        except AttributeError:
+            return None
+        if self._parser_lines is None:
+            self._parser_lines = list(_PARSER_LINE.findall(self.text))
+        lines: list[str] = self._parser_lines
+        if end_lineno == lineno:
+            return lines[lineno].encode()[col_offset:end_col_offset].decode()
+        first = lines[lineno].encode()[col_offset:].decode()
+        last = lines[end_lineno].encode()[:end_col_offset].decode()
+        return "".join([first, *lines[lineno + 1 : end_lineno], last])
 
     def offset(self, lineno: int, col: int) -> int:
         if lineno < 1 or lineno > len(self.line_starts):
@@ -229,7 +256,7 @@ class _Extractor:
                 if t.id in ("indexes", "constraints") and isinstance(st.value, (ast.List, ast.Tuple)):
                     out = indexes if t.id == "indexes" else constraints
                     for e in st.value.elts:
-                        seg = ast.get_source_segment(self.text, e) or ast.unparse(e)
+                        seg = self.segment(e) or ast.unparse(e)
                         out.append((_dedent_call(seg, e), self.span(e)))
                 elif t.id in _META_OPTS:
                     value = st.value
