@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import ast
 import gc
+import os
 import re
+import threading
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -297,18 +299,110 @@ class Analysis:
     # -- phase: walk ---------------------------------------------------------------------
     def run(self) -> None:
         self.index()
+        jobs: list[_Job] = [(qual, node, mod, cls) for qual, (node, mod, cls) in self.functions.items()]
+        jobs += [("", None, mod, None) for mod in self.modules.values()]
+        records = _walk_parallel(self, jobs)
+        # applied in the order of the jobs, wherever they ran: the facts are the same as one
+        # process walking them one after the other
+        facts = self.facts
+        for i, job in enumerate(jobs):
+            rec = records.get(i)
+            if rec is None:
+                rec = self.walk(job)
+            path, events, queries, summary, error = rec
+            if error is not None:
+                facts.errors.append(error)
+                continue
+            facts.events.setdefault(path, []).extend(events)
+            self.project.queries.extend(queries)
+            if summary is not None:
+                facts.functions[summary.qualname] = summary
+
+    def walk(self, job: _Job) -> _Record:
+        """One function (or a module's top level) walked; its facts, not yet applied."""
+        qual, node, mod, cls = job
         # one function the analysis cannot follow must not cost the rest of the project its
         # findings: the error is kept in ``facts.errors`` (shown by --verbose runs and tests)
-        for qual, (node, mod, cls) in self.functions.items():
-            try:
-                FunctionWalker(self, mod, node, cls, qual).run()
-            except Exception as exc:
-                self.facts.errors.append(f"{qual}: {type(exc).__name__}: {exc}")
-        for mod in self.modules.values():
-            try:
-                FunctionWalker(self, mod, None, None, "").run()
-            except Exception as exc:
-                self.facts.errors.append(f"{mod.path} (module level): {type(exc).__name__}: {exc}")
+        try:
+            w = FunctionWalker(self, mod, node, cls, qual)
+            summary = w.run()
+        except Exception as exc:
+            where = qual if node is not None else f"{mod.path} (module level)"
+            return mod.path, [], [], None, f"{where}: {type(exc).__name__}: {exc}"
+        return mod.path, w.events, w.queries, summary, None
+
+
+#: (qualname, function node or None for a module's top level, module, class)
+_Job = tuple[str, "FuncNode | None", ModuleInfo, "ClassInfo | None"]
+#: (path, events, queries, function summary, error)
+_Record = tuple[str, list[Event], list[Query], "FunctionSummary | None", "str | None"]
+
+#: processes walking functions besides this one: None = one per further CPU (at most 3), 0 = none
+WORKERS: int | None = None
+#: below this many functions and modules everything is walked here: a fork and the pickled
+#: facts would cost more than they save
+PARALLEL_MIN_JOBS = 4000
+
+#: what a forked worker walks: the parent's analysis, inherited (never pickled)
+_FORKED: tuple[Analysis, list[_Job]] | None = None
+
+
+def _walk_share(indices: list[int]) -> list[tuple[int, _Record]]:
+    assert _FORKED is not None
+    analysis, jobs = _FORKED
+    return [(i, analysis.walk(jobs[i])) for i in indices]
+
+
+def _walk_parallel(analysis: Analysis, jobs: list[_Job]) -> dict[int, _Record]:
+    """The records of the jobs that forked workers walked (the rest is walked by the caller).
+
+    The trees cannot go to a worker (unpickling one costs more than parsing it), so workers are
+    forked once the trees and the index exist and inherit them; only their records come back.
+    Any failure leaves the jobs to this process."""
+    global _FORKED
+    if WORKERS is not None:
+        workers = WORKERS
+    else:
+        try:
+            cpus = len(os.sched_getaffinity(0))
+        except (AttributeError, OSError):
+            cpus = os.cpu_count() or 1
+        workers = min(cpus - 1, 3)
+    if workers <= 0 or len(jobs) < PARALLEL_MIN_JOBS or threading.active_count() > 1:
+        return {}  # forking a process with other threads running can deadlock the child
+    import multiprocessing
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return {}
+    # the largest jobs first, each to the least loaded process; workers count a bit heavier
+    # (their records are pickled, and they start later)
+    size = [(n.end_lineno or n.lineno) - n.lineno + 1 if n is not None else len(m.tree.body) for _q, n, m, _c in jobs]
+    load = [0.0] * (workers + 1)
+    shares: list[list[int]] = [[] for _ in range(workers + 1)]
+    for i in sorted(range(len(jobs)), key=lambda i: -size[i]):
+        k = min(range(workers + 1), key=lambda k: load[k])
+        shares[k].append(i)
+        load[k] += size[i] * (1.0 if k == 0 else 1.4)
+    out: dict[int, _Record] = {}
+    _FORKED = (analysis, jobs)
+    try:
+        from concurrent.futures import ProcessPoolExecutor
+
+        ctx = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+            futures = [pool.submit(_walk_share, sorted(share)) for share in shares[1:] if share]
+            for i in sorted(shares[0]):
+                out[i] = analysis.walk(jobs[i])
+            for fut in futures:
+                try:
+                    out.update(fut.result())
+                except Exception:
+                    pass  # a worker that failed: its jobs are walked here
+    except Exception:
+        pass  # no processes here (sandbox, no /dev/shm...): the caller walks what is missing
+    finally:
+        _FORKED = None
+    return out
 
 
 _BODY_FIELDS: dict[type, tuple[str, ...]] = {}
@@ -427,19 +521,18 @@ class FunctionWalker:
         self.deliberate = 0
 
     # -- entry ---------------------------------------------------------------------------
-    def run(self) -> None:
+    def run(self) -> FunctionSummary | None:
+        """Walk the body: ``self.events`` and ``self.queries``; the function's summary."""
         if self.func is None:
             body = [s for s in self.mod.tree.body if not isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))]
         else:
             self._bind_params(self.func)
             body = self.func.body
         self.block(body)
-        facts = self.a.facts
-        facts.events.setdefault(self.mod.path, []).extend(self.events)
-        self.a.project.queries.extend(self.queries)
-        if self.func is not None:
-            cached = any(any(c in _decorator_name(d).lower() for c in _CACHE_DECORATORS) for d in self.func.decorator_list)
-            facts.functions[self.qualname] = FunctionSummary(self.qualname, self.mod.path, self.mod.span(self.func), cached, self.events)
+        if self.func is None:
+            return None
+        cached = any(any(c in _decorator_name(d).lower() for c in _CACHE_DECORATORS) for d in self.func.decorator_list)
+        return FunctionSummary(self.qualname, self.mod.path, self.mod.span(self.func), cached, self.events)
 
     def _bind_params(self, func: FuncNode) -> None:
         positional = [*func.args.posonlyargs, *func.args.args]
