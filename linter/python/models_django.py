@@ -15,6 +15,8 @@ import ast
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
+from itertools import accumulate
 from typing import Any
 
 from querylint.models import Field, Framework, Model, Relation, RelationKind
@@ -129,10 +131,6 @@ class _Extractor:
         self.module = module
         self.imports = imports
         self.local = local
-        self.lines = text.split("\n")
-        self.line_starts = [0]
-        for line in self.lines[:-1]:
-            self.line_starts.append(self.line_starts[-1] + len(line) + 1)
         self.text = text
         self.stars: list[str] = []
         self._parser_lines: list[str] | None = None
@@ -156,6 +154,15 @@ class _Extractor:
         first = lines[lineno].encode()[col_offset:].decode()
         last = lines[end_lineno].encode()[:end_col_offset].decode()
         return "".join([first, *lines[lineno + 1 : end_lineno], last])
+
+    # split only when a span is asked for: most files define no model
+    @cached_property
+    def lines(self) -> list[str]:
+        return self.text.split("\n")
+
+    @cached_property
+    def line_starts(self) -> list[int]:
+        return list(accumulate((len(line) + 1 for line in self.lines[:-1]), initial=0))
 
     def offset(self, lineno: int, col: int) -> int:
         if lineno < 1 or lineno > len(self.line_starts):

@@ -17,6 +17,8 @@ import ast
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from functools import cached_property
+from itertools import accumulate
 from typing import Any
 
 from querylint.models import Field, Framework, Model, Relation, RelationKind
@@ -226,12 +228,17 @@ class _Extractor:
         self.module = module
         self.imports = imports
         self.local = local
-        self.lines = text.split("\n")
         self.fk_constraints: list[tuple[tuple[str, ...], str]] = []
         self.pk_constraint: tuple[str, ...] = ()  # PrimaryKeyConstraint(...) of the last __table_args__
-        self.line_starts = [0]
-        for line in self.lines[:-1]:
-            self.line_starts.append(self.line_starts[-1] + len(line) + 1)
+
+    # split only when a span is asked for: most files define no model
+    @cached_property
+    def lines(self) -> list[str]:
+        return self.text.split("\n")
+
+    @cached_property
+    def line_starts(self) -> list[int]:
+        return list(accumulate((len(line) + 1 for line in self.lines[:-1]), initial=0))
 
     def offset(self, lineno: int, col: int) -> int:
         if lineno < 1 or lineno > len(self.line_starts):
