@@ -126,6 +126,7 @@ class Analysis:
         self._resolved: dict[tuple[str, str | None], Model | None] = {}
         self._classes_by_name: dict[str, list[ClassInfo]] | None = None
         self._qs_classes: list[ClassInfo] | None = None
+        self._methods_found: dict[tuple[int, str], tuple[str, bool] | None] = {}
 
     # -- phase: index --------------------------------------------------------------------
     def index(self) -> None:
@@ -220,6 +221,17 @@ class Analysis:
         """(qualname, is_property) of ``name`` on ``cls`` or its project bases."""
         if cls is None or depth > 5:
             return None
+        if depth == 0:
+            # the classes are all known once the walk starts: one lookup per class and name
+            key = (id(cls), name)
+            if key in self._methods_found:
+                return self._methods_found[key]
+            found = self._find_method(cls, name, 0)
+            self._methods_found[key] = found
+            return found
+        return self._find_method(cls, name, depth)
+
+    def _find_method(self, cls: ClassInfo, name: str, depth: int) -> tuple[str, bool] | None:
         if name in cls.methods:
             return cls.methods[name], name in cls.properties
         for b in cls.bases:
