@@ -663,7 +663,9 @@ class FunctionWalker:
             self.stmt(s)
 
     def stmt(self, s: ast.stmt) -> None:
-        if isinstance(s, ast.Assign):
+        if type(s) is ast.Expr:  # the commonest statement: a bare call
+            self.expr(s.value)
+        elif isinstance(s, ast.Assign):
             v = self.expr(s.value)
             for t in s.targets:
                 self.bind(t, v)
@@ -696,7 +698,7 @@ class FunctionWalker:
         elif isinstance(s, ast.If):
             self.expr(s.test)
             self.cond += 1
-            every_nth = any(isinstance(n, ast.BinOp) and isinstance(n.op, ast.Mod) for n in ast.walk(s.test))
+            every_nth = _has_modulo(s.test)
             self.deliberate += every_nth
             self.block(s.body)
             self.deliberate -= every_nth
@@ -1546,6 +1548,22 @@ def _expr_fields(t: type) -> tuple[str, ...]:
 
 
 _EXITS = (ast.Return, ast.Raise, ast.Continue, ast.Break)
+
+
+def _has_modulo(node: ast.AST) -> bool:
+    """An ``a % b`` anywhere in ``node`` (``ast.walk`` without its generators)."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if type(n) is ast.BinOp and type(n.op) is ast.Mod:
+            return True
+        for name in _expr_fields(type(n)):
+            value = getattr(n, name, None)
+            if isinstance(value, ast.AST):
+                stack.append(value)
+            elif isinstance(value, list):
+                stack.extend(item for item in value if isinstance(item, ast.AST))
+    return False
 
 
 def _exits(node: ast.If) -> bool:
