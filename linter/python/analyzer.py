@@ -17,6 +17,7 @@ import os
 import re
 import threading
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import Any
 
 from querylint.diagnostics import Confidence
@@ -49,6 +50,7 @@ _CACHE_HITS = frozenset({"all", "count", "exists", "iter", "len", "bool", "list"
 _CACHE_DECORATORS = ("cache", "memoize", "lru_cache")
 
 
+@lru_cache(maxsize=8192)  # a project's paths: asked for once per model per call site
 def module_name(path: str) -> str:
     p = path[:-3] if path.endswith(".py") else path
     parts = [x for x in p.replace("\\", "/").split("/") if x]
