@@ -270,13 +270,15 @@ def test_management_commands_examples_and_renamed_migration_trees_are_skipped(mo
             for name in names:
                 Tag.objects.create(name=name)
         """)
-    for path in ("shop/management/commands/load_tags.py", "shop/examples/tags.py", "shop/db_migrations/versions/0001_tags.py"):
+    for path in ("shop/management/commands/load_tags.py", "shop/examples/tags.py", "shop/importers/examples.py",
+                 "shop/db_migrations/versions/0001_tags.py"):
         assert found(run(monkeypatch, code, select=["QL204"], path=path), "QL204") == []
     assert found(run(monkeypatch, code, select=["QL204"], path="shop/commands/load_tags.py"), "QL204") == [
         ("shop/commands/load_tags.py", 6, "`Tag.objects.create(name=name)` writes one row per iteration of `for name in names`"),
     ]
     assert is_script_path("app/management/commands/x.py") and not is_script_path("app/management/x.py")
-    assert not is_script_path("app/example.py") and is_migration_path("app/db_migrations/versions/1.py")
+    assert not is_script_path("app/example.py") and not is_script_path("app/examples_view.py")
+    assert is_migration_path("app/db_migrations/versions/1.py")
     assert not is_migration_path("app/migration_utils.py")
 
 

@@ -146,10 +146,12 @@ def is_migration_path(path: str) -> bool:
 
 def is_script_path(path: str) -> bool:
     """One-off scripts an operator runs by hand or from cron: Django management commands and
-    the example-data loaders under ``examples/``. Their loops walk a table once, not per
-    request: a round trip per row there is not what the N+1 rules are about."""
-    parts = path.replace("\\", "/").split("/")[:-1]
-    return "/management/commands/" in "/" + "/".join(parts) + "/" or "examples" in parts
+    the example-data loaders under ``examples/`` or in an ``examples.py`` module (superset's
+    ``commands/importers/v1/examples.py``). Their loops walk a table once, not per request: a
+    round trip per row there is not what the N+1 rules are about."""
+    parts = path.replace("\\", "/").split("/")
+    folders = parts[:-1]
+    return "/management/commands/" in "/" + "/".join(folders) + "/" or "examples" in folders or parts[-1] == "examples.py"
 
 
 def skipped(path: str, opts: dict[str, Any]) -> bool:
