@@ -127,7 +127,10 @@ class Cache:
     def put(self, kind: str, path: str, digest: str, value: Any) -> None:
         if not self.enabled:
             return
-        target = self._file(kind, path, digest)
+        self._write(self._file(kind, path, digest), value)
+
+    def _write(self, target: str, value: Any) -> None:
+        """Pickle ``value`` to ``target`` atomically (a temporary file, then ``os.replace``)."""
         try:
             self._prepare()
             folder = os.path.dirname(target)
@@ -166,24 +169,7 @@ class Cache:
         """Replace the pack of ``kind`` (atomically: a reader sees the old one or the new one)."""
         if not self.enabled:
             return
-        target = self._pack_file(kind)
-        try:
-            self._prepare()
-            folder = os.path.dirname(target)
-            os.makedirs(folder, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".pickle")
-            try:
-                with os.fdopen(fd, "wb") as fh:
-                    pickle.dump(pack, fh, protocol=pickle.HIGHEST_PROTOCOL)
-                os.replace(tmp, target)
-            except BaseException:
-                try:
-                    os.unlink(tmp)
-                except OSError:
-                    pass
-                raise
-        except (OSError, pickle.PickleError, TypeError, AttributeError, RecursionError):
-            return
+        self._write(self._pack_file(kind), pack)
 
     def _prepare(self) -> None:
         if self._ready:
