@@ -15,12 +15,11 @@ import ast
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import cached_property
-from itertools import accumulate
 from typing import Any
 
 from querylint.models import Field, Framework, Model, Relation, RelationKind
 from querylint.python.modpath import dotted, gather_imports, resolve_name
+from querylint.python.textspans import LazySpans
 from querylint.source import Span
 
 _MODEL_BASES = {"django.db.models.Model", "django.db.models.base.Model"}
@@ -125,7 +124,7 @@ def _literal(node: ast.AST | None, default: Any = _MISSING) -> Any:
 _PARSER_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
 
 
-class _Extractor:
+class _Extractor(LazySpans):
     def __init__(self, path: str, text: str, module: str, imports: dict[str, str], local: set[str]) -> None:
         self.path = path
         self.module = module
@@ -154,29 +153,6 @@ class _Extractor:
         first = lines[lineno].encode()[col_offset:].decode()
         last = lines[end_lineno].encode()[:end_col_offset].decode()
         return "".join([first, *lines[lineno + 1 : end_lineno], last])
-
-    # split only when a span is asked for: most files define no model
-    @cached_property
-    def lines(self) -> list[str]:
-        return self.text.split("\n")
-
-    @cached_property
-    def line_starts(self) -> list[int]:
-        return list(accumulate((len(line) + 1 for line in self.lines[:-1]), initial=0))
-
-    def offset(self, lineno: int, col: int) -> int:
-        if lineno < 1 or lineno > len(self.line_starts):
-            return len(self.text)
-        line = self.lines[lineno - 1]
-        chars = len(line.encode("utf-8", "surrogatepass")[:col].decode("utf-8", "ignore"))
-        return self.line_starts[lineno - 1] + chars
-
-    def span(self, node: ast.AST) -> Span:
-        start = self.offset(getattr(node, "lineno", 1), getattr(node, "col_offset", 0))
-        end_line = getattr(node, "end_lineno", None)
-        end_col = getattr(node, "end_col_offset", None)
-        end = self.offset(end_line, end_col) if end_line is not None and end_col is not None else start
-        return Span(self.path, start, max(start, end))
 
     def resolve(self, node: ast.AST) -> str | None:
         name = dotted(node)

@@ -17,12 +17,11 @@ import ast
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from functools import cached_property
-from itertools import accumulate
 from typing import Any
 
 from querylint.models import Field, Framework, Model, Relation, RelationKind
 from querylint.python.modpath import dotted, gather_imports, resolve_name
+from querylint.python.textspans import LazySpans
 from querylint.source import Span
 
 _MISSING = object()
@@ -221,7 +220,7 @@ def _unwrap_annotation(node: ast.expr | None) -> tuple[ast.expr | None, bool, bo
     return node, optional, collection, mapped
 
 
-class _Extractor:
+class _Extractor(LazySpans):
     def __init__(self, path: str, text: str, module: str, imports: dict[str, str], local: set[str]) -> None:
         self.path = path
         self.text = text
@@ -230,27 +229,6 @@ class _Extractor:
         self.local = local
         self.fk_constraints: list[tuple[tuple[str, ...], str]] = []
         self.pk_constraint: tuple[str, ...] = ()  # PrimaryKeyConstraint(...) of the last __table_args__
-
-    # split only when a span is asked for: most files define no model
-    @cached_property
-    def lines(self) -> list[str]:
-        return self.text.split("\n")
-
-    @cached_property
-    def line_starts(self) -> list[int]:
-        return list(accumulate((len(line) + 1 for line in self.lines[:-1]), initial=0))
-
-    def offset(self, lineno: int, col: int) -> int:
-        if lineno < 1 or lineno > len(self.line_starts):
-            return len(self.text)
-        line = self.lines[lineno - 1]
-        return self.line_starts[lineno - 1] + len(line.encode("utf-8", "surrogatepass")[:col].decode("utf-8", "ignore"))
-
-    def span(self, node: ast.AST) -> Span:
-        start = self.offset(getattr(node, "lineno", 1), getattr(node, "col_offset", 0))
-        el, ec = getattr(node, "end_lineno", None), getattr(node, "end_col_offset", None)
-        end = self.offset(el, ec) if el is not None and ec is not None else start
-        return Span(self.path, start, max(start, end))
 
     def resolve(self, node: ast.AST) -> str | None:
         name = dotted(node)
