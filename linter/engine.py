@@ -346,6 +346,14 @@ class Engine:
             if discovery.is_force_excluded(os.path.abspath(spath), cfg):
                 return result
             disp = discovery.display_path(os.path.abspath(spath), root)
+            on_disk = _text_on_disk(spath)
+            if on_disk is not None:
+                # an editor's buffer of a file that exists: the ordinary pipeline (parallel
+                # parsing, the per-file caches), and when the buffer is what is saved (lint on
+                # save) the run and index caches answer as for `querylint check FILE`
+                if on_disk == text:
+                    return self._run([spath], stdin=None, overrides=None)
+                return self._run([spath], stdin=None, overrides={disp: text})
             lang = Language.for_path(disp) or Language.PYTHON
             files[disp] = parse_file(SourceFile(disp, text, lang, os.path.abspath(spath)), cfg.sql_dialect)
             targets.append(disp)
@@ -744,6 +752,18 @@ class _CachedIndex:
     project: ProjectIndex
     trees: frozenset[str]  # files that had a tree
     digests: dict[str, str | None]  # of the bytes read, by path
+
+
+def _text_on_disk(path: str) -> str | None:
+    """The text of an existing regular file as querylint reads it (UTF-8, universal newlines,
+    like stdin), or None when it is missing, unreadable or not UTF-8."""
+    try:
+        if not os.path.isfile(path):
+            return None
+        with open(path, encoding="utf-8") as fh:
+            return fh.read()
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 def _store_index(run_cache: RunCache, key: str, manifest: list[tuple[str, str]], digests: dict[str, str | None],

@@ -324,3 +324,35 @@ def test_checking_one_small_file_imports_no_heavy_library(tmp_path: Path) -> Non
     proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().splitlines()[-1] == "[]"
+
+
+def _run_stdin(root: Path, name: str, text: str) -> RunResult:
+    cwd = os.getcwd()
+    os.chdir(root)
+    try:
+        return Engine(Config(root=str(root))).run([], stdin=(name, text))
+    finally:
+        os.chdir(cwd)
+
+
+def test_a_saved_buffer_on_stdin_is_answered_like_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # an editor linting on save: the buffer is the file on disk, so the caches answer
+    root = _project(tmp_path)
+    _run(root, ["report.sql"])
+    _no_indexing(monkeypatch)
+    result = _run_stdin(root, "report.sql", REPORT)
+    assert [(p, line, code) for p, line, code, _m in _lines(result)] == [("report.sql", 1, "QL101")]
+    assert result.checked == ["report.sql"]
+
+
+def test_an_edited_buffer_on_stdin_is_linted_as_typed(tmp_path: Path) -> None:
+    root = _project(tmp_path)
+    _run(root, ["other.sql"])
+    # the buffer differs from the file on disk: its text is checked, the disk's is not
+    result = _run_stdin(root, "other.sql", "SELECT 1;\n" + REPORT)
+    assert [(p, line, code) for p, line, code, _m in _lines(result)] == [("other.sql", 2, "QL101")]
+    assert (root / "other.sql").read_text(encoding="utf-8") == CLEAN
+    # a buffer of a file not saved yet
+    result = _run_stdin(root, "new.sql", REPORT)
+    assert [(p, line, code) for p, line, code, _m in _lines(result)] == [("new.sql", 1, "QL101")]
+    assert not (root / "new.sql").exists()
