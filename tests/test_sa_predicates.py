@@ -285,6 +285,21 @@ def test_session_get_and_flask_sqlalchemy() -> None:
     assert _preds(qs[5]) == [("tag", "id", "=", "param", None)]
 
 
+def test_flask_sqlalchemy_404_terminals_are_queries() -> None:
+    qs, _ = _queries("""\
+        def f(i, label):
+            a = Tag.query.filter_by(label=label).first_or_404()
+            b = Tag.query.get_or_404(i)
+            c = Tag.query.filter(Tag.weight > 3).one_or_404()
+            return a, b, c
+        """)
+    assert [(qs[n].main_table, _preds(qs[n]), qs[n].limit) for n in (2, 3, 4)] == [
+        ("tag", [("tag", "tag_label", "=", "param", None)], 1),
+        ("tag", [("tag", "id", "=", "param", None)], None),
+        ("tag", [("tag", "weight", ">", "3", None)], None),
+    ]
+
+
 # -- the index rules on SQLAlchemy queries ---------------------------------------------------------------
 
 

@@ -1500,6 +1500,7 @@ class FunctionWalker:
             return qs.step(meth, node)
         if not qs.statement and meth in queries_sqlalchemy.QUERY_TERMINAL:
             loop = self.unbounded_loop()
+            meth = queries_sqlalchemy.FLASK_TERMINALS.get(meth, meth)
             if meth == "all":
                 self.evaluate(qs, node, "all")
                 return replace(qs, evaluated=True)

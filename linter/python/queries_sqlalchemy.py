@@ -61,7 +61,10 @@ CHAIN = frozenset({
     "params", "union", "union_all", "slice", "autoflush", "with_entities", "unique",
 })
 #: Query methods that execute
-QUERY_TERMINAL = frozenset({"all", "first", "one", "one_or_none", "scalar", "count", "get", "exists", "delete", "update", "scalars"})
+#: Flask-SQLAlchemy's Query methods that abort with 404 instead of returning None: what they run
+FLASK_TERMINALS = {"first_or_404": "first", "get_or_404": "get", "one_or_404": "one"}
+QUERY_TERMINAL = frozenset({"all", "first", "one", "one_or_none", "scalar", "count", "get", "exists", "delete", "update", "scalars",
+                            *FLASK_TERMINALS})
 #: Session methods that execute a statement
 SESSION_EXECUTE = frozenset({"execute", "scalars", "scalar", "get", "refresh", "get_one", "merge"})
 SESSION_FLUSH = frozenset({"flush", "commit"})
