@@ -354,13 +354,15 @@ class Engine:
                 if on_disk == text:
                     return self._run([spath], stdin=None, overrides=None)
                 return self._run([spath], stdin=None, overrides={disp: text})
+            # a buffer of a file not saved yet: it and the project, parsed like any run
             lang = Language.for_path(disp) or Language.PYTHON
-            files[disp] = parse_file(SourceFile(disp, text, lang, os.path.abspath(spath)), cfg.sql_dialect)
+            buffered = {disp: SourceFile(disp, text, lang, os.path.abspath(spath))}
             targets.append(disp)
-            for cand in discovery.project_files(cfg, exclude=set(files)):
+            for cand in discovery.project_files(cfg, exclude=set(buffered)):
                 src, _prob = read_file(cand.abspath, cand.path, cfg)
                 if src is not None:
-                    files[cand.path] = parse_file(src, cfg.sql_dialect)
+                    buffered[cand.path] = src
+            files = self._parse_all(buffered, {disp})
             return self._finish(result, files, targets, problems, root)
 
         cands = list(discovery.discover(paths, cfg, warn=self.warn))
