@@ -11,7 +11,6 @@ Functions decorated with a cache are never "always": their result is reused.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from querylint.python.facts import Event, EventKind, PythonFacts
 
@@ -24,23 +23,6 @@ class Hop:
 
     function: str
     event: Event
-
-
-def build_graph(facts: PythonFacts) -> Any:
-    import networkx as nx
-
-    g = nx.DiGraph()
-    for qual, summary in facts.functions.items():
-        g.add_node(qual, path=summary.path)
-        for ev in summary.events:
-            if ev.kind is EventKind.CALL and ev.callee:
-                g.add_edge(qual, ev.callee)
-    for events in facts.events.values():
-        for ev in events:
-            if ev.kind is EventKind.CALL and ev.callee:
-                facts.callers.setdefault(ev.callee, []).append(ev)
-    facts.graph = g
-    return g
 
 
 def query_chain(facts: PythonFacts, qual: str, *, receiver_eager: tuple[str, ...] | None, receiver_known: bool,

@@ -91,10 +91,6 @@ class PythonFacts:
             self._graph = g
         return self._graph
 
-    @graph.setter
-    def graph(self, value: Any) -> None:
-        self._graph = value
-
     def link_callers(self) -> None:
         """Fill ``callers`` (callee -> the CALL events that reach it) from every file's events."""
         for events in self.events.values():
