@@ -67,18 +67,21 @@ def package_digest() -> str:
     return _PACKAGE_DIGEST
 
 
+def dist_version(dist: str) -> str:
+    """The installed version of distribution ``dist``, ``-`` when it is not installed."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(dist)
+    except PackageNotFoundError:
+        return "-"
+
+
 def _parsers() -> tuple[str, ...]:
     """The Python and the SQL parsers' versions: their trees are what the findings come from."""
     import sys
-    from importlib.metadata import PackageNotFoundError, version
 
-    out = [sys.version]
-    for dist in ("pglast", "sqlglot"):
-        try:
-            out.append(f"{dist} {version(dist)}")
-        except PackageNotFoundError:
-            out.append(f"{dist} -")
-    return tuple(out)
+    return (sys.version, *(f"{dist} {dist_version(dist)}" for dist in ("pglast", "sqlglot")))
 
 
 def bytes_digest(data: bytes) -> str:

@@ -730,15 +730,9 @@ _QL_CODE = re.compile(r"QL\d{3}", re.IGNORECASE)
 
 def _sql_cache_kind(dialect: str) -> str:
     """Entries of the per-file SQL cache: this code, this pglast, this dialect."""
-    from importlib.metadata import PackageNotFoundError, version
+    from querylint.cache import dist_version, package_digest
 
-    from querylint.cache import package_digest
-
-    try:
-        pglast = version("pglast")
-    except PackageNotFoundError:
-        pglast = "?"
-    return f"sql-{package_digest()[:12]}-{pglast}-{dialect}"
+    return f"sql-{package_digest()[:12]}-{dist_version('pglast')}-{dialect}"
 
 
 def key_config(cfg: Config) -> Config:
