@@ -9,7 +9,6 @@ import ast
 import dataclasses
 import gc
 import os
-import re
 import traceback
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -702,8 +701,8 @@ class Engine:
         for path in sorted(set(by_path) | set(sources)):
             ds = by_path.get(path, [])
             src = sources.get(path)
-            if not ds and src is not None and "querylint" not in src.text and not _QL_CODE.search(src.text):
-                continue  # no finding and no suppression of ours (a noqa without QL codes is another tool's)
+            if not ds and src is not None and not suppressions.may_hold_suppressions(src.text):
+                continue
             ignored = registry.ignored_for_path(self.config, path)
             ds = [d for d in ds if d.code not in ignored]
             if src is None:
@@ -723,9 +722,6 @@ class Engine:
                 if ud is not None and ud.code not in ignored:
                     out.append(ud)
         return out
-
-
-_QL_CODE = re.compile(r"QL\d{3}", re.IGNORECASE)
 
 
 def _sql_cache_kind(dialect: str) -> str:

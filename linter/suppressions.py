@@ -40,6 +40,13 @@ _IGNORE_FILE = re.compile(r"(?:#|--)\s*querylint:\s*ignore-file(?:\[([^\]]*)\])?
 _QL_CODE = re.compile(r"QL\d{3}", re.IGNORECASE)
 
 
+def may_hold_suppressions(text: str) -> bool:
+    """Can ``text`` hold a suppression of ours? Every form names ``querylint`` or a QL code (a
+    ``noqa`` without one belongs to another tool): without either, a file with no finding has
+    nothing to suppress and nothing unused to report."""
+    return "querylint" in text or _QL_CODE.search(text) is not None
+
+
 @dataclass(frozen=True, slots=True)
 class Suppression:
     span: Span
