@@ -29,7 +29,7 @@ from querylint.ir import (
     ValueKind,
 )
 from querylint.models import Model, ModelRegistry
-from querylint.python.values import QuerySetVal
+from querylint.python.values import QuerySetVal, sql_literal, unparse
 from querylint.source import Span
 
 #: ``(ast node) -> Span`` of the file being analyzed
@@ -71,32 +71,18 @@ _DATE_PARTS = frozenset({"year", "month", "day", "week", "week_day", "iso_week_d
 
 
 def _value(node: ast.expr) -> Value:
-    if isinstance(node, ast.Constant):
-        v = node.value
-        if v is None:
-            return Value(ValueKind.CONST, "NULL")
-        if isinstance(v, bool):
-            return Value(ValueKind.CONST, "true" if v else "false")
-        if isinstance(v, (int, float)):
-            return Value(ValueKind.CONST, repr(v))
-        if isinstance(v, str):
-            return Value(ValueKind.CONST, "'" + v.replace("'", "''") + "'")
+    literal = sql_literal(node)
+    if literal is not None:
+        return literal
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "F":
         return Value(ValueKind.COLUMN, _const_str(node.args[0]) if node.args else None)
     if isinstance(node, (ast.Name, ast.Attribute, ast.Subscript)):
         return Value(ValueKind.PARAM)
-    return Value(ValueKind.EXPR, _unparse(node))
+    return Value(ValueKind.EXPR, unparse(node))
 
 
 def _const_str(node: ast.expr) -> str | None:
     return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
-
-
-def _unparse(node: ast.AST) -> str:
-    try:
-        return ast.unparse(node)
-    except Exception:  # pragma: no cover
-        return "?"
 
 
 class _Builder:

@@ -35,7 +35,7 @@ from querylint.ir import (
     ValueKind,
 )
 from querylint.models import Field, Model, ModelRegistry, Relation, RelationKind
-from querylint.python.values import QuerySetVal
+from querylint.python.values import QuerySetVal, sql_literal, unparse
 from querylint.source import Span
 
 #: loader option functions from sqlalchemy.orm -> strategy
@@ -123,17 +123,10 @@ def dml_verb(node: ast.expr | None) -> str | None:
 
 
 def _const(node: ast.expr) -> Value | None:
-    """The SQL literal of a Python constant (``None`` -> NULL), else None."""
-    if isinstance(node, ast.Constant):
-        v = node.value
-        if v is None:
-            return Value(ValueKind.CONST, "NULL")
-        if isinstance(v, bool):
-            return Value(ValueKind.CONST, "true" if v else "false")
-        if isinstance(v, (int, float)):
-            return Value(ValueKind.CONST, repr(v))
-        if isinstance(v, str):
-            return Value(ValueKind.CONST, "'" + v.replace("'", "''") + "'")
+    """The SQL literal of a Python constant (``None`` -> NULL) or a negative number, else None."""
+    literal = sql_literal(node)
+    if literal is not None:
+        return literal
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and isinstance(node.operand, ast.Constant):
         inner = _const(node.operand)
         if inner is not None and inner.text is not None and inner.text[:1].isdigit():
@@ -156,13 +149,6 @@ def _is_func(call: ast.Call) -> str | None:
         if (isinstance(base, ast.Name) and base.id == "func") or (isinstance(base, ast.Attribute) and base.attr == "func"):
             return f.attr
     return None
-
-
-def _unparse(node: ast.AST) -> str:
-    try:
-        return ast.unparse(node)
-    except Exception:  # pragma: no cover
-        return "?"
 
 
 def _has_core_columns(node: ast.expr) -> bool:
@@ -272,7 +258,7 @@ class _Builder:
             if not cols:
                 return None  # func.lower(email): a value
             if len(cols) != 1 or other:
-                raise _Unknown(_unparse(node))
+                raise _Unknown(unparse(node))
             return _Col(cols[0].model, cols[0].column, f"{fname.lower()}({', '.join(parts)})", cols[0].field)
         return None
 
@@ -281,12 +267,12 @@ class _Builder:
         if c is not None:
             return c
         if _has_core_columns(node):
-            raise _Unknown(_unparse(node))
+            raise _Unknown(unparse(node))
         if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id[:1].isupper()
                 and node.attr[:1].islower() and self.is_mapped_name(node.attr)):
             # ``Other.attr`` of a class we do not know (an aliased() entity, a model of another
             # package) naming a mapped attribute: maybe a join. ``TagType.owner`` is an enum.
-            raise _Unknown(_unparse(node))
+            raise _Unknown(unparse(node))
         if isinstance(node, (ast.List, ast.Tuple, ast.Set)):
             vals = [_const(e) for e in node.elts]
             if vals and all(v is not None for v in vals):
@@ -295,11 +281,11 @@ class _Builder:
         if isinstance(node, ast.Call):
             name = _call_name(node)
             if _is_func(node) is not None or name in _SQL_CALLS:
-                return Value(ValueKind.EXPR, "(subquery)" if name in ("select", "subquery", "scalar_subquery", "as_scalar", "exists") else _unparse(node))
+                return Value(ValueKind.EXPR, "(subquery)" if name in ("select", "subquery", "scalar_subquery", "as_scalar", "exists") else unparse(node))
             if isinstance(node.func, ast.Attribute) and self.contains_model(node.func.value):
-                return Value(ValueKind.EXPR, _unparse(node))  # Model.col.op(...) / session.query(...)...
+                return Value(ValueKind.EXPR, unparse(node))  # Model.col.op(...) / session.query(...)...
         if isinstance(node, (ast.BinOp, ast.UnaryOp)) and self.contains_model(node):
-            return Value(ValueKind.EXPR, _unparse(node))
+            return Value(ValueKind.EXPR, unparse(node))
         return Value(ValueKind.PARAM)
 
     def is_mapped_name(self, name: str) -> bool:
@@ -366,7 +352,7 @@ class _Builder:
         if isinstance(s, _Col) and s.expression is None and self.is_bool(s):
             self.add(s, Op.EQ, Value(ValueKind.CONST, "true"), node)
             return
-        raise _Unknown(_unparse(node))
+        raise _Unknown(unparse(node))
 
     def _is_conj(self, node: ast.Call) -> bool:
         """``and_`` / ``or_`` / ``sa.and_`` / ``sqlalchemy.or_``, not some other object's method."""
@@ -390,13 +376,13 @@ class _Builder:
                 op = {"in_": Op.NOT_IN, "like": Op.OTHER, "ilike": Op.OTHER}.get(inner.func.attr)
                 if inner.func.attr == "is_":
                     if not (isinstance(arg, ast.Constant) and arg.value is None):
-                        raise _Unknown(_unparse(node))
+                        raise _Unknown(unparse(node))
                     self.add(col, Op.IS_NOT_NULL, Value(ValueKind.CONST, "NULL"), node)
                     return
                 assert op is not None
                 self.add(col, op, self.value(arg), node)
                 return
-        raise _Unknown(_unparse(node))
+        raise _Unknown(unparse(node))
 
     def add(self, col: _Col, op: Op, value: Value, node: ast.AST) -> None:
         self.add_table(col.model)
@@ -411,7 +397,7 @@ class _Builder:
         left, right = node.left, node.comparators[0]
         ls, rs = self.side(left), self.side(right)
         if ls is None and rs is None:
-            raise _Unknown(_unparse(node))
+            raise _Unknown(unparse(node))
         if ls is None:
             ls, rs, left, right = rs, None, right, left
             op = _FLIP.get(op, op)
@@ -466,7 +452,7 @@ class _Builder:
         meth = node.func.attr
         col = self.side(node.func.value)
         if not isinstance(col, _Col):
-            raise _Unknown(_unparse(node))  # a relation's any()/has(), a value's method
+            raise _Unknown(unparse(node))  # a relation's any()/has(), a value's method
         args = node.args
         if node.keywords and meth not in _PATTERNS:
             raise _Unknown(meth)

@@ -11,9 +11,32 @@ import ast
 from dataclasses import dataclass, field, replace
 
 from querylint.diagnostics import Confidence
-from querylint.ir import Origin
+from querylint.ir import Origin, Value, ValueKind
 from querylint.models import Model
 from querylint.source import Span
+
+
+def sql_literal(node: ast.expr) -> Value | None:
+    """The SQL literal of a Python constant (``None`` -> NULL, ``True`` -> true), else None."""
+    if isinstance(node, ast.Constant):
+        v = node.value
+        if v is None:
+            return Value(ValueKind.CONST, "NULL")
+        if isinstance(v, bool):
+            return Value(ValueKind.CONST, "true" if v else "false")
+        if isinstance(v, (int, float)):
+            return Value(ValueKind.CONST, repr(v))
+        if isinstance(v, str):
+            return Value(ValueKind.CONST, "'" + v.replace("'", "''") + "'")
+    return None
+
+
+def unparse(node: ast.AST) -> str:
+    """``ast.unparse`` for messages and expression keys; ``?`` for a node it cannot render."""
+    try:
+        return ast.unparse(node)
+    except Exception:  # pragma: no cover
+        return "?"
 
 
 @dataclass(frozen=True)
