@@ -27,18 +27,6 @@ _TAG = "Signature: 8a477f597d28d172789f06886806bc55\n# This file is a cache dire
 _MISS = object()
 
 
-def code_digest(*modules: Any) -> str:
-    """A short digest of the modules' source: facts cached by older code are never read back."""
-    h = hashlib.blake2b(digest_size=6)
-    for mod in modules:
-        try:
-            with open(mod.__file__, "rb") as fh:
-                h.update(fh.read())
-        except (OSError, TypeError, AttributeError):
-            h.update(repr(mod).encode())
-    return h.hexdigest()
-
-
 _PACKAGE_DIGEST: str | None = None
 
 

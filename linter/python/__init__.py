@@ -16,6 +16,14 @@ from querylint.project import ProjectIndex
 _MODEL_WORDS = ("class ", "Table(", "Index(", "declarative", "SQLAlchemy(", "generate_base")
 
 
+def models_cache_kind() -> str:
+    """The per-file model facts' cache entries: any change to querylint's code makes new ones
+    (the facts hold spans and values computed by several modules, not the gatherers alone)."""
+    from querylint.cache import package_digest
+
+    return "models-" + package_digest()[:12]
+
+
 def index_models(project: ProjectIndex) -> None:
     """Django and SQLAlchemy models of every Python file, and the schema facts they imply.
 
@@ -27,14 +35,14 @@ def index_models(project: ProjectIndex) -> None:
     import ast
     import re
 
-    from querylint.cache import Cache, code_digest
-    from querylint.python import model_schema, models_django, models_sqlalchemy, modpath
+    from querylint.cache import Cache
+    from querylint.python import model_schema, models_django, models_sqlalchemy
     from querylint.python.modpath import is_package_module, module_path, package_checker
     from querylint.source import Language
 
     cache = Cache.for_config(project.config, project.root) if project.config is not None else Cache(None, enabled=False)
     is_pkg = package_checker(project.files, project.root)
-    kind = "models-" + code_digest(models_django, models_sqlalchemy, modpath)  # new extractor code: new entries
+    kind = models_cache_kind() if cache.enabled else ""
     dj_files: list[models_django.DjangoFile] = []
     sa_files: list[models_sqlalchemy.SaFile] = []
     auth_user_model = "auth.User"
