@@ -194,11 +194,9 @@ class _LongLivedTrees:
 
 
 def _workers() -> int:
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        cpus = os.cpu_count() or 1
-    return max(0, cpus - 1)  # this process is busy with the trees
+    from querylint.parallel import available_cpus
+
+    return max(0, available_cpus() - 1)  # this process is busy with the trees
 
 
 class _SqlPool:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import ast
 import gc
-import os
 import re
 import threading
 from dataclasses import dataclass, field, replace
@@ -377,11 +376,9 @@ def _walk_parallel(analysis: Analysis, jobs: list[_Job]) -> dict[int, _Record]:
     if WORKERS is not None:
         workers = WORKERS
     else:
-        try:
-            cpus = len(os.sched_getaffinity(0))
-        except (AttributeError, OSError):
-            cpus = os.cpu_count() or 1
-        workers = min(cpus - 1, 3)
+        from querylint.parallel import available_cpus
+
+        workers = min(available_cpus() - 1, 3)
     if workers <= 0 or len(jobs) < PARALLEL_MIN_JOBS or threading.active_count() > 1:
         return {}  # forking a process with other threads running can deadlock the child
     import multiprocessing
