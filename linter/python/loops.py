@@ -62,15 +62,24 @@ def _is_constant_name(node: ast.expr) -> bool:
 _BATCH = re.compile(r"(^|_)(batch|chunk)(es|s)?(_|$)|^(batched|chunked|chunk_list|chunks)$", re.I)
 
 
+def _first_target_name(target: ast.expr | None) -> str:
+    """``batch`` of ``for batch in ...``, ``i`` of ``for i, row in ...``; "" for none."""
+    names = [n.id for n in ast.walk(target) if isinstance(n, ast.Name)] if target is not None else []
+    return names[0] if names else ""
+
+
+def _last_name(node: ast.expr) -> str:
+    """``chunks`` of ``self.chunks`` / ``chunks``; "" for other expressions."""
+    return node.attr if isinstance(node, ast.Attribute) else node.id if isinstance(node, ast.Name) else ""
+
+
 def is_batched(iterable: ast.expr, target: ast.expr | None) -> bool:
     """``for batch in chunk_list(ids, 500)``, ``for id_chunk in chunks``: one query per batch
     of rows is how batching is written, not an N+1."""
-    names = [n.id for n in ast.walk(target) if isinstance(n, ast.Name)] if target is not None else []
-    if names and _BATCH.search(names[0]):
+    name = _first_target_name(target)
+    if name and _BATCH.search(name):
         return True
-    node = iterable.func if isinstance(iterable, ast.Call) else iterable
-    last = node.attr if isinstance(node, ast.Attribute) else node.id if isinstance(node, ast.Name) else ""
-    return bool(_BATCH.search(last))
+    return bool(_BATCH.search(_last_name(iterable.func if isinstance(iterable, ast.Call) else iterable)))
 
 
 _LANGUAGE = re.compile(r"(^|_)lang(uage)?s?(_|$)|languages", re.I)
@@ -86,15 +95,15 @@ def is_configured_few(iterable: ast.expr, target: ast.expr | None) -> bool:
     """A loop over the configured languages (``for language in get_languages()``), an object's
     translations, or the sites (``for site in get_sites()``): a handful set in settings, not
     rows; one query per language is how i18n code is written."""
-    names = [n.id for n in ast.walk(target) if isinstance(n, ast.Name)] if target is not None else []
-    if names and (_LANGUAGE.search(names[0]) or _SITE_TARGET.match(names[0])):
+    name = _first_target_name(target)
+    if name and (_LANGUAGE.search(name) or _SITE_TARGET.match(name)):
         return True
     node = iterable.func if isinstance(iterable, ast.Call) else iterable
     if isinstance(node, ast.Attribute) and node.attr in ("items", "keys", "values"):
         node = node.value  # ``possible_sites.items()``
-    last = node.attr if isinstance(node, ast.Attribute) else node.id if isinstance(node, ast.Name) else ""
+    last = _last_name(node)
     receiver = node.value if isinstance(iterable, ast.Call) and isinstance(node, ast.Attribute) else None
-    owner = receiver.attr if isinstance(receiver, ast.Attribute) else receiver.id if isinstance(receiver, ast.Name) else ""
+    owner = _last_name(receiver) if receiver is not None else ""
     # ``translations.current_content()``, ``page.translations.all()``
     return bool(_LANGUAGE.search(last) or _SITES.search(last) or _TRANSLATIONS.search(last) or _TRANSLATIONS.search(owner))
 
