@@ -125,7 +125,7 @@ class QueryInCalledFunction(PythonRule):
         for ev in facts.events_in(ctx.path, EventKind.CALL):
             if ev.loop is None or ev.loop.bounded or ev.callee is None:
                 continue
-            chain = callgraph.query_chain(facts, ev.callee, receiver_eager=ev.receiver_eager, receiver_known=ev.receiver_known, depth=depth, args=ev.args)
+            chain = callgraph.query_chain(facts, ev.callee, receiver_eager=ev.receiver_eager, receiver_known=ev.receiver_known, depth=depth, args=ev.args, varying_args=ev.varying_args)
             if not chain:
                 continue
             final = chain[-1].event

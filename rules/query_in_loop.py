@@ -30,7 +30,9 @@ class QueryInLoop(PythonRule):
     `session.execute()` / `session.get()` or `cursor.execute()` inside a loop each cost a
     round trip to PostgreSQL. With a hundred rows that is a hundred queries where one would
     do; latency adds up linearly and the database spends its time parsing and planning the
-    same statement. Loops over a literal handful of constants are not reported.
+    same statement. Loops over a literal handful of constants are not reported, nor a
+    statement whose table changes with the loop (`f"SELECT ... FROM {table}"` per table):
+    that is one statement per table, which no single query could replace.
 
     ## Example
     ```python

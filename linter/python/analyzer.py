@@ -511,6 +511,14 @@ class _Loop:
     is_while: bool = False
     added: bool = False  # session.add()/add_all()/merge() ran in this loop's body
     target_names: frozenset[str] = frozenset()  # names bound by the loop target
+    node: ast.AST | None = None
+    _varying: frozenset[str] | None = None
+
+    def varying(self) -> frozenset[str]:
+        """Names that change with each iteration (worked out on first use: rarely needed)."""
+        if self._varying is None:
+            self._varying = loops.varying_names(self.node) if self.node is not None else self.target_names
+        return self._varying
 
 
 class FunctionWalker:
@@ -530,6 +538,7 @@ class FunctionWalker:
         #: inside ``if n % batch == 0:`` or ``try: ... except IntegrityError:``: a flush there
         #: is a batch boundary or a per-row conflict check, on purpose
         self.deliberate = 0
+        self.params: dict[str, int] = {}  # positional parameter -> its position in a call
 
     # -- entry ---------------------------------------------------------------------------
     def run(self) -> FunctionSummary | None:
@@ -555,6 +564,8 @@ class FunctionWalker:
                 if self.cls.model is not None and arg.arg == "self":
                     self.env["self"] = Instance(self.cls.model, is_self=True)
                 continue
+            if i < len(positional):
+                self.params[arg.arg] = i - shift
             if arg.annotation is not None:
                 v = self.annotation(arg.annotation, arg.arg)
                 if isinstance(v, Instance) and i < len(positional):
@@ -611,6 +622,36 @@ class FunctionWalker:
             if not lp.bounded and not lp.is_while:
                 return lp.ref
         return None
+
+    def _innermost_unbounded(self) -> _Loop | None:
+        return next((lp for lp in reversed(self.loops) if not lp.bounded and not lp.is_while), None)
+
+    def _assigned(self, arg: ast.expr | None) -> ast.expr | None:
+        """What a local name passed as a statement was assigned (when assigned once)."""
+        if isinstance(arg, ast.Name) and self.func is not None:
+            assigned = [a.value for a in ast.walk(self.func) if isinstance(a, ast.Assign) and len(a.targets) == 1
+                        and isinstance(a.targets[0], ast.Name) and a.targets[0].id == arg.id]
+            return assigned[0] if len(assigned) == 1 else arg
+        return arg
+
+    def statement_tables(self, arg: ast.expr | None) -> tuple[bool, int | None]:
+        """(the table of the statement ``execute`` gets changes with each iteration of the loop,
+        the parameter of this function that names the table): ``f"... FROM {table}"`` or
+        ``child.update()`` with ``table`` / ``child`` varying per iteration or a parameter."""
+        arg = self._assigned(arg)
+        if arg is None:
+            return False, None
+        tables = queries_dbapi.interpolated_tables(arg)
+        core = queries_sqlalchemy.dml_table(arg)
+        if core is not None:
+            tables.append(core)
+        if not tables:
+            return False, None
+        lp = self._innermost_unbounded()
+        varying = lp is not None and loops.per_table(tables, lp.varying())
+        names = {n.id for t in tables for n in ast.walk(t) if isinstance(n, ast.Name)}
+        param = next((self.params[n] for n in sorted(names) if n in self.params), None)
+        return varying, param
 
     def text(self, node: ast.AST, limit: int = 60, span: Span | None = None) -> str:
         """The expression as the user wrote it (whitespace collapsed), shortened; ``span`` is
@@ -747,7 +788,7 @@ class FunctionWalker:
         target = getattr(node, "target", None)
         names = frozenset(n.id for n in ast.walk(target) if isinstance(n, ast.Name)) if target is not None else frozenset()
         lp = _Loop(id(node), loops.loop_ref(node, self.mod.path, self.mod.offset, bounded=bounded), bounded,
-                   isinstance(node, ast.While), target_names=names)
+                   isinstance(node, ast.While), target_names=names, node=node)
         self.loops.append(lp)
         return lp
 
@@ -1126,10 +1167,7 @@ class FunctionWalker:
     def verb(self, arg: ast.expr | None) -> tuple[str | None, bool]:
         """INSERT / UPDATE / DELETE / SELECT of what ``execute`` gets: literal SQL or an SQLAlchemy
         ``insert(t)`` / ``t.update()`` construct (second item True), also through a local name."""
-        if isinstance(arg, ast.Name) and self.func is not None:
-            assigned = [a.value for a in ast.walk(self.func) if isinstance(a, ast.Assign) and len(a.targets) == 1
-                        and isinstance(a.targets[0], ast.Name) and a.targets[0].id == arg.id]
-            arg = assigned[0] if len(assigned) == 1 else arg
+        arg = self._assigned(arg)
         literal = queries_dbapi.sql_verb(arg)
         return (literal, False) if literal else (queries_sqlalchemy.dml_verb(arg), True)
 
@@ -1275,10 +1313,13 @@ class FunctionWalker:
                 if node.args and self._is_loop_target(node.args[0]):
                     # ``for statement in statements: cursor.execute(statement)`` runs a script
                     loop = None
+                per_table, table_param = self.statement_tables(node.args[0] if node.args else None)
+                if per_table:
+                    loop = None  # one statement per table, not per row
                 if verb in ("INSERT", "UPDATE", "DELETE") and meth == "execute":
-                    self.emit(EventKind.WRITE, node, loop, method=_WRITE_METHOD.get(verb, "insert" if core else "execute"), help=_WRITE_HELP.get(verb, "Collect the rows and send them once with `cursor.executemany(...)` or a multi-row `INSERT ... VALUES`"))
+                    self.emit(EventKind.WRITE, node, loop, method=_WRITE_METHOD.get(verb, "insert" if core else "execute"), help=_WRITE_HELP.get(verb, "Collect the rows and send them once with `cursor.executemany(...)` or a multi-row `INSERT ... VALUES`"), table_param=table_param)
                 else:
-                    self.emit(EventKind.QUERY, node, loop, method=meth, help="Fetch all rows in one query before the loop: `... WHERE id = ANY(%s)` with a list of ids")
+                    self.emit(EventKind.QUERY, node, loop, method=meth, help="Fetch all rows in one query before the loop: `... WHERE id = ANY(%s)` with a list of ids", table_param=table_param)
                 return None
             if meth == "cursor":
                 return Cursor()
@@ -1433,10 +1474,13 @@ class FunctionWalker:
             verb, core = self.verb(node.args[0] if node.args else None)
             if node.args and self._is_loop_target(node.args[0]):
                 loop = None  # executing a list of statements, one by one
+            per_table, table_param = self.statement_tables(node.args[0] if node.args else None)
+            if per_table:
+                loop = None  # one statement per table, not per row
             if verb in ("INSERT", "UPDATE", "DELETE") and meth == "execute" and len(node.args) < 2:
-                self.emit(EventKind.WRITE, node, loop, method=_WRITE_METHOD.get(verb, "insert" if core else "execute"), help=_WRITE_HELP.get(verb, "Send all rows in one statement: `session.execute(insert(T), [row, ...])` (executemany)"))
+                self.emit(EventKind.WRITE, node, loop, method=_WRITE_METHOD.get(verb, "insert" if core else "execute"), help=_WRITE_HELP.get(verb, "Send all rows in one statement: `session.execute(insert(T), [row, ...])` (executemany)"), table_param=table_param)
             else:
-                self.emit(EventKind.QUERY, node, loop, method=meth, help=help_)
+                self.emit(EventKind.QUERY, node, loop, method=meth, help=help_, table_param=table_param)
             return None
         if meth in ("get", "get_one"):
             m = first.model if isinstance(first, ModelClass) else None
@@ -1529,8 +1573,13 @@ class FunctionWalker:
 
     def call_event(self, node: ast.AST, qual: str, receiver: Instance | None, *, via_self: bool = False, args: list[object] | None = None) -> None:
         eager, known = self._arg_info(receiver)
-        self.emit(EventKind.CALL, node, self.unbounded_loop(), callee=qual, receiver_eager=eager, receiver_known=known,
-                  args=tuple(self._arg_info(a) for a in (args or ())),
+        loop = self.unbounded_loop()
+        varying: tuple[int, ...] = ()
+        if loop is not None and isinstance(node, ast.Call) and (lp := self._innermost_unbounded()) is not None:
+            names = lp.varying()
+            varying = tuple(i for i, a in enumerate(node.args) if isinstance(a, ast.Name) and a.id in names)
+        self.emit(EventKind.CALL, node, loop, callee=qual, receiver_eager=eager, receiver_known=known,
+                  args=tuple(self._arg_info(a) for a in (args or ())), varying_args=varying,
                   element=receiver.element if receiver else ("self" if via_self else ""),
                   method="self" if via_self else ("instance" if receiver is not None else "function"),
                   confidence=receiver.confidence if receiver is not None else Confidence.HIGH)

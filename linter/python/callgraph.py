@@ -26,18 +26,21 @@ class Hop:
 
 
 def query_chain(facts: PythonFacts, qual: str, *, receiver_eager: tuple[str, ...] | None, receiver_known: bool,
-                depth: int = DEFAULT_DEPTH, args: tuple[tuple[tuple[str, ...] | None, bool], ...] = ()) -> list[Hop] | None:
+                depth: int = DEFAULT_DEPTH, args: tuple[tuple[tuple[str, ...] | None, bool], ...] = (),
+                varying_args: tuple[int, ...] = ()) -> list[Hop] | None:
     """The hops from ``qual`` down to a query it always runs, or None.
 
     A query that depends on ``self.<relation>`` (a lazy load, a related manager's ``.all()``)
     counts only when the receiver is a loop element of a queryset built at the call site
-    that does not eager-load that relation (``receiver_known``).
+    that does not eager-load that relation (``receiver_known``). A statement on the table a
+    parameter names does not count when the call passes a value that changes per iteration
+    there (``varying_args``): that is one statement per table, not per row.
     """
-    return _chain(facts, qual, receiver_eager, receiver_known, depth, set(), args)
+    return _chain(facts, qual, receiver_eager, receiver_known, depth, set(), args, frozenset(varying_args))
 
 
 def _chain(facts: PythonFacts, qual: str, eager: tuple[str, ...] | None, known: bool, depth: int, seen: set[str],
-           args: tuple[tuple[tuple[str, ...] | None, bool], ...] = ()) -> list[Hop] | None:
+           args: tuple[tuple[tuple[str, ...] | None, bool], ...] = (), varying: frozenset[int] = frozenset()) -> list[Hop] | None:
     if depth <= 0 or qual in seen:
         return None
     summary = facts.functions.get(qual)
@@ -48,6 +51,8 @@ def _chain(facts: PythonFacts, qual: str, eager: tuple[str, ...] | None, known: 
         if ev.conditional:
             continue
         if ev.kind in (EventKind.QUERY, EventKind.WRITE):
+            if ev.table_param is not None and ev.table_param in varying:
+                continue
             if ev.self_relation is not None:
                 # a relation of ``self`` (or of a parameter): a query only if the caller's
                 # object comes from a queryset built there that does not eager-load it

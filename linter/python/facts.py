@@ -48,12 +48,17 @@ class Event:
     confidence: Confidence = Confidence.HIGH
     self_relation: str | None = None  # the query depends on ``self.<relation>`` being loaded
     param: int | None = None  # ... on ``<parameter>.<relation>`` instead (its position)
+    #: a statement whose table name is this parameter (``f"SELECT ... FROM {table_name}"``): called
+    #: with another table per iteration, it is one statement per table, not per row
+    table_param: int | None = None
     # CALL
     callee: str | None = None  # qualified name of the called function
     receiver_eager: tuple[str, ...] | None = None  # eager loads of the receiver's queryset
     receiver_known: bool = False  # the receiver is a loop element from a queryset built here
     #: per positional argument: (eager loads of its queryset, is a loop element of a queryset built here)
     args: tuple[tuple[tuple[str, ...] | None, bool], ...] = ()
+    #: positions of the positional arguments that change with each iteration of ``loop``
+    varying_args: tuple[int, ...] = ()
 
 
 @dataclass

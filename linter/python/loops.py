@@ -108,6 +108,55 @@ def is_configured_few(iterable: ast.expr, target: ast.expr | None) -> bool:
     return bool(_LANGUAGE.search(last) or _SITES.search(last) or _TRANSLATIONS.search(last) or _TRANSLATIONS.search(owner))
 
 
+def _names(node: ast.AST) -> set[str]:
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+
+
+def varying_names(node: ast.AST) -> frozenset[str]:
+    """The names whose value changes with each iteration of loop ``node``: its target, and what
+    its body assigns from them (``child = get_table(conn, entry[0])``), to a fixpoint."""
+    target = getattr(node, "target", None)
+    out = _names(target) if target is not None else set()
+    body = getattr(node, "body", None)
+    if not isinstance(body, list) or not out:
+        return frozenset(out)
+    assigns: list[tuple[list[ast.expr], ast.expr]] = []
+    stack: list[ast.stmt] = list(body)
+    while stack:
+        st = stack.pop()
+        if isinstance(st, ast.Assign):
+            assigns.append((st.targets, st.value))
+        elif isinstance(st, (ast.AnnAssign, ast.AugAssign)) and st.value is not None:
+            assigns.append(([st.target], st.value))
+        elif isinstance(st, (ast.For, ast.AsyncFor)):
+            assigns.append(([st.target], st.iter))
+        if isinstance(st, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            continue
+        for name in ("body", "orelse", "finalbody"):
+            sub = getattr(st, name, None)
+            if isinstance(sub, list):
+                stack.extend(x for x in sub if isinstance(x, ast.stmt))
+        for h in getattr(st, "handlers", ()):
+            stack.extend(h.body)
+    grew = True
+    while grew:
+        grew = False
+        for targets, value in assigns:
+            if _names(value) & out:
+                new = set().union(*(_names(t) for t in targets)) - out
+                if new:
+                    out |= new
+                    grew = True
+    return frozenset(out)
+
+
+def per_table(tables: list[ast.expr], varying: frozenset[str]) -> bool:
+    """A statement whose table name comes from the loop (``for table in tables:
+    conn.execute(f"SELECT ... FROM {table}")``): each iteration reads or writes another table,
+    which no single statement could do, so it is not a round trip per row."""
+    return any(_names(t) & varying for t in tables)
+
+
 def _is_const(node: ast.expr) -> bool:
     if isinstance(node, ast.Constant):
         return True

@@ -8,6 +8,7 @@ the literal SQL writes (``INSERT`` / ``UPDATE`` / ``DELETE``) for the write-in-l
 from __future__ import annotations
 
 import ast
+import re
 
 CURSOR_NAMES = frozenset({"cursor", "cur", "curs", "c"})
 EXECUTE = frozenset({"execute", "executemany", "fetchall", "fetchone"})
@@ -34,3 +35,26 @@ def sql_verb(node: ast.expr | None) -> str | None:
         return None
     words = text.strip().split(None, 1)
     return words[0].upper() if words else None
+
+
+#: SQL text ending where a table name goes: ``... FROM "``, ``UPDATE ``, ``INSERT INTO ``
+_BEFORE_TABLE = re.compile(r"\b(from|join|update|into|table)\s+[\"`\[]?$", re.I)
+
+
+def interpolated_tables(node: ast.expr | None) -> list[ast.expr]:
+    """The expressions an f-string SQL interpolates where a table name goes
+    (``f'SELECT * FROM "{name}"'`` -> ``name``); also inside ``text(...)``."""
+    if isinstance(node, ast.Call) and node.args:
+        node = node.args[0]
+    if not isinstance(node, ast.JoinedStr):
+        return []
+    out: list[ast.expr] = []
+    before = ""
+    for part in node.values:
+        if isinstance(part, ast.Constant) and isinstance(part.value, str):
+            before += part.value
+        elif isinstance(part, ast.FormattedValue):
+            if _BEFORE_TABLE.search(before):
+                out.append(part.value)
+            before += "?"
+    return out

@@ -122,6 +122,35 @@ def dml_verb(node: ast.expr | None) -> str | None:
     return None
 
 
+def dml_table(node: ast.expr | None) -> ast.expr | None:
+    """The table expression of an SQLAlchemy Core statement: ``t`` of ``t.update().where(...)``,
+    ``insert(t)``, ``sa.select(...).select_from(t)``; None when it is not such a construct."""
+    while isinstance(node, ast.Call):
+        f = node.func
+        if isinstance(f, ast.Name):
+            if f.id not in _DML:
+                node = node.args[0] if node.args else None  # ``_scoped(t.update())``
+                continue
+            return _table_arg(node, f.id)
+        if not isinstance(f, ast.Attribute):
+            return None
+        if f.attr == "select_from" and node.args:
+            return node.args[0]
+        if f.attr in _DML and f.attr != "select" and not node.args and not isinstance(f.value, ast.Call):
+            return f.value  # ``table.insert()``
+        if f.attr in _DML and isinstance(f.value, ast.Name) and f.value.id in ("sa", "sqlalchemy"):
+            return _table_arg(node, f.attr)  # ``sa.delete(t)``
+        node = f.value
+    return None
+
+
+def _table_arg(call: ast.Call, verb: str) -> ast.expr | None:
+    """``t`` of ``insert(t)`` / ``delete(t)``; of ``select(...)`` only a bare name (``select(model)``),
+    not a column list."""
+    first = call.args[0] if call.args else None
+    return first if first is not None and (verb != "select" or isinstance(first, ast.Name)) else None
+
+
 def _const(node: ast.expr) -> Value | None:
     """The SQL literal of a Python constant (``None`` -> NULL) or a negative number, else None."""
     literal = sql_literal(node)

@@ -1,0 +1,117 @@
+"""QL2xx precision: loops whose round trips are not a per-row cost, and must stay quiet
+(one statement per table, ...), next to the look-alikes that must still be reported."""
+
+from __future__ import annotations
+
+import ast
+import textwrap
+
+from querylint.python import loops
+from querylint.python.queries_dbapi import interpolated_tables
+from querylint.python.queries_sqlalchemy import dml_table
+from querylint.testing import RunResult, lint_files
+
+
+def lint(code: str, *, select: list[str], path: str = "app/jobs.py", extra: dict[str, str] | None = None) -> RunResult:
+    code = textwrap.dedent(code)
+    compile(code, path, "exec")  # a test input that does not parse would pass vacuously
+    files = {"app/__init__.py": "", path: code, **(extra or {})}
+    result = lint_files(files, select=select)
+    assert result.project is not None and result.project.facts["python"].errors == []
+    return result
+
+
+def found(result: RunResult) -> list[tuple[str, int, str]]:
+    return [(d.code, result.sources[d.span.path].location(d.span.start)[0], d.message) for d in result.diagnostics]
+
+
+# -- one statement per table ------------------------------------------------------------------
+
+
+def test_table_expressions_of_statements() -> None:
+    def fstring(src: str) -> list[str]:
+        return [ast.unparse(t) for t in interpolated_tables(ast.parse(src, mode="eval").body)]
+
+    def core(src: str) -> str | None:
+        t = dml_table(ast.parse(src, mode="eval").body)
+        return ast.unparse(t) if t is not None else None
+
+    assert fstring("""f'SELECT * FROM "{url}" LIMIT 1'""") == ["url"]
+    assert fstring("text(f'UPDATE {t} SET a = 1 WHERE id = {i}')") == ["t"]  # the id is a value, not a table
+    assert fstring("f'SELECT a FROM t WHERE id = {i}'") == [] and fstring("'SELECT 1'") == []
+    assert core("_filtered(child.update().where(c), col)") == "child"
+    assert core("sa.select(sa.func.count()).select_from(table).where(x)") == "table"
+    assert core("insert(links).values(a=1)") == "links" and core("sa.delete(t)") == "t"
+    assert core("select(model)") == "model" and core("select(User.id)") is None
+
+
+def test_varying_names_follow_assignments_in_the_body() -> None:
+    loop = ast.parse(textwrap.dedent("""\
+        for entry in spec.child_tables:
+            if isinstance(entry, tuple):
+                name = entry[0]
+            else:
+                name = entry
+            child = get_table(conn, name)
+            other = conn
+        """)).body[0]
+    assert loops.varying_names(loop) == {"entry", "name", "child"}
+
+
+def test_one_statement_per_table_is_quiet() -> None:
+    res = lint("""\
+        from sqlalchemy import text
+
+
+        def probe(conn, catalog, tables, metadata):
+            for name, url in catalog.items():
+                conn.execute(f'SELECT * FROM "{url}" LIMIT 1')
+            for entry in tables:
+                child = metadata.tables[entry]
+                conn.execute(child.update().where(child.c.ws == "a").values(ws="b"))
+                conn.execute(text(f"DELETE FROM {entry}"))
+        """, select=["QL201", "QL204"])
+    assert found(res) == []
+
+
+def test_same_table_per_iteration_is_still_reported() -> None:
+    res = lint("""\
+        import sqlalchemy
+
+
+        def sync(conn, rows, table, name):
+            for row in rows:
+                conn.execute(f"SELECT * FROM {name} WHERE id = %s", [row.id])
+                conn.execute(table.update().where(table.c.id == row.id).values(seen=True))
+        """, select=["QL201", "QL204"])
+    loop = "for row in rows"
+    assert found(res) == [
+        ("QL201", 6, f"`conn.execute(...)` runs a query on every iteration of `{loop}`"),
+        ("QL204", 7, f"`conn.execute(...)` runs an UPDATE per iteration of `{loop}`"),
+    ]
+
+
+def test_called_function_on_the_table_the_loop_names_is_quiet() -> None:
+    # superset's SecretsMigrator: one SELECT per encrypted table, then one UPDATE per row
+    res = lint("""\
+        import sqlalchemy
+
+
+        class Migrator:
+            @staticmethod
+            def _select(conn, columns, table_name):
+                return conn.execute(f"SELECT id, {','.join(columns)} FROM {table_name}")
+
+            def _update(self, conn, row, table_name):
+                conn.execute(f"UPDATE {table_name} SET a = 1 WHERE id = :id", id=row["id"])
+
+            def run(self, conn, meta, table_name):
+                for name, columns in meta.items():
+                    rows = self._select(conn, columns, name)
+                    for row in rows:
+                        self._update(conn, row, name)
+                for columns in meta.values():
+                    self._select(conn, columns, table_name)
+        """, select=["QL203"])
+    assert [(c, ln) for c, ln, _ in found(res)] == [("QL203", 16), ("QL203", 18)]
+    assert found(res)[0][2].startswith("`self._update(conn, row, name)` writes to the database on every iteration of `for row in rows`")
