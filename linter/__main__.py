@@ -1,5 +1,5 @@
 """``python -m querylint``."""
 
-from querylint.cli import main
+from querylint.cli import entry
 
-raise SystemExit(main())
+entry()

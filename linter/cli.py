@@ -15,7 +15,7 @@ import sys
 import traceback
 from collections import Counter
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from querylint import __version__
 from querylint.config import Config, ConfigError, load_config
@@ -90,6 +90,24 @@ def build_parser() -> argparse.ArgumentParser:
     for name, (_mod, help_) in TOOLS.items():
         sub.add_parser(name, help=help_, add_help=False)
     return parser
+
+
+def entry() -> NoReturn:
+    """The ``querylint`` command: :func:`main`, then exit without tearing the heap down.
+
+    A run over a large project leaves millions of objects (trees, facts, caches) that the
+    interpreter would free one by one at exit, about a second on a large project for nothing:
+    every file is written and closed, every worker joined, by the time :func:`main` returns.
+    So the streams are flushed and the process ends (mypy does the same).
+    """
+    rc = main()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (BrokenPipeError, OSError, ValueError):
+            if stream is sys.stdout and rc == EXIT_CLEAN:
+                rc = EXIT_ERROR
+    os._exit(rc)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -177,6 +177,29 @@ def test_python_m_and_version(tmp_path: Path) -> None:
     assert proc.returncode == 2 and "usage: querylint" in proc.stderr
 
 
+
+def test_command_exits_without_teardown_but_writes_everything(tmp_path: Path) -> None:
+    """The command ends with os._exit: every byte of a large report still reaches the pipe
+    and the -o file, and the exit code is the run's."""
+    import json
+
+    for i in range(400):
+        (tmp_path / f"q{i}.sql").write_text("SELECT * FROM t;\n" * 5)
+    cmd = [sys.executable, "-m", "querylint", "check", "--isolated", "--no-cache", "--select", "QL101", "--output-format", "json"]
+    proc = subprocess.run([*cmd, "."], capture_output=True, text=True, cwd=tmp_path)
+    assert proc.returncode == 1, proc.stderr
+    found = json.loads(proc.stdout)
+    assert len(found) == 2000 and {d["code"] for d in found} == {"QL101"}
+    assert len(proc.stdout) > 65536  # more than a pipe buffer
+    proc = subprocess.run([*cmd, "-o", "report.json", "."], capture_output=True, text=True, cwd=tmp_path)
+    assert (proc.returncode, proc.stdout) == (1, "")
+    assert len(json.loads((tmp_path / "report.json").read_text())) == 2000
+    (tmp_path / "report.json").unlink()
+    for i in range(400):
+        (tmp_path / f"q{i}.sql").write_text("SELECT id FROM t;\n")
+    proc = subprocess.run([*cmd, "."], capture_output=True, text=True, cwd=tmp_path)
+    assert (proc.returncode, json.loads(proc.stdout)) == (0, [])
+
 # -- the full reporter on hand-made findings -------------------------------------------------
 def _render(text: str, diag: Diagnostic, path: str = "q.sql", **ctx: object) -> str:
     src = SourceFile(path, text, Language.for_path(path) or Language.SQL)
