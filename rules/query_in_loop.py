@@ -32,7 +32,10 @@ class QueryInLoop(PythonRule):
     do; latency adds up linearly and the database spends its time parsing and planning the
     same statement. Loops over a literal handful of constants are not reported, nor a
     statement whose table changes with the loop (`f"SELECT ... FROM {table}"` per table):
-    that is one statement per table, which no single query could replace.
+    that is one statement per table, which no single query could replace. A loop over a
+    queryset whose filters pin every column of a unique key (the primary key, `unique=True`,
+    `unique_together`, or a short literal `__in` list for one of them) walks at most a few
+    rows, and is not reported either.
 
     ## Example
     ```python

@@ -115,3 +115,76 @@ def test_called_function_on_the_table_the_loop_names_is_quiet() -> None:
         """, select=["QL203"])
     assert [(c, ln) for c, ln, _ in found(res)] == [("QL203", 16), ("QL203", 18)]
     assert found(res)[0][2].startswith("`self._update(conn, row, name)` writes to the database on every iteration of `for row in rows`")
+
+
+# -- a loop over the rows a unique key pins -------------------------------------------------
+
+_TOKENS = """\
+from django.db import models
+
+
+class TokenQuerySet(models.QuerySet):
+    def by_value(self, value):
+        \"\"\"The tokens of one value.\"\"\"
+        return self.filter(hash=value)
+
+    def opaque(self, value):
+        return self.model.objects.filter(hash=value) | self.none()
+
+
+class Token(models.Model):
+    objects = TokenQuerySet.as_manager()
+
+    class Type(models.TextChoices):
+        ACCESS = "at", "Access"
+        REFRESH = "rt", "Refresh"
+
+    type = models.CharField(max_length=2, choices=Type.choices)
+    hash = models.CharField(max_length=255)
+    code = models.CharField(max_length=20, unique=True)
+    client = models.CharField(max_length=20)
+
+    class Meta:
+        unique_together = (("type", "hash"),)
+"""
+
+
+def test_loop_over_rows_a_unique_key_pins_is_bounded() -> None:
+    res = lint("""\
+        from shop.models import Token
+
+
+        def revoke(value, hint, kinds, code, pk):
+            if hint == "access":
+                types = [Token.Type.ACCESS]
+            else:
+                types = [Token.Type.ACCESS, Token.Type.REFRESH]
+            for token in Token.objects.by_value(value).filter(client="c", type__in=types):
+                token.delete()
+            for token in Token.objects.filter(code=code):
+                token.delete()
+            for token in Token.objects.filter(pk=pk).order_by("hash"):
+                token.delete()
+            for token in Token.objects.filter(type=Token.Type.ACCESS, hash=value):
+                token.delete()
+        """, select=["QL204"], path="shop/tokens.py", extra={"shop/__init__.py": "", "shop/models.py": _TOKENS})
+    assert found(res) == []
+
+
+def test_loop_over_rows_no_unique_key_pins_is_reported() -> None:
+    res = lint("""\
+        from shop.models import Token
+
+
+        def revoke(value, kinds, code):
+            for token in Token.objects.by_value(value):
+                token.delete()
+            for token in Token.objects.by_value(value).filter(type__in=kinds):
+                token.delete()
+            for token in Token.objects.opaque(value).filter(type="at"):
+                token.delete()
+            for token in Token.objects.filter(code__iexact=code):
+                token.delete()
+        """, select=["QL204"], path="shop/tokens.py", extra={"shop/__init__.py": "", "shop/models.py": _TOKENS})
+    assert [(c, ln) for c, ln, _ in found(res)] == [("QL204", 6), ("QL204", 8), ("QL204", 10), ("QL204", 12)]
+    assert found(res)[1][2] == "`token.delete()` runs a DELETE per iteration of `for token in Token.objects.by_value(value).filter(...`"

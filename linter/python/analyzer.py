@@ -20,7 +20,7 @@ from functools import lru_cache
 from typing import Any
 
 from querylint.diagnostics import Confidence
-from querylint.ir import LoopRef, Origin, Query, QueryKind
+from querylint.ir import LoopRef, Op, Origin, Predicate, Query, QueryKind, ValueKind
 from querylint.models import Framework, Model, Relation, RelationKind
 from querylint.project import ProjectIndex
 from querylint.python import loops, queries_dbapi, queries_django, queries_sqlalchemy
@@ -128,6 +128,8 @@ class Analysis:
         self._classes_by_name: dict[str, list[ClassInfo]] | None = None
         self._qs_classes: list[ClassInfo] | None = None
         self._methods_found: dict[tuple[int, str], tuple[str, bool] | None] = {}
+        self._method_steps: dict[str, tuple[tuple[str, ast.Call], ...] | None] = {}
+        self._unique_keys: dict[str, list[tuple[str, ...]]] = {}
 
     # -- phase: index --------------------------------------------------------------------
     def index(self) -> None:
@@ -309,6 +311,63 @@ class Analysis:
         self._qs_methods[name] = found
         return found
 
+    def queryset_method_steps(self, name: str, depth: int = 0) -> tuple[tuple[str, ast.Call], ...] | None:
+        """The steps a custom QuerySet / Manager method adds to ``self`` when its whole body is
+        one ``return self.<chain>`` (``def by_value(self, v): return self.filter(hash=v)``),
+        custom methods in the chain expanded too; None when it does anything else, or when
+        several classes define it differently."""
+        if depth == 0 and name in self._method_steps:
+            return self._method_steps[name]
+        if self._qs_classes is None:
+            self._qs_classes = [c for c in self.classes.values() if c.node.name.endswith("QuerySet") or c.node.name.endswith("Manager")]
+        found: tuple[tuple[str, ast.Call], ...] | None = None
+        for cls in self._qs_classes:
+            if name not in cls.methods:
+                continue
+            steps = self._chain_on_self(self.functions[cls.methods[name]][0], depth) if depth < 3 else None
+            if steps is None or (found is not None and [n for n, _ in found] != [n for n, _ in steps]):
+                found = None
+                break
+            found = steps
+        if depth == 0:
+            self._method_steps[name] = found
+        return found
+
+    def _chain_on_self(self, fn: FuncNode, depth: int) -> tuple[tuple[str, ast.Call], ...] | None:
+        body = [st for st in fn.body if not (isinstance(st, ast.Expr) and isinstance(st.value, ast.Constant))]
+        if len(body) != 1 or not isinstance(body[0], ast.Return) or body[0].value is None:
+            return None
+        calls: list[tuple[str, ast.Call]] = []
+        node: ast.expr = body[0].value
+        while isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            calls.append((node.func.attr, node))
+            node = node.func.value
+        if not (isinstance(node, ast.Name) and node.id == "self") or not calls:
+            return None
+        out: list[tuple[str, ast.Call]] = []
+        for meth, call in reversed(calls):
+            if meth in queries_django.CHAIN or (meth == "get_queryset" and not out):
+                out.append((meth, call))
+                continue
+            inner = self.queryset_method_steps(meth, depth + 1)
+            if inner is None:
+                return None
+            out.extend(inner)
+        return tuple(out)
+
+    def unique_keys(self, table: str) -> list[tuple[str, ...]]:
+        """The column lists of ``table``'s unique indexes that hold for every row (primary key,
+        ``unique=True``, unique_together, a UniqueConstraint without a condition)."""
+        if table not in self._unique_keys:
+            t = self.project.schema.table(table)
+            keys: list[tuple[str, ...]] = []
+            for ix in t.indexes if t is not None else ():
+                cols = ix.columns
+                if (ix.unique or ix.primary) and ix.predicate is None and cols and all(c is not None for c in cols):
+                    keys.append(tuple(c for c in cols if c is not None))
+            self._unique_keys[table] = keys
+        return self._unique_keys[table]
+
     # -- phase: walk ---------------------------------------------------------------------
     def run(self) -> None:
         self.index()
@@ -472,6 +531,11 @@ def _pinned(src: QuerySetVal, column: str) -> bool:
                   and any(isinstance(side, ast.Attribute) and side.attr == column for side in (c.left, c.comparators[0]))):
                 return True
     return False
+
+
+def _few_literal(node: ast.AST | None) -> bool:
+    """``[a, b]`` / ``(a,)`` / ``{a}`` written out, with at most a few items."""
+    return isinstance(node, (ast.List, ast.Tuple, ast.Set)) and len(node.elts) <= loops.MAX_BOUNDED_ITEMS and not any(isinstance(e, ast.Starred) for e in node.elts)
 
 
 def _catches_integrity_error(handler: ast.ExceptHandler) -> bool:
@@ -697,6 +761,63 @@ class FunctionWalker:
             return
         self.queries.append(q)
 
+    def few_rows(self, qs: QuerySetVal) -> bool:
+        """At most a handful of rows: the filters pin every column of a unique key, each to one
+        value or to a short literal list (``by_value(v).filter(type__in=[A, R])`` with
+        unique_together (type, hash)). A loop over them is bounded like a loop over a literal."""
+        steps: list[tuple[str, ast.Call]] = []
+        for name, call in qs.steps:
+            if name in ("union", "none", "difference"):
+                return False
+            if qs.origin is Origin.DJANGO and name not in queries_django.CHAIN and name != "subscript":
+                inner = self.a.queryset_method_steps(name)  # ``Token.objects.by_value(v)``
+                if inner is None:
+                    return False  # a custom method we cannot see through may return other rows
+                steps.extend(inner)
+            else:
+                steps.append((name, call))
+        if not steps:
+            return False
+        # the Query here is only read, never recorded: its spans stand for the nodes they came from
+        nodes: dict[int, ast.AST] = {}
+
+        def span_of(n: ast.AST) -> Span:
+            nodes[id(n)] = n
+            return Span("", id(n), id(n))
+
+        probe = replace(qs, steps=tuple(steps))
+        try:
+            if qs.origin is Origin.DJANGO:
+                q = queries_django.build_query(probe, self.a.registry, Span("", 0, 0), evaluated_at=None, loop=None, span_of=span_of, description="")
+            else:
+                q = queries_sqlalchemy.build_query(
+                    probe, Span("", 0, 0), kind=QueryKind.SELECT, evaluated_at=None, loop=None, description="", registry=self.a.registry,
+                    model_of=lambda n: v.model if isinstance(n, ast.Name) and isinstance(v := self.name(n), ModelClass) else None,
+                    span_of=span_of,
+                )
+        except (KeyError, ValueError, AttributeError):
+            return False
+        table = q.main_table
+        if table is None:
+            return False
+        pinned = {p.column for p in q.predicates if p.table == table and p.expression is None and self._pins(p, nodes)}
+        return any(set(key) <= pinned for key in self.a.unique_keys(table))
+
+    def _pins(self, p: Predicate, nodes: dict[int, ast.AST]) -> bool:
+        """``col = value`` (not another column), or ``col IN`` a literal list of a few items."""
+        if p.op is Op.EQ:
+            return p.value.kind is not ValueKind.COLUMN
+        if p.op is not Op.IN or p.span is None:
+            return False
+        node = nodes.get(p.span.start)
+        value = node.value if isinstance(node, ast.keyword) else node.args[0] if isinstance(node, ast.Call) and len(node.args) == 1 else None
+        if isinstance(value, ast.Name) and self.func is not None:
+            # ``types = [Token.Type.ACCESS_TOKEN]`` in each branch, then ``type__in=types``
+            found = [a.value for a in ast.walk(self.func) if isinstance(a, (ast.Assign, ast.AugAssign, ast.AnnAssign))
+                     and any(isinstance(t, ast.Name) and t.id == value.id for t in (a.targets if isinstance(a, ast.Assign) else [a.target]))]
+            return bool(found) and all(_few_literal(v) for v in found) and value.id not in self.params
+        return _few_literal(value)
+
     # -- statements ----------------------------------------------------------------------
     def block(self, stmts: list[ast.stmt]) -> None:
         for s in stmts:
@@ -719,7 +840,7 @@ class FunctionWalker:
         elif isinstance(s, (ast.For, ast.AsyncFor)):
             it = self.expr(s.iter)
             self.iterate(it, s.iter, s)
-            lp = self.push_loop(s, s.iter)
+            lp = self.push_loop(s, s.iter, it)
             self.bind(s.target, self.element(it, s.target, lp.id))
             self.block(s.body)
             self.loops.pop()
@@ -782,9 +903,11 @@ class FunctionWalker:
         else:
             self._children(s)
 
-    def push_loop(self, node: ast.AST, iterable: ast.expr | None) -> _Loop:
+    def push_loop(self, node: ast.AST, iterable: ast.expr | None, value: object = None) -> _Loop:
         target = getattr(node, "target", None)
         bounded = iterable is not None and (loops.is_bounded(iterable) or loops.is_configured_few(iterable, target) or loops.is_batched(iterable, target))
+        if not bounded and isinstance(value, QuerySetVal) and value.rows != "other" and not value.statement:
+            bounded = self.few_rows(value)
         target = getattr(node, "target", None)
         names = frozenset(n.id for n in ast.walk(target) if isinstance(n, ast.Name)) if target is not None else frozenset()
         lp = _Loop(id(node), loops.loop_ref(node, self.mod.path, self.mod.offset, bounded=bounded), bounded,
@@ -1206,7 +1329,7 @@ class FunctionWalker:
         for gen in node.generators:
             it = self.expr(gen.iter)
             self.iterate(it, gen.iter, gen)
-            lp = self.push_loop(gen, gen.iter)
+            lp = self.push_loop(gen, gen.iter, it)
             pushed += 1
             el = self.element(it, gen.target, lp.id)
             if first_elem is None:
