@@ -35,7 +35,8 @@ class QueryInLoop(PythonRule):
     that is one statement per table, which no single query could replace. A loop over a
     queryset whose filters pin every column of a unique key (the primary key, `unique=True`,
     `unique_together`, or a short literal `__in` list for one of them) walks at most a few
-    rows, and is not reported either.
+    rows, and is not reported either; nor is a lookup whose first hit ends the loop
+    (`entry = find(key)` then `if entry: break`): candidates tried in order of preference.
 
     ## Example
     ```python

@@ -188,3 +188,63 @@ def test_loop_over_rows_no_unique_key_pins_is_reported() -> None:
         """, select=["QL204"], path="shop/tokens.py", extra={"shop/__init__.py": "", "shop/models.py": _TOKENS})
     assert [(c, ln) for c, ln, _ in found(res)] == [("QL204", 6), ("QL204", 8), ("QL204", 10), ("QL204", 12)]
     assert found(res)[1][2] == "`token.delete()` runs a DELETE per iteration of `for token in Token.objects.by_value(value).filter(...`"
+
+
+# -- a search: the first hit ends the loop -------------------------------------------------
+
+_AUTHORS = """\
+from django.db import models
+
+
+class Author(models.Model):
+    name = models.CharField(max_length=100)
+    email = models.CharField(max_length=100)
+"""
+
+
+def test_lookup_whose_first_hit_ends_the_loop_is_quiet() -> None:
+    res = lint("""\
+        from shop.models import Author
+
+
+        def find(emails, names):
+            for email in emails:
+                author = Author.objects.filter(email=email).first()
+                if author:
+                    return author
+            for name in names:
+                found = Author.objects.filter(name=name).first()
+                if found is not None:
+                    print(name)
+                    break
+            return None
+        """, select=["QL201"], path="shop/lookup.py", extra={"shop/__init__.py": "", "shop/models.py": _AUTHORS})
+    assert found(res) == []
+
+
+def test_lookups_that_do_not_stop_at_a_hit_are_reported() -> None:
+    res = lint("""\
+        from shop.models import Author
+
+
+        def find(emails, groups):
+            out = []
+            for email in emails:
+                author = Author.objects.filter(email=email).first()
+                if not author:
+                    break
+                out.append(author)
+            for email in emails:
+                author = Author.objects.filter(email=email).first()
+                if author:
+                    out.append(author)
+            for group in groups:
+                for email in group:
+                    author = Author.objects.filter(email=email).first()
+                    if author:
+                        break
+            return out
+        """, select=["QL201"], path="shop/lookup.py", extra={"shop/__init__.py": "", "shop/models.py": _AUTHORS})
+    assert [(c, ln) for c, ln, _ in found(res)] == [("QL201", 7), ("QL201", 12), ("QL201", 17)]
+    # a search per group: one round trip per group at least, named by the outer loop
+    assert found(res)[2][2].endswith("runs a query on every iteration of `for group in groups`")

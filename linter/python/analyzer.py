@@ -577,6 +577,8 @@ class _Loop:
     target_names: frozenset[str] = frozenset()  # names bound by the loop target
     node: ast.AST | None = None
     _varying: frozenset[str] | None = None
+    #: assignments whose hit ends the loop (see loops.search_steps)
+    searches: frozenset[int] = frozenset()
 
     def varying(self) -> frozenset[str]:
         """Names that change with each iteration (worked out on first use: rarely needed)."""
@@ -827,7 +829,16 @@ class FunctionWalker:
         if type(s) is ast.Expr:  # the commonest statement: a bare call
             self.expr(s.value)
         elif isinstance(s, ast.Assign):
-            v = self.expr(s.value)
+            search = self.loops[-1] if self.loops and id(s) in self.loops[-1].searches else None
+            if search is not None:
+                # a lookup whose first hit ends the loop: candidates tried in order of
+                # preference, not one round trip per row (an outer loop still counts)
+                search.bounded = True
+            try:
+                v = self.expr(s.value)
+            finally:
+                if search is not None:
+                    search.bounded = False
             for t in s.targets:
                 self.bind(t, v)
         elif isinstance(s, ast.AnnAssign):
@@ -911,7 +922,8 @@ class FunctionWalker:
         target = getattr(node, "target", None)
         names = frozenset(n.id for n in ast.walk(target) if isinstance(n, ast.Name)) if target is not None else frozenset()
         lp = _Loop(id(node), loops.loop_ref(node, self.mod.path, self.mod.offset, bounded=bounded), bounded,
-                   isinstance(node, ast.While), target_names=names, node=node)
+                   isinstance(node, ast.While), target_names=names, node=node,
+                   searches=loops.search_steps(node) if not bounded else frozenset())
         self.loops.append(lp)
         return lp
 

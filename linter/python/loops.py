@@ -150,6 +150,37 @@ def varying_names(node: ast.AST) -> frozenset[str]:
     return frozenset(out)
 
 
+def _tests_found(test: ast.expr, name: str) -> bool:
+    """``if entry:`` / ``if entry is not None:``: the branch taken when ``name`` holds a hit."""
+    if isinstance(test, ast.Name):
+        return test.id == name
+    return (isinstance(test, ast.Compare) and isinstance(test.left, ast.Name) and test.left.id == name
+            and len(test.ops) == 1 and isinstance(test.ops[0], ast.IsNot)
+            and isinstance(test.comparators[0], ast.Constant) and test.comparators[0].value is None)
+
+
+def search_steps(node: ast.AST) -> frozenset[int]:
+    """The ``id`` of each assignment in a loop body whose value ends the loop when it holds
+    a hit (``entry = lookup(key)`` then ``if entry: break`` / ``return entry``): the loop
+    tries candidates in order of preference until one is found, and the first hit wins."""
+    body = getattr(node, "body", None)
+    if not isinstance(node, (ast.For, ast.AsyncFor)) or not isinstance(body, list):
+        return frozenset()
+    out: set[int] = set()
+    for i, st in enumerate(body):
+        if not (isinstance(st, ast.Assign) and len(st.targets) == 1 and isinstance(st.targets[0], ast.Name)):
+            continue
+        name = st.targets[0].id
+        for later in body[i + 1 :]:
+            if (isinstance(later, ast.If) and _tests_found(later.test, name) and not later.orelse
+                    and isinstance(later.body[-1], (ast.Break, ast.Return))):
+                out.add(id(st))
+                break
+            if any(isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Store) for n in ast.walk(later)):
+                break  # assigned again before any test
+    return frozenset(out)
+
+
 def per_table(tables: list[ast.expr], varying: frozenset[str]) -> bool:
     """A statement whose table name comes from the loop (``for table in tables:
     conn.execute(f"SELECT ... FROM {table}")``): each iteration reads or writes another table,
