@@ -29,6 +29,7 @@ from typing import Any
 
 from querylint.config import ConfigError
 from querylint.diagnostics import Diagnostic
+from querylint.slotstate import fast_pickle
 from querylint.source import SourceFile
 
 VERSION = 1
@@ -57,6 +58,7 @@ def fingerprint(d: Diagnostic, source: SourceFile | None) -> str:
     return text_fingerprint(source.line_text(source.line_of(d.span.start)), source.text[d.span.start : d.span.end])
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class Entry:
     path: str
@@ -71,6 +73,7 @@ class Entry:
         return (self.path, self.code, self.fingerprint)
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class Baseline:
     entries: tuple[Entry, ...]
@@ -79,6 +82,7 @@ class Baseline:
         return Counter(e.key for e in self.entries)
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class Outcome:
     """What applying a baseline did: the findings still reported, how many it hid, and the

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from querylint import __version__
+from querylint.slotstate import fast_pickle
 
 _TAG = "Signature: 8a477f597d28d172789f06886806bc55\n# This file is a cache directory tag created by querylint.\n"
 _MISS = object()
@@ -181,6 +182,7 @@ class Cache:
 _RACY_NS = 2_000_000_000
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class FileStamp:
     """What a run knew of one project file: stat (None: missing) and the digest of what it read."""

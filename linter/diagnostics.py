@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
+from querylint.slotstate import fast_pickle
 from querylint.source import RelatedSpan, Span
 
 
@@ -30,6 +31,7 @@ class Confidence(Enum):
     LOW = "low"
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class Edit:
     """Replace ``text[start:end]`` of the file at ``path`` by ``replacement``."""
@@ -40,6 +42,7 @@ class Edit:
     replacement: str
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class Fix:
     title: str
@@ -47,6 +50,7 @@ class Fix:
     applicability: Applicability = Applicability.SAFE
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class IndexKey:
     """One key of an index: a column or an expression, with its sort direction."""
@@ -69,6 +73,7 @@ class IndexKey:
         return base
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class IndexSuggestion:
     """An index that would serve one or more queries (merged project-wide by the advisor)."""
@@ -84,6 +89,7 @@ class IndexSuggestion:
     model: str | None = None  # "app_label.ModelName" or SQLAlchemy class name, when known
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class Diagnostic:
     code: str

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from querylint.config import Config
+from querylint.slotstate import fast_pickle
 from querylint.source import Language
 
 DEFAULT_EXCLUDE = (
@@ -30,6 +31,7 @@ DEFAULT_EXCLUDE = (
 )  # fmt: skip
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class Candidate:
     abspath: str

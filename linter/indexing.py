@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 from querylint.diagnostics import Confidence, IndexKey, IndexSuggestion
 from querylint.ir import Op, Origin, Predicate, Query, QueryKind, ValueKind
 from querylint.schema import Index, Schema, Table
+from querylint.slotstate import fast_pickle
 from querylint.source import Span
 
 if TYPE_CHECKING:
@@ -183,6 +184,7 @@ class NeedKind(Enum):
     SORT = "sort"
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class IndexNeed:
     """What one query needs from an index on one table."""
@@ -486,6 +488,7 @@ class Serve(Enum):
     NONE = "none"
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class Match:
     serve: Serve

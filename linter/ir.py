@@ -45,6 +45,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from querylint.diagnostics import Confidence
+from querylint.slotstate import fast_pickle
 from querylint.source import Span
 
 
@@ -101,6 +102,7 @@ class ValueKind(Enum):
     EXPR = "expr"  # anything else (now(), a subquery)
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class Value:
     kind: ValueKind
@@ -110,6 +112,7 @@ class Value:
 PARAM = Value(ValueKind.PARAM)
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class TableRef:
     name: str
@@ -118,6 +121,7 @@ class TableRef:
     model: str | None = None  # ORM class name when known
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class Predicate:
     """``column op value``. ``expression`` holds the SQL of a wrapped column (``lower(email)``)."""
@@ -130,6 +134,7 @@ class Predicate:
     span: Span | None = None
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class OrderKey:
     table: str | None
@@ -139,6 +144,7 @@ class OrderKey:
     expression: str | None = None
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class Join:
     """An equi-join: ``left_table.left_column = right_table.right_column``."""
@@ -154,6 +160,7 @@ class Limit(Enum):
     PARAM = "param"
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class LoopRef:
     """The innermost loop enclosing an access: its header span and a readable description."""
@@ -163,6 +170,7 @@ class LoopRef:
     bounded: bool = False  # iterates a literal collection of a few constants
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class Query:
     origin: Origin

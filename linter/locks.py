@@ -18,6 +18,7 @@ from enum import Enum
 
 from querylint.diagnostics import Applicability, Edit, Fix
 from querylint.migration import ConstraintKind, MigrationFramework, MigrationOp, OpKind
+from querylint.slotstate import fast_pickle
 
 
 class LockMode(Enum):
@@ -57,6 +58,7 @@ _BLOCKS: dict[LockMode, str] = {
 }
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class LockInfo:
     statement: str  # "CREATE INDEX", "ALTER TABLE ... ADD COLUMN"

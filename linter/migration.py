@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from querylint.schema import Index
+from querylint.slotstate import fast_pickle
 from querylint.source import Span
 
 
@@ -65,6 +66,7 @@ class ConstraintKind(Enum):
     EXCLUDE = "exclude"
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class ColumnDef:
     name: str
@@ -80,6 +82,7 @@ class ColumnDef:
     references: tuple[str, str] | None = None  # (table, column) of an inline REFERENCES
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class MigrationOp:
     kind: OpKind
@@ -110,6 +113,7 @@ class MigrationOp:
     reversible: bool = True  # RunSQL with reverse_sql / RunPython with reverse_code
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class Migration:
     path: str

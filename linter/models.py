@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
+from querylint.slotstate import fast_pickle
 from querylint.source import Span
 
 
@@ -30,6 +31,7 @@ class RelationKind(Enum):
     SA_COLLECTION = "sa-collection"  # one-to-many / many-to-many relationship()
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class Relation:
     name: str  # attribute name on the source model
@@ -48,6 +50,7 @@ class Relation:
         return self.kind in (RelationKind.REVERSE_FK, RelationKind.M2M, RelationKind.SA_COLLECTION)
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class Field:
     name: str  # attribute name
@@ -61,6 +64,7 @@ class Field:
     provenance: Span | None = None
 
 
+@fast_pickle
 @dataclass(slots=True)
 class Model:
     key: str  # Django: "app_label.ClassName"; SQLAlchemy: "ClassName" (module-qualified if ambiguous)
@@ -79,6 +83,7 @@ class Model:
     provenance: Span | None = None
 
 
+@fast_pickle
 @dataclass(slots=True)
 class ModelRegistry:
     models: dict[str, Model] = field(default_factory=dict)

@@ -16,6 +16,7 @@ from querylint.ir import Query
 from querylint.migration import Migration
 from querylint.models import ModelRegistry
 from querylint.schema import Schema
+from querylint.slotstate import fast_pickle
 from querylint.source import SourceFile, Span
 from querylint.sqlsource import SqlFragment, SqlStatement
 
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 INDEX_ONLY_FACTS = frozenset({"django_state", "alembic_state"})
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class ParseProblem:
     """A file or fragment that could not be read or parsed (becomes a parse-error finding)."""

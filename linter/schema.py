@@ -11,9 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from querylint.diagnostics import IndexKey
+from querylint.slotstate import fast_pickle
 from querylint.source import Span
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class Column:
     name: str
@@ -24,6 +26,7 @@ class Column:
     provenance: Span | None = None
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class ForeignKey:
     table: str
@@ -34,6 +37,7 @@ class ForeignKey:
     provenance: Span | None = None
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class Index:
     table: str
@@ -52,6 +56,7 @@ class Index:
         return tuple(k.column for k in self.keys)
 
 
+@fast_pickle
 @dataclass(slots=True)
 class Table:
     name: str
@@ -63,6 +68,7 @@ class Table:
     sources: set[str] = field(default_factory=set)  # "django-model", "migration", "sql", ...
 
 
+@fast_pickle
 @dataclass(slots=True)
 class Schema:
     tables: dict[str, Table] = field(default_factory=dict)

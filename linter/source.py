@@ -12,6 +12,8 @@ import hashlib
 from dataclasses import dataclass, field
 from enum import Enum
 
+from querylint.slotstate import fast_pickle
+
 
 class Language(Enum):
     PYTHON = "python"
@@ -27,6 +29,7 @@ class Language(Enum):
         return None
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class SourceFile:
     """One file's text. ``path`` is the display path (relative to the project root, posix)."""
@@ -91,6 +94,7 @@ class SourceFile:
         return line - 1, len(prefix.encode("utf-16-le", "surrogatepass")) // 2
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class Span:
     """A half-open character range ``[start, end)`` in the file at ``path``."""
@@ -100,6 +104,7 @@ class Span:
     end: int
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class RelatedSpan:
     span: Span

@@ -12,9 +12,11 @@ import bisect
 from dataclasses import dataclass, field
 from typing import Any
 
+from querylint.slotstate import fast_pickle
 from querylint.source import Span
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class SqlFragment:
     path: str
@@ -59,6 +61,7 @@ class SqlFragment:
         return Span(self.path, start, max(start, end))
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class SqlStatement:
     """One parsed statement: the pglast node and its range in ``fragment.sql``."""

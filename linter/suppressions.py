@@ -32,6 +32,7 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
 from querylint.diagnostics import Diagnostic
+from querylint.slotstate import fast_pickle
 from querylint.source import Language, SourceFile, Span
 
 _IGNORE = re.compile(r"(?:#|--)\s*querylint:\s*ignore\[([^\]]*)\]")
@@ -47,6 +48,7 @@ def may_hold_suppressions(text: str) -> bool:
     return "querylint" in text or _QL_CODE.search(text) is not None
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class Suppression:
     span: Span
@@ -56,6 +58,7 @@ class Suppression:
     last_line_of: tuple[int, int] | None = None  # (first, last) line of the statement it ends
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class Unused:
     """A suppression (or some of its keys) that suppressed nothing, or names unknown rules."""

@@ -13,10 +13,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from querylint.python.facts import Event, EventKind, PythonFacts
+from querylint.slotstate import fast_pickle
 
 DEFAULT_DEPTH = 3
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class Hop:
     """One step of a chain: the event in ``function`` (a call, or the final query)."""

@@ -15,6 +15,7 @@ from typing import Any
 
 from querylint.diagnostics import Confidence, Fix
 from querylint.ir import LoopRef
+from querylint.slotstate import fast_pickle
 from querylint.source import Span
 
 
@@ -25,6 +26,7 @@ class EventKind(Enum):
     CALL = "call"  # a call to a project function or property (QL203)
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class Event:
     kind: EventKind

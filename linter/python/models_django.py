@@ -20,6 +20,7 @@ from typing import Any
 from querylint.models import Field, Framework, Model, Relation, RelationKind
 from querylint.python.modpath import dotted, gather_imports, resolve_name
 from querylint.python.textspans import LazySpans
+from querylint.slotstate import fast_pickle
 from querylint.source import Span
 
 _MODEL_BASES = {"django.db.models.Model", "django.db.models.base.Model"}
@@ -28,6 +29,7 @@ _MISSING = object()
 
 # -- per-file facts (picklable, no ast nodes) -----------------------------------------------------
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class RawField:
     name: str
@@ -46,6 +48,7 @@ class RawField:
         return default
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class RawMeta:
     present: bool = False
@@ -61,6 +64,7 @@ class RawMeta:
         return default
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class RawClass:
     name: str
@@ -72,6 +76,7 @@ class RawClass:
     looks_like_model: bool  # declares model fields (for bases we cannot see)
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class DjangoFile:
     path: str

@@ -22,6 +22,7 @@ from typing import Any
 from querylint.models import Field, Framework, Model, Relation, RelationKind
 from querylint.python.modpath import dotted, gather_imports, resolve_name
 from querylint.python.textspans import LazySpans
+from querylint.slotstate import fast_pickle
 from querylint.source import Span
 
 _MISSING = object()
@@ -35,6 +36,7 @@ _COLLECTIONS = {"list", "List", "set", "Set", "typing.List", "typing.Set", "Sequ
 _COLUMN_FUNCS = ("Column", "mapped_column")
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class RawColumn:
     attr: str | None  # attribute name (None for a Table() column)
@@ -49,6 +51,7 @@ class RawColumn:
     deferred: bool = False
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class RawRelationship:
     attr: str
@@ -66,6 +69,7 @@ class RawRelationship:
     foreign_keys: tuple[str, ...] = ()  # ``foreign_keys=[...]`` as written: "workspace", "Post.author_id"
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class RawIndex:
     name: str | None
@@ -77,6 +81,7 @@ class RawIndex:
     expressions: tuple[str, ...] = ()
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class SaClass:
     name: str
@@ -93,6 +98,7 @@ class SaClass:
     fk_constraints: tuple[tuple[tuple[str, ...], str], ...] = ()  # ForeignKeyConstraint: (columns, ref table)
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class SaTable:
     var: str | None
@@ -103,6 +109,7 @@ class SaTable:
     uniques: tuple[tuple[tuple[str, ...], Span], ...] = ()
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class SaFile:
     path: str

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from querylint.slotstate import fast_pickle
+
 if TYPE_CHECKING:
     from querylint.diagnostics import Diagnostic
     from querylint.engine import RunResult
@@ -25,6 +27,7 @@ def rule_url(name: str) -> str:
     return DOCS_URL.format(name=name)
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class Range:
     """A 1-based range; ``end_col`` is exclusive (the column just after the last character)."""
