@@ -1368,7 +1368,6 @@ def gather_django_migrations(project: ProjectIndex) -> dict[str, list[str]]:
         if unk:
             unknown[df.parsed.source.path] = unk
     project.migrations.extend(migs)
-    project.facts.setdefault("django_migration_files", {}).update({df.parsed.source.path: df for df in files})
     project.facts.setdefault("migration_unknown_ops", {}).update(unknown)
     project.facts["django_state"] = state
     return unknown
