@@ -37,6 +37,8 @@ class QueryInLoop(PythonRule):
     `unique_together`, or a short literal `__in` list for one of them) walks at most a few
     rows, and is not reported either; nor is a lookup whose first hit ends the loop
     (`entry = find(key)` then `if entry: break`): candidates tried in order of preference.
+    A collection typed as a closed set of choices (`formats: list[Literal["url", "table"]]`,
+    a list of an Enum) is bounded too.
 
     ## Example
     ```python

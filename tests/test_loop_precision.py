@@ -248,3 +248,60 @@ def test_lookups_that_do_not_stop_at_a_hit_are_reported() -> None:
     assert [(c, ln) for c, ln, _ in found(res)] == [("QL201", 7), ("QL201", 12), ("QL201", 17)]
     # a search per group: one round trip per group at least, named by the outer loop
     assert found(res)[2][2].endswith("runs a query on every iteration of `for group in groups`")
+
+
+# -- a collection of a closed set of choices --------------------------------------------------
+
+_REQUESTS = """\
+from enum import Enum
+from typing import List, Literal
+
+
+class Format(str, Enum):
+    URL = "url"
+    TABLE = "table"
+
+
+class BaseRequest:
+    formats: List[Literal["url", "ascii", "table"]] = ["url"]
+
+
+class PreviewRequest(BaseRequest):
+    chart_ids: list[int] = []
+"""
+
+
+def test_loop_over_a_closed_set_of_choices_is_bounded() -> None:
+    res = lint("""\
+        from typing import Literal, Optional
+
+        from shop.models import Author
+        from shop.requests import Format, PreviewRequest
+
+
+        def preview(request: PreviewRequest, kinds: "list[Literal['a', 'b']]", fmts: Optional[set[Format]]):
+            for fmt in request.formats:
+                print(Author.objects.filter(name=fmt).count())
+            for kind in kinds:
+                print(Author.objects.filter(name=kind).count())
+            for fmt in fmts:
+                print(Author.objects.filter(name=fmt.value).count())
+            for chart_id in request.chart_ids:
+                print(Author.objects.filter(pk=chart_id).count())
+        """, select=["QL201"], path="shop/preview.py",
+        extra={"shop/__init__.py": "", "shop/models.py": _AUTHORS, "shop/requests.py": _REQUESTS})
+    assert found(res) == [
+        ("QL201", 15, "`Author.objects.filter(pk=chart_id).count()` runs a query on every iteration of `for chart_id in request.chart_ids`"),
+    ]
+
+
+def test_element_annotations() -> None:
+    def el(src: str) -> str | None:
+        e = loops.element_annotation(ast.parse(src, mode="eval").body)
+        return ast.unparse(e) if e is not None else None
+
+    assert el("list[Literal['a', 'b']]") == "Literal['a', 'b']" and el("'Sequence[Kind]'") == "Kind"
+    assert el("Optional[set[Kind]]") == "Kind" and el("list[Kind] | None") == "Kind"
+    assert el("dict[str, int]") is None and el("Kind") is None and el("tuple[int, str]") is None
+    assert loops.is_few_literals(ast.parse("Literal['a', 'b']", mode="eval").body)
+    assert not loops.is_few_literals(ast.parse("Literal[" + ", ".join(map(str, range(11))) + "]", mode="eval").body)

@@ -805,6 +805,66 @@ class FunctionWalker:
         pinned = {p.column for p in q.predicates if p.table == table and p.expression is None and self._pins(p, nodes)}
         return any(set(key) <= pinned for key in self.a.unique_keys(table))
 
+    def closed_choices(self, iterable: ast.expr) -> bool:
+        """A collection whose type says its items come from a closed set of a few values:
+        ``formats: list[Literal["url", "table"]]`` (a parameter, or a field of the parameter's
+        class: ``request.formats``), or a list of an Enum. One query per choice is bounded."""
+        ann: ast.expr | None = None
+        if isinstance(iterable, ast.Name):
+            ann = self._param_annotation(iterable.id)
+        elif isinstance(iterable, ast.Attribute) and isinstance(iterable.value, ast.Name):
+            owner = self._param_annotation(iterable.value.id)
+            cls = self._class_of(owner) if owner is not None else None
+            ann = self._field_annotation(cls, iterable.attr) if cls is not None else None
+        el = loops.element_annotation(ann)
+        if el is None:
+            return False
+        if loops.is_few_literals(el):
+            return True
+        cls = self._class_of(el)
+        return cls is not None and self._is_enum(cls)
+
+    def _param_annotation(self, name: str) -> ast.expr | None:
+        if self.func is None:
+            return None
+        a = self.func.args
+        return next((p.annotation for p in (*a.posonlyargs, *a.args, *a.kwonlyargs) if p.arg == name), None)
+
+    def _class_of(self, ann: ast.expr) -> ClassInfo | None:
+        if isinstance(ann, ast.Constant) and isinstance(ann.value, str):
+            try:
+                ann = ast.parse(ann.value, mode="eval").body
+            except SyntaxError:
+                return None
+        if not isinstance(ann, (ast.Name, ast.Attribute)):
+            return None
+        dotted = self.a._dotted(ann, self.mod)
+        qual = self.a.resolve(dotted) if dotted else None
+        return self.a.classes.get(qual) if qual else None
+
+    def _field_annotation(self, cls: ClassInfo, attr: str, depth: int = 0) -> ast.expr | None:
+        """The annotation of ``attr: T = ...`` in the class body (or a project base's)."""
+        for st in cls.node.body:
+            if isinstance(st, ast.AnnAssign) and isinstance(st.target, ast.Name) and st.target.id == attr:
+                return st.annotation
+        for b in cls.bases if depth < 5 else ():
+            q = self.a.resolve(b)
+            if q is not None and q in self.a.classes:
+                found = self._field_annotation(self.a.classes[q], attr, depth + 1)
+                if found is not None:
+                    return found
+        return None
+
+    def _is_enum(self, cls: ClassInfo, depth: int = 0) -> bool:
+        for b in cls.bases:
+            last = b.rsplit(".", 1)[-1]
+            if last.endswith("Enum") or last in ("Choices", "TextChoices", "IntegerChoices", "Flag", "IntFlag"):
+                return True
+            q = self.a.resolve(b)
+            if depth < 5 and q is not None and q in self.a.classes and self._is_enum(self.a.classes[q], depth + 1):
+                return True
+        return False
+
     def _pins(self, p: Predicate, nodes: dict[int, ast.AST]) -> bool:
         """``col = value`` (not another column), or ``col IN`` a literal list of a few items."""
         if p.op is Op.EQ:
@@ -919,6 +979,8 @@ class FunctionWalker:
         bounded = iterable is not None and (loops.is_bounded(iterable) or loops.is_configured_few(iterable, target) or loops.is_batched(iterable, target))
         if not bounded and isinstance(value, QuerySetVal) and value.rows != "other" and not value.statement:
             bounded = self.few_rows(value)
+        if not bounded and iterable is not None and value is None:
+            bounded = self.closed_choices(iterable)
         target = getattr(node, "target", None)
         names = frozenset(n.id for n in ast.walk(target) if isinstance(n, ast.Name)) if target is not None else frozenset()
         lp = _Loop(id(node), loops.loop_ref(node, self.mod.path, self.mod.offset, bounded=bounded), bounded,

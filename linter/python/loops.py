@@ -181,6 +181,37 @@ def search_steps(node: ast.AST) -> frozenset[int]:
     return frozenset(out)
 
 
+_COLLECTIONS = frozenset({"list", "List", "set", "Set", "frozenset", "FrozenSet", "tuple", "Tuple", "Sequence",
+                          "Iterable", "Collection", "Iterator", "MutableSequence", "AbstractSet"})
+
+
+def element_annotation(ann: ast.expr | None) -> ast.expr | None:
+    """``X`` of ``list[X]`` / ``Sequence[X]`` / ``X | None`` of those / a string annotation."""
+    if isinstance(ann, ast.Constant) and isinstance(ann.value, str):
+        try:
+            ann = ast.parse(ann.value, mode="eval").body
+        except SyntaxError:
+            return None
+    if isinstance(ann, ast.BinOp) and isinstance(ann.op, ast.BitOr):
+        return element_annotation(ann.left) or element_annotation(ann.right)
+    if isinstance(ann, ast.Subscript):
+        head = ann.value.attr if isinstance(ann.value, ast.Attribute) else ann.value.id if isinstance(ann.value, ast.Name) else ""
+        if head == "Optional":
+            return element_annotation(ann.slice)
+        if head in _COLLECTIONS and not isinstance(ann.slice, ast.Tuple):
+            return ann.slice
+    return None
+
+
+def is_few_literals(ann: ast.expr | None) -> bool:
+    """``Literal["url", "table"]``: a closed set of a few values."""
+    if not isinstance(ann, ast.Subscript):
+        return False
+    head = ann.value.attr if isinstance(ann.value, ast.Attribute) else ann.value.id if isinstance(ann.value, ast.Name) else ""
+    items = ann.slice.elts if isinstance(ann.slice, ast.Tuple) else [ann.slice]
+    return head == "Literal" and len(items) <= MAX_BOUNDED_ITEMS
+
+
 def per_table(tables: list[ast.expr], varying: frozenset[str]) -> bool:
     """A statement whose table name comes from the loop (``for table in tables:
     conn.execute(f"SELECT ... FROM {table}")``): each iteration reads or writes another table,
