@@ -166,14 +166,20 @@ def search_steps(node: ast.AST) -> frozenset[int]:
     body = getattr(node, "body", None)
     if not isinstance(node, (ast.For, ast.AsyncFor)) or not isinstance(body, list):
         return frozenset()
+    # the tests that end the loop on a hit, first: most loops have none
+    exits = {i: st for i, st in enumerate(body) if isinstance(st, ast.If) and not st.orelse and isinstance(st.body[-1], (ast.Break, ast.Return))}
+    if not exits:
+        return frozenset()
     out: set[int] = set()
     for i, st in enumerate(body):
         if not (isinstance(st, ast.Assign) and len(st.targets) == 1 and isinstance(st.targets[0], ast.Name)):
             continue
         name = st.targets[0].id
-        for later in body[i + 1 :]:
-            if (isinstance(later, ast.If) and _tests_found(later.test, name) and not later.orelse
-                    and isinstance(later.body[-1], (ast.Break, ast.Return))):
+        if not any(_tests_found(e.test, name) for e in exits.values()):
+            continue
+        for j in range(i + 1, len(body)):
+            later = body[j]
+            if j in exits and _tests_found(exits[j].test, name):
                 out.add(id(st))
                 break
             if any(isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Store) for n in ast.walk(later)):
