@@ -605,6 +605,7 @@ class FunctionWalker:
         #: is a batch boundary or a per-row conflict check, on purpose
         self.deliberate = 0
         self.params: dict[str, int] = {}  # positional parameter -> its position in a call
+        self._single_assignments: dict[str, ast.expr | None] = {}  # see _assigned
 
     # -- entry ---------------------------------------------------------------------------
     def run(self) -> FunctionSummary | None:
@@ -695,9 +696,11 @@ class FunctionWalker:
     def _assigned(self, arg: ast.expr | None) -> ast.expr | None:
         """What a local name passed as a statement was assigned (when assigned once)."""
         if isinstance(arg, ast.Name) and self.func is not None:
-            assigned = [a.value for a in ast.walk(self.func) if isinstance(a, ast.Assign) and len(a.targets) == 1
-                        and isinstance(a.targets[0], ast.Name) and a.targets[0].id == arg.id]
-            return assigned[0] if len(assigned) == 1 else arg
+            if arg.id not in self._single_assignments:
+                assigned = [a.value for a in ast.walk(self.func) if isinstance(a, ast.Assign) and len(a.targets) == 1
+                            and isinstance(a.targets[0], ast.Name) and a.targets[0].id == arg.id]
+                self._single_assignments[arg.id] = assigned[0] if len(assigned) == 1 else None
+            return self._single_assignments[arg.id] or arg
         return arg
 
     def statement_tables(self, arg: ast.expr | None) -> tuple[bool, int | None]:
