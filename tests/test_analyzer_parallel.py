@@ -50,3 +50,33 @@ def test_forked_walk_gives_the_same_facts(fixture: str, monkeypatch: pytest.Monk
     assert f.errors == s.errors
     assert forked.queries == serial.queries and len(serial.queries) > 0
     assert any(s.events.values())
+
+
+TEST_SKIP_FILES = {
+    "shop/__init__.py": "",
+    "shop/models.py": "from django.db import models\n\n\nclass Tag(models.Model):\n    name = models.CharField(max_length=20)\n",
+    "shop/views.py": "from shop.models import Tag\n\n\ndef tag_all(names):\n    for n in names:\n        Tag.objects.create(name=n)\n",
+    "shop/tests/__init__.py": "",
+    "shop/tests/test_tags.py": "from shop.models import Tag\n\n\ndef test_tags():\n    for n in range(50):\n        Tag.objects.create(name=str(n))\n",
+}
+
+
+def test_test_modules_are_not_walked_unless_a_rule_checks_tests() -> None:
+    from querylint.testing import lint_files
+
+    msg = "`Tag.objects.create(name={})` writes one row per iteration of `for n in {}`"
+    quiet = lint_files(TEST_SKIP_FILES, select=["QL204"])
+    assert [(d.code, d.span.path, quiet.sources[d.span.path].line_of(d.span.start)) for d in quiet.diagnostics] == [
+        ("QL204", "shop/views.py", 6)]
+    assert quiet.diagnostics[0].message == msg.format("n", "names")
+    assert quiet.project is not None
+    facts = quiet.project.facts["python"]
+    assert "shop/tests/test_tags.py" not in facts.events and "shop.tests.test_tags.test_tags" not in facts.functions
+    assert "shop.views.tag_all" in facts.functions
+    assert {q.span.path for q in quiet.project.queries} == {"shop/views.py"}
+
+    asked = lint_files(TEST_SKIP_FILES, select=["QL204"], rule_options={"write-in-loop": {"check-tests": True}})
+    assert [(d.span.path, asked.sources[d.span.path].line_of(d.span.start)) for d in asked.diagnostics] == [
+        ("shop/tests/test_tags.py", 6), ("shop/views.py", 6)]
+    assert asked.diagnostics[0].message == msg.format("str(n)", "range(50)")
+    assert asked.project is not None and "shop.tests.test_tags.test_tags" in asked.project.facts["python"].functions

@@ -371,8 +371,9 @@ class Analysis:
     # -- phase: walk ---------------------------------------------------------------------
     def run(self) -> None:
         self.index()
-        jobs: list[_Job] = [(qual, node, mod, cls) for qual, (node, mod, cls) in self.functions.items()]
-        jobs += [("", None, mod, None) for mod in self.modules.values()]
+        unread = self._unread_paths()
+        jobs: list[_Job] = [(qual, node, mod, cls) for qual, (node, mod, cls) in self.functions.items() if mod.path not in unread]
+        jobs += [("", None, mod, None) for mod in self.modules.values() if mod.path not in unread]
         records = _walk_parallel(self, jobs)
         # applied in the order of the jobs, wherever they ran: the facts are the same as one
         # process walking them one after the other
@@ -389,6 +390,20 @@ class Analysis:
             self.project.queries.extend(queries)
             if summary is not None:
                 facts.functions[summary.qualname] = summary
+
+    def _unread_paths(self) -> frozenset[str]:
+        """Test modules whose function bodies nothing reads: every QL2xx rule skips tests unless
+        its ``check-tests`` option is on, and the index rules ignore queries in tests. Their
+        classes and functions stay in the index (names still resolve); only the walk is saved,
+        two thirds of it on a project like wagtail. A file counts as a test only when both
+        test-path tests agree (the N+1 rules' and the index rules')."""
+        from querylint.indexing import is_test_path as index_test_path
+        from querylint.python.facts import is_test_path
+
+        cfg = self.project.config
+        if cfg is None or any(opts.get("check-tests") for opts in cfg.rule_options.values()):
+            return frozenset()
+        return frozenset(p for p in self.modules if is_test_path(p) and index_test_path(p))
 
     def walk(self, job: _Job) -> _Record:
         """One function (or a module's top level) walked; its facts, not yet applied."""
