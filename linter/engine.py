@@ -129,29 +129,42 @@ def parse_sql_of(pf: ParsedFile, dialect: str) -> None:
 #: fewer bytes than this to hand to workers: starting processes costs more than they save
 PARALLEL_MIN_BYTES = 1_000_000
 
-SqlHalf = tuple[str, str, bool, list[SqlFragment], list[SqlStatement], list[ParseProblem]]
+#: (path, text digest, has tree, fragments, statements, problems, model facts): the model facts
+#: (``python.extract_models`` with the pack key they answer) of a file that may define models,
+#: computed from the worker's tree, which it has anyway
+SqlHalf = tuple[str, str, bool, list[SqlFragment], list[SqlStatement], list[ParseProblem], "tuple[str, Any] | None"]
+#: (path, abspath, module path when the file may define models)
+_SqlJob = tuple[str, str, "str | None"]
 
 
-def _sql_half(job: tuple[list[tuple[str, str]], Config]) -> list[SqlHalf]:
-    """Worker: (path, text digest, has tree, fragments, statements, problems) of each file."""
+def _sql_half(job: tuple[list[_SqlJob], Config]) -> list[SqlHalf]:
+    """Worker: the SQL half of parsing of each file, and its model facts when asked for."""
     files, cfg = job
     out: list[SqlHalf] = []
-    for path, abspath in files:
+    for path, abspath, module in files:
         src, _prob = read_file(abspath, path, cfg)
         if src is None:
             continue
         pf = parse_file(src, cfg.sql_dialect)
-        out.append((path, src.digest, pf.tree is not None, pf.fragments, pf.statements, pf.problems))
+        models: tuple[str, Any] | None = None
+        if module is not None and pf.tree is not None:
+            from querylint.python import extract_models
+
+            try:
+                models = (f"{src.digest}:{module}", extract_models(path, src.text, pf.tree, module))
+            except Exception:
+                models = None  # the main process extracts them (and reports what goes wrong)
+        out.append((path, src.digest, pf.tree is not None, pf.fragments, pf.statements, pf.problems, models))
     return out
 
 
-def _chunks(sizes: list[tuple[str, str, int]], n: int) -> list[list[tuple[str, str]]]:
+def _chunks(sizes: list[tuple[str, str, str | None, int]], n: int) -> list[list[_SqlJob]]:
     """Files dealt to ``n`` chunks by bytes, largest first (each to the lightest chunk)."""
-    chunks: list[list[tuple[str, str]]] = [[] for _ in range(n)]
+    chunks: list[list[_SqlJob]] = [[] for _ in range(n)]
     load = [0] * n
-    for path, abspath, size in sorted(sizes, key=lambda t: (-t[2], t[0])):
+    for path, abspath, module, size in sorted(sizes, key=lambda t: (-t[3], t[0])):
         i = load.index(min(load))
-        chunks[i].append((path, abspath))
+        chunks[i].append((path, abspath, module))
         load[i] += size
     return [c for c in chunks if c]
 
@@ -202,7 +215,8 @@ def _workers() -> int:
 class _SqlPool:
     """Workers for the SQL half of parsing; every failure falls back to this process."""
 
-    def __init__(self, sources: list[SourceFile], cfg: Config, jobs: int | None, min_bytes: int) -> None:
+    def __init__(self, sources: list[SourceFile], cfg: Config, jobs: int | None, min_bytes: int,
+                 module_of: Callable[[SourceFile], str | None] = lambda s: None) -> None:
         from querylint.sql.embedded import may_hold_sql
 
         self.results: dict[str, SqlHalf] = {}
@@ -212,7 +226,7 @@ class _SqlPool:
         workers = _workers() if jobs is None else max(0, jobs - 1)
         if workers == 0:
             return
-        picked = [(s.path, s.abspath, len(s.text)) for s in sources
+        picked = [(s.path, s.abspath, module_of(s), len(s.text)) for s in sources
                   if s.language is Language.SQL or may_hold_sql(s.text)]
         if sum(size for *_x, size in picked) < min_bytes:
             return
@@ -225,7 +239,7 @@ class _SqlPool:
             self.executor = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
             for chunk in _chunks(picked, workers * 4):
                 self.futures.append(self.executor.submit(_sql_half, (chunk, cfg)))
-                self.offloaded.update(path for path, _ in chunk)
+                self.offloaded.update(path for path, _a, _m in chunk)
         except Exception:  # no processes here (sandbox, no /dev/shm...): all in this process
             self.close()
             self.offloaded.clear()
@@ -246,12 +260,18 @@ class _SqlPool:
             self.executor = None
 
 
-def index_project(files: dict[str, ParsedFile], root: str, on_error: Callable[[str, BaseException], None], config: Config | None = None) -> ProjectIndex:
-    """Phase one: models, migrations, schema, queries, call graph."""
+def index_project(files: dict[str, ParsedFile], root: str, on_error: Callable[[str, BaseException], None], config: Config | None = None,
+                  premade_models: Mapping[str, tuple[str, Any]] | None = None) -> ProjectIndex:
+    """Phase one: models, migrations, schema, queries, call graph.
+
+    ``premade_models``: model facts the parsing workers computed, by path (with their key).
+    """
     from querylint import migrations, python
     from querylint import sql as sqlfe
 
     project = ProjectIndex(root=root, files=files, config=config)
+    if premade_models:
+        project.facts[python.PREMADE_MODELS] = dict(premade_models)
     steps: list[tuple[str, Callable[[ProjectIndex], None]]] = [
         ("models", python.index_models),
         ("migrations", migrations.gather),
@@ -282,6 +302,8 @@ class Engine:
         self.jobs: int | None = None
         self.parallel_min_bytes = PARALLEL_MIN_BYTES
         self.offloaded = 0  # files whose SQL the last run parsed in workers
+        #: model facts the parsing workers computed (index_models takes them), by path
+        self._premade_models: dict[str, tuple[str, Any]] = {}
         self._internal_errors = 0
         self.verbose = verbose
         self.warn: Callable[[str], None] | None = None  # told about skipped explicit files
@@ -434,6 +456,7 @@ class Engine:
 
         cfg = self.config
         dialect = cfg.sql_dialect
+        self._premade_models = {}
         cache = Cache.for_config(cfg, cfg.root) if self.registry_rules else Cache(None, enabled=False)
         # only files that can hold SQL are worth an entry: for the others it is found in no time
         sql_bearing = {p for p, s in sources.items()
@@ -445,7 +468,18 @@ class Engine:
             got = pack.get((path, sources[path].digest))
             if isinstance(got, tuple) and len(got) == 4:
                 cached[path] = got
-        pool = _SqlPool([s for p, s in sources.items() if p not in overridden and p not in cached], cfg, self.jobs, self.parallel_min_bytes)
+        from querylint.python import may_define_models
+        from querylint.python.modpath import module_path, package_checker
+
+        is_pkg = package_checker(sources, os.path.abspath(cfg.root))
+
+        def module_of(src: SourceFile) -> str | None:  # the workers extract models too
+            if src.language is not Language.PYTHON or not may_define_models(src.text):
+                return None
+            return module_path(src.path, is_pkg)
+
+        pool = _SqlPool([s for p, s in sources.items() if p not in overridden and p not in cached], cfg, self.jobs,
+                        self.parallel_min_bytes, module_of)
         self.offloaded = len(pool.offloaded)
         files = {path: parse_file(src, dialect, sql=path not in pool.offloaded and path not in cached) for path, src in sources.items()}
         _LongLivedTrees.parsed()
@@ -464,6 +498,8 @@ class Engine:
             got = pool.results.get(path)
             if got is not None and got[1] == pf.source.digest and got[2] == (pf.tree is not None):
                 pf.fragments, pf.statements, pf.problems = got[3], got[4], got[5]
+                if got[6] is not None:
+                    self._premade_models[path] = got[6]
             else:  # the worker failed, or read another text: here, then
                 parse_sql_of(pf, dialect)
         if kind:  # one pack of this run's files: entries of changed or gone files drop out
@@ -484,7 +520,8 @@ class Engine:
             if d is not None:
                 index_errors.append(d)
 
-        return index_project(files, root, on_error, config=self.config), index_errors
+        premade, self._premade_models = self._premade_models, {}
+        return index_project(files, root, on_error, config=self.config, premade_models=premade), index_errors
 
     def _finish(self, result: RunResult, files: dict[str, ParsedFile], targets: list[str],
                 problems: list[tuple[str, ParseProblem]], root: str) -> RunResult:

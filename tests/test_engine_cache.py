@@ -220,8 +220,10 @@ def test_parallel_and_serial_parsing_give_the_same_results(project: str) -> None
         assert result.project is not None
         parsed = {path: (pf.fragments, [(st.span, st.text, st.node) for st in pf.statements], pf.problems)
                   for path, pf in result.project.files.items()}
-        runs.append((engine.offloaded, result.diagnostics, parsed))
-    (serial_n, serial, serial_parsed), (parallel_n, parallel, parallel_parsed) = runs
+        runs.append((engine.offloaded, result.diagnostics, parsed, result.project.models.models, result.project.schema))
+    (serial_n, serial, serial_parsed, serial_models, serial_schema), (parallel_n, parallel, parallel_parsed, parallel_models, parallel_schema) = runs
+    # the workers also extracted the model facts of the files they parsed: the same models
+    assert parallel_models == serial_models and parallel_schema == serial_schema
     from querylint.sql.embedded import may_hold_sql
 
     bearing = [p for p, pf in result.project.files.items()
@@ -231,6 +233,38 @@ def test_parallel_and_serial_parsing_give_the_same_results(project: str) -> None
         assert parallel_n > 0
     assert parallel == serial
     assert parallel_parsed == serial_parsed
+
+
+def test_workers_extract_the_models_of_the_files_they_parse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from querylint import python as pyfe
+
+    root = tmp_path
+    (root / "shop").mkdir()
+    (root / "shop" / "__init__.py").write_text("", encoding="utf-8")
+    (root / "shop" / "models.py").write_text(
+        "from django.db import connection, models\n\n\nclass Tag(models.Model):\n    name = models.CharField(max_length=9)\n\n\n"
+        "def raw():\n    with connection.cursor() as c:\n        c.execute('SELECT id FROM shop_tag')\n", encoding="utf-8")
+    (root / "shop" / "views.py").write_text("from shop.models import Tag\n\n\nclass V:\n    pass\n", encoding="utf-8")
+    extracted: list[str] = []
+    real = pyfe.extract_models
+
+    def spy(path: str, *args: Any) -> Any:
+        extracted.append(path)
+        return real(path, *args)
+
+    monkeypatch.setattr(pyfe, "extract_models", spy)  # the workers are forked after this
+    engine = Engine(Config(root=str(root), cache=False))
+    engine.jobs, engine.parallel_min_bytes = 2, 0
+    cwd = os.getcwd()
+    os.chdir(root)
+    try:
+        result = engine.run(["."])
+    finally:
+        os.chdir(cwd)
+    assert engine.offloaded == 1  # models.py, the one file with a call site
+    assert extracted == ["shop/views.py"]  # here; models.py's facts came from the worker
+    assert result.project is not None and list(result.project.models.models) == ["shop.Tag"]
+    assert result.project.schema.table("shop_tag") is not None
 
 
 def test_after_a_change_only_that_file_s_sql_is_parsed_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -10,10 +10,31 @@ Entry points used by the engine (phase one):
 
 from __future__ import annotations
 
+from typing import Any
+
 from querylint.project import ProjectIndex
+
+#: project.facts key of model facts computed by the parsing workers (index_models takes them)
+PREMADE_MODELS = "premade_models"
 
 # a file without any of these defines no model, table, index or declarative base
 _MODEL_WORDS = ("class ", "Table(", "Index(", "declarative", "SQLAlchemy(", "generate_base")
+
+
+def may_define_models(text: str) -> bool:
+    """False when the module surely defines no model, table, index or declarative base."""
+    return any(w in text for w in _MODEL_WORDS)
+
+
+def extract_models(path: str, text: str, tree: Any, module: str) -> tuple[Any, Any]:
+    """One file's model facts (Django, SQLAlchemy): a pure function of its text and module
+    path, so a worker process that parsed the file can compute them as well as this one."""
+    from querylint.python import models_django, models_sqlalchemy
+    from querylint.python.modpath import is_package_module
+
+    pkg = is_package_module(path)
+    return (models_django.extract(path, text, tree, module, is_package=pkg),
+            models_sqlalchemy.extract(path, text, tree, module, is_package=pkg))
 
 
 def models_cache_kind() -> str:
@@ -37,7 +58,7 @@ def index_models(project: ProjectIndex) -> None:
 
     from querylint.cache import Cache
     from querylint.python import model_schema, models_django, models_sqlalchemy
-    from querylint.python.modpath import is_package_module, module_path, package_checker
+    from querylint.python.modpath import module_path, package_checker
     from querylint.source import Language
 
     cache = Cache.for_config(project.config, project.root) if project.config is not None else Cache(None, enabled=False)
@@ -47,11 +68,13 @@ def index_models(project: ProjectIndex) -> None:
     sa_files: list[models_sqlalchemy.SaFile] = []
     auth_user_model = "auth.User"
     pack = cache.get_pack(kind)
+    # facts a worker process computed from its own parse this run, keyed like the pack
+    premade: dict[str, tuple[str, Any]] = project.facts.pop(PREMADE_MODELS, None) or {}
     new_pack: dict[tuple[str, str], object] = {}  # this run's files only: entries of gone files drop out
     hits = misses = 0
     for path, pf in sorted(project.files.items()):
         src = pf.source
-        if src.language is not Language.PYTHON or not any(w in src.text for w in _MODEL_WORDS):
+        if src.language is not Language.PYTHON or not may_define_models(src.text):
             continue
         if "AUTH_USER_MODEL" in src.text:
             found = re.search(r"^AUTH_USER_MODEL\s*=\s*[\"']([\w]+\.[\w]+)[\"']", src.text, re.M)
@@ -65,15 +88,17 @@ def index_models(project: ProjectIndex) -> None:
             hits += 1
         else:
             misses += 1
-            tree = pf.tree
-            if tree is None:
-                try:
-                    tree = ast.parse(src.text)
-                except (SyntaxError, ValueError, RecursionError, MemoryError):
-                    continue
-            pkg = is_package_module(path)
-            cached = (models_django.extract(path, src.text, tree, module, is_package=pkg),
-                      models_sqlalchemy.extract(path, src.text, tree, module, is_package=pkg))
+            got = premade.get(path)
+            if got is not None and got[0] == key:
+                cached = got[1]
+            else:
+                tree = pf.tree
+                if tree is None:
+                    try:
+                        tree = ast.parse(src.text)
+                    except (SyntaxError, ValueError, RecursionError, MemoryError):
+                        continue
+                cached = extract_models(path, src.text, tree, module)
         new_pack[(path, key)] = cached
         dj, sa = cached
         if dj.classes or dj.app_configs:
