@@ -696,9 +696,10 @@ def link(files: Iterable[SaFile]) -> tuple[dict[str, LinkedSaModel], list[SaTabl
     key_of: dict[str, str] = {}
     # parents first, so single-table subclasses find their table
     order: list[str] = []
+    ordered: set[str] = set()  # `order` as a set: membership in the list was quadratic
 
     def visit(full: str, seen: frozenset[str] = frozenset()) -> None:
-        if full in order or full in seen:
+        if full in ordered or full in seen:
             return
         c, _ = by_full[full]
         for b in c.bases:
@@ -706,6 +707,7 @@ def link(files: Iterable[SaFile]) -> tuple[dict[str, LinkedSaModel], list[SaTabl
             if found is not None and found != full:
                 visit(found, seen | {full})
         order.append(full)
+        ordered.add(full)
 
     for full in by_full:
         visit(full)
