@@ -11,6 +11,8 @@ import bisect
 import hashlib
 from dataclasses import dataclass, field
 from enum import Enum
+from itertools import accumulate, repeat
+from operator import add
 
 from querylint.slotstate import fast_pickle
 
@@ -38,20 +40,24 @@ class SourceFile:
     text: str
     language: Language
     abspath: str = ""
-    line_starts: tuple[int, ...] = field(init=False, repr=False, compare=False)
     digest: str = field(init=False, repr=False, compare=False)
+    #: offsets of the lines' first characters, computed when first asked for (most files of a
+    #: project, tests for one, never need a position)
+    _line_starts: tuple[int, ...] | None = field(init=False, repr=False, compare=False, default=None)
 
     def __post_init__(self) -> None:
-        starts = [0]
-        text = self.text
-        idx = text.find("\n")
-        while idx != -1:
-            starts.append(idx + 1)
-            idx = text.find("\n", idx + 1)
-        object.__setattr__(self, "line_starts", tuple(starts))
         object.__setattr__(
-            self, "digest", hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+            self, "digest", hashlib.blake2b(self.text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
         )
+
+    @property
+    def line_starts(self) -> tuple[int, ...]:
+        starts = self._line_starts
+        if starts is None:
+            # each line's length plus its newline, summed: all in C
+            starts = tuple(accumulate(map(add, map(len, self.text.split("\n")[:-1]), repeat(1)), initial=0))
+            object.__setattr__(self, "_line_starts", starts)
+        return starts
 
     # -- offsets <-> positions -------------------------------------------------------------
     def line_of(self, offset: int) -> int:
