@@ -141,6 +141,9 @@ def _sql_half(job: tuple[list[_SqlJob], Config]) -> list[SqlHalf]:
     """Worker: the SQL half of parsing of each file, and its model facts when asked for."""
     files, cfg = job
     out: list[SqlHalf] = []
+    # each tree is dropped by reference counting when its file is done; the cyclic collector
+    # would only walk the tree being built, again and again (see _LongLivedTrees)
+    gc.disable()
     for path, abspath, module in files:
         src, _prob = read_file(abspath, path, cfg)
         if src is None:
