@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ast
 import re
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -596,12 +597,20 @@ def find_sql_in_python(source: SourceFile, tree: ast.Module) -> list[SqlFragment
     needs_import = any(isinstance(c.func, ast.Name) and c.func.id == "text" for c in candidates)
     text_imported = needs_import and _sqlalchemy_text_imported(tree)
     candidate_ids = {id(c) for c in candidates}
-    parents: dict[int, ast.AST] = {}
+    # one walk for the parents and the scopes in ``ast.walk`` order; then only the scopes that
+    # hold a candidate are walked, in that order (a large module has a few such functions)
+    parents, scope_order = _parents_and_scopes(tree)
+    holding: set[int] = set()
+    for c in candidates:
+        up = parents.get(id(c))
+        while up is not None and not isinstance(up, _SCOPES):
+            up = parents.get(id(up))
+        holding.add(id(up if up is not None else tree))
     foreign_file = bool(_OTHER_DIALECTS.search(source.path))
     found: list[tuple[int, SqlFragment]] = []
     seen: set[tuple[int, int, str]] = set()
     module_scope: _Scope | None = None
-    scopes: list[ast.AST] = [tree] + [n for n in ast.walk(tree) if isinstance(n, _SCOPES) and n is not tree]
+    scopes = [n for n in scope_order if id(n) in holding]
     for scope_node in scopes:
         scope: _Scope | None = None
         for node in _walk_scope(scope_node):
@@ -611,10 +620,6 @@ def find_sql_in_python(source: SourceFile, tree: ast.Module) -> list[SqlFragment
             sites = _sites(node, text_imported)
             if not sites:
                 continue
-            if not parents:
-                for parent in ast.walk(tree):
-                    for child in ast.iter_child_nodes(parent):
-                        parents[id(child)] = parent
             guard = _dialect_guard(node, parents, source.text, builder)
             if guard == "other":
                 continue  # a branch for another database (`if dialect == "sqlite":`)
@@ -635,6 +640,30 @@ def find_sql_in_python(source: SourceFile, tree: ast.Module) -> list[SqlFragment
                     found.append((frag.span.start, frag))
     found.sort(key=lambda t: t[0])
     return [f for _, f in found]
+
+
+def _parents_and_scopes(tree: ast.Module) -> tuple[dict[int, ast.AST], list[ast.AST]]:
+    """Every node's parent (by id), and the scope nodes (the module first) in the breadth-first
+    order of ``ast.walk``: one pass over ``_fields``, as ``ast.iter_child_nodes`` reads them."""
+    parents: dict[int, ast.AST] = {}
+    scopes: list[ast.AST] = []
+    queue: deque[ast.AST] = deque([tree])
+    node_type = ast.AST
+    while queue:
+        node = queue.popleft()
+        if isinstance(node, _SCOPES):
+            scopes.append(node)
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if isinstance(value, node_type):
+                parents[id(value)] = node
+                queue.append(value)
+            elif type(value) is list:
+                for item in value:
+                    if isinstance(item, node_type):
+                        parents[id(item)] = node
+                        queue.append(item)
+    return parents, scopes
 
 
 def _dialect_guard(node: ast.AST, parents: dict[int, ast.AST], text: str, builder: _Builder) -> str | None:
