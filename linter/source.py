@@ -62,22 +62,24 @@ class SourceFile:
     # -- offsets <-> positions -------------------------------------------------------------
     def line_of(self, offset: int) -> int:
         """1-based line of a character offset."""
-        return bisect.bisect_right(self.line_starts, offset)
+        return bisect.bisect_right(self._line_starts or self.line_starts, offset)
 
     def location(self, offset: int) -> tuple[int, int]:
         """1-based (line, column); columns count characters (code points)."""
         offset = max(0, min(offset, len(self.text)))
         line = self.line_of(offset)
-        return line, offset - self.line_starts[line - 1] + 1
+        return line, offset - (self._line_starts or self.line_starts)[line - 1] + 1
 
     def offset(self, line: int, column: int) -> int:
         """Character offset of a 1-based (line, column)."""
-        line = max(1, min(line, len(self.line_starts)))
-        return min(self.line_starts[line - 1] + column - 1, len(self.text))
+        starts = self._line_starts or self.line_starts
+        line = max(1, min(line, len(starts)))
+        return min(starts[line - 1] + column - 1, len(self.text))
 
     def line_text(self, line: int) -> str:
-        start = self.line_starts[line - 1]
-        end = self.line_starts[line] - 1 if line < len(self.line_starts) else len(self.text)
+        starts = self._line_starts or self.line_starts
+        start = starts[line - 1]
+        end = starts[line] - 1 if line < len(starts) else len(self.text)
         return self.text[start:end].rstrip("\r")
 
     @property
@@ -86,7 +88,7 @@ class SourceFile:
 
     def offset_from_ast(self, lineno: int, col_offset: int) -> int:
         """Character offset of an ``ast`` position (1-based line, UTF-8 *byte* column)."""
-        line = self.line_text(lineno) if 1 <= lineno <= len(self.line_starts) else ""
+        line = self.line_text(lineno) if 1 <= lineno <= len(self._line_starts or self.line_starts) else ""
         if line.isascii():  # one byte per character: no encode/decode round trip
             col = min(col_offset, len(line))
         else:

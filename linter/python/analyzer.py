@@ -609,6 +609,7 @@ class FunctionWalker:
         self.func = func
         self.cls = cls
         self.qualname = qualname
+        self._exit_memo: dict[int, bool] = {}  # _exits of this walk's statements
         self.env: dict[str, object] = {}
         self.loops: list[_Loop] = []
         self.cond = 0
@@ -953,7 +954,7 @@ class FunctionWalker:
             self.block(s.body)
             self.deliberate -= every_nth
             self.block(s.orelse)
-            if not _exits(s):
+            if not _exits(s, self._exit_memo):
                 self.cond -= 1  # after an early return/raise the rest is conditional too
         elif isinstance(s, (ast.With, ast.AsyncWith)):
             for item in s.items:
@@ -1830,10 +1831,33 @@ def _has_modulo(node: ast.AST) -> bool:
     return False
 
 
-def _exits(node: ast.If) -> bool:
-    # these are statements, and statements only ever sit in statement bodies: walking the
-    # nested statements (nested functions too, as ``ast.walk`` did) finds every one
-    return any(isinstance(sub, _EXITS) for sub in _statements([node]))
+def _exits(node: ast.stmt, memo: dict[int, bool]) -> bool:
+    """A return / raise / continue / break anywhere in ``node``'s statements (nested functions
+    too, as ``ast.walk`` did). These are statements, and statements only ever sit in statement
+    bodies. ``memo`` (by node id, for one function's walk) makes nested ``if``s cost one pass."""
+    key = id(node)
+    got = memo.get(key)
+    if got is not None:
+        return got
+    found = isinstance(node, _EXITS)
+    if not found:
+        t = type(node)
+        names = _BODY_FIELDS.get(t)
+        if names is None:
+            fields = getattr(t, "_fields", ())
+            names = _BODY_FIELDS[t] = tuple(n for n in ("body", "orelse", "finalbody", "handlers", "cases") if n in fields)
+        for name in names:
+            for child in getattr(node, name, None) or ():
+                if isinstance(child, ast.stmt):
+                    found = _exits(child, memo)
+                elif isinstance(child, (ast.ExceptHandler, ast.match_case)):
+                    found = any(_exits(sub, memo) for sub in child.body)
+                if found:
+                    break
+            if found:
+                break
+    memo[key] = found
+    return found
 
 
 def _with_prefixes(paths: set[str]) -> frozenset[str]:
