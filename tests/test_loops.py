@@ -390,6 +390,24 @@ def test_batch_boundary_and_conflict_check_flushes_are_quiet(monkeypatch) -> Non
     ]
 
 
+def test_a_modulo_test_outside_any_loop_does_not_quiet_the_loops_inside(monkeypatch) -> None:
+    # `if n % 2 == 0:` counts no iteration: a flush per row of the loop it holds is reported
+    code = textwrap.dedent("""\
+        from app.models import Order
+
+
+        def f(session, rows, n):
+            if n % 2 == 0:
+                for row in rows:
+                    session.add(Order(total=row))
+                    session.flush()
+        """)
+    res = run(monkeypatch, code, select=["QL204"], path="app/services.py")
+    assert found(res, "QL204") == [
+        ("app/services.py", 8, "`session.flush()` flushes per iteration of `for row in rows`"),
+    ]
+
+
 def test_core_insert_update_delete_statements_are_writes(monkeypatch) -> None:
     # superset: ``db.session.execute(delete(dashboard_slices).where(...))`` per dashboard and
     # ``connection.execute(table.update().where(...))`` per dataset were called queries

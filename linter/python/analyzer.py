@@ -949,7 +949,9 @@ class FunctionWalker:
         elif isinstance(s, ast.If):
             self.expr(s.test)
             self.cond += 1
-            every_nth = _has_modulo(s.test)
+            # `if i % 100 == 0:` inside a loop: work done every n-th iteration (outside any
+            # loop there is no iteration to count)
+            every_nth = bool(self.loops) and _has_modulo(s.test)
             self.deliberate += every_nth
             self.block(s.body)
             self.deliberate -= every_nth
