@@ -137,6 +137,11 @@ SqlHalf = tuple[str, str, bool, list[SqlFragment], list[SqlStatement], list[Pars
 _SqlJob = tuple[str, str, "str | None"]
 
 
+#: the files the main process parsed before forking the workers: they inherit the trees
+#: (copy-on-write) instead of reading and parsing those files again
+_INHERITED: dict[str, ParsedFile] = {}
+
+
 def _sql_half(job: tuple[list[_SqlJob], Config]) -> list[SqlHalf]:
     """Worker: the SQL half of parsing of each file, and its model facts when asked for."""
     files, cfg = job
@@ -145,10 +150,19 @@ def _sql_half(job: tuple[list[_SqlJob], Config]) -> list[SqlHalf]:
     # would only walk the tree being built, again and again (see _LongLivedTrees)
     gc.disable()
     for path, abspath, module in files:
-        src, _prob = read_file(abspath, path, cfg)
-        if src is None:
-            continue
-        pf = parse_file(src, cfg.sql_dialect)
+        had = _INHERITED.get(path)
+        if had is not None:  # parsed before the fork: what parse_file would do, minus the parse
+            src = had.source
+            pf = ParsedFile(src)
+            pf.tree, pf.problems = had.tree, list(had.problems)
+            if pf.tree is not None or src.language is Language.SQL:
+                parse_sql_of(pf, cfg.sql_dialect)
+        else:
+            read, _prob = read_file(abspath, path, cfg)
+            if read is None:
+                continue
+            src = read
+            pf = parse_file(src, cfg.sql_dialect)
         models: tuple[str, Any] | None = None
         if module is not None and pf.tree is not None:
             from querylint.python import extract_models
@@ -219,7 +233,10 @@ class _SqlPool:
     """Workers for the SQL half of parsing; every failure falls back to this process."""
 
     def __init__(self, sources: list[SourceFile], cfg: Config, jobs: int | None, min_bytes: int,
-                 module_of: Callable[[SourceFile], str | None] = lambda s: None) -> None:
+                 module_of: Callable[[SourceFile], str | None] = lambda s: None,
+                 parse_first: Callable[[list[SourceFile]], Mapping[str, ParsedFile]] | None = None) -> None:
+        """``parse_first``: parses the files given to the workers in this process before they
+        are forked, so that they inherit the trees (only with the ``fork`` start method)."""
         from querylint.sql.embedded import may_hold_sql
 
         self.results: dict[str, SqlHalf] = {}
@@ -229,8 +246,8 @@ class _SqlPool:
         workers = _workers() if jobs is None else max(0, jobs - 1)
         if workers == 0:
             return
-        picked = [(s.path, s.abspath, module_of(s), len(s.text)) for s in sources
-                  if s.language is Language.SQL or may_hold_sql(s.text)]
+        chosen = [s for s in sources if s.language is Language.SQL or may_hold_sql(s.text)]
+        picked = [(s.path, s.abspath, module_of(s), len(s.text)) for s in chosen]
         if sum(size for *_x, size in picked) < min_bytes:
             return
         try:
@@ -238,6 +255,8 @@ class _SqlPool:
             from concurrent.futures import ProcessPoolExecutor
 
             methods = multiprocessing.get_all_start_methods()
+            if "fork" in methods and parse_first is not None:
+                _INHERITED.update(parse_first(chosen))
             ctx = multiprocessing.get_context("fork" if "fork" in methods else None)
             self.executor = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
             for chunk in _chunks(picked, workers * 4):
@@ -246,6 +265,7 @@ class _SqlPool:
         except Exception:  # no processes here (sandbox, no /dev/shm...): all in this process
             self.close()
             self.offloaded.clear()
+            _INHERITED.clear()
 
     def collect(self) -> None:
         try:
@@ -256,6 +276,7 @@ class _SqlPool:
             pass  # a dead worker: the files it had are parsed here
         finally:
             self.close()
+            _INHERITED.clear()
 
     def close(self) -> None:
         if self.executor is not None:
@@ -481,10 +502,21 @@ class Engine:
                 return None
             return module_path(src.path, is_pkg)
 
+        early: dict[str, ParsedFile] = {}  # parsed before the workers were forked
+
+        def parse_first(chosen: list[SourceFile]) -> dict[str, ParsedFile]:
+            for src in chosen:
+                early[src.path] = parse_file(src, dialect, sql=False)
+            return early
+
         pool = _SqlPool([s for p, s in sources.items() if p not in overridden and p not in cached], cfg, self.jobs,
-                        self.parallel_min_bytes, module_of)
+                        self.parallel_min_bytes, module_of, parse_first)
         self.offloaded = len(pool.offloaded)
-        files = {path: parse_file(src, dialect, sql=path not in pool.offloaded and path not in cached) for path, src in sources.items()}
+        for path, pf in early.items():  # the workers could not take them after all
+            if path not in pool.offloaded and (pf.tree is not None or pf.source.language is Language.SQL):
+                parse_sql_of(pf, dialect)
+        files = {path: early.get(path) or parse_file(src, dialect, sql=path not in pool.offloaded and path not in cached)
+                 for path, src in sources.items()}
         _LongLivedTrees.parsed()
         pool.collect()
         for path in [*cached, *pool.offloaded]:
