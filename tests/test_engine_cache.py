@@ -397,3 +397,34 @@ def test_an_edited_buffer_on_stdin_is_linted_as_typed(tmp_path: Path) -> None:
     result = _run_stdin(root, "new.sql", REPORT)
     assert [(p, line, code) for p, line, code, _m in _lines(result)] == [("new.sql", 1, "QL101")]
     assert not (root / "new.sql").exists()
+
+
+def test_workers_take_the_trees_parsed_before_they_were_forked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import ast
+
+    root = tmp_path / "proj"
+    root.mkdir()
+    (root / "q.py").write_text("def f(cur):\n    cur.execute('SELECT * FROM t')\n", encoding="utf-8")
+    (root / "plain.py").write_text("X = 1\n", encoding="utf-8")
+    log = tmp_path / "parsed.log"
+    real_parse = ast.parse
+
+    def spy(source: Any, filename: str = "<unknown>", *args: Any, **kwargs: Any) -> Any:
+        with open(log, "a", encoding="utf-8") as fh:  # from any process
+            fh.write(f"{os.getpid()} {filename}\n")
+        return real_parse(source, filename, *args, **kwargs)
+
+    monkeypatch.setattr(engine_mod.ast, "parse", spy)
+    engine = Engine(Config(root=str(root), cache=False))
+    engine.jobs, engine.parallel_min_bytes = 2, 0
+    cwd = os.getcwd()
+    os.chdir(root)
+    try:
+        result = engine.run(["."])
+    finally:
+        os.chdir(cwd)
+    assert engine.offloaded == 1
+    parsed = [line.split() for line in log.read_text(encoding="utf-8").splitlines()]
+    assert sorted(name for _pid, name in parsed) == ["plain.py", "q.py"]  # each parsed once
+    assert {pid for pid, _name in parsed} == {str(os.getpid())}  # by this process
+    assert [(d.code, d.span.path) for d in result.diagnostics if d.code == "QL101"] == [("QL101", "q.py")]
