@@ -132,7 +132,7 @@ def find(
     out: list[Suppression] = []
     file_keys: list[str] | None = None
     text = source.text
-    if "querylint" not in text and "noqa" not in text.lower():
+    if not may_hold_suppressions(text):  # the `noqa`s of other tools need no tokenizing
         return out, None
     # last line of each multi-line .sql statement -> its line range
     ends: dict[int, tuple[int, int]] = {}

@@ -96,6 +96,23 @@ def test_noqa_keeps_only_querylint_codes(tmp_path: Path) -> None:
     assert found == [("QL903", 2, "eval"), ("QL903", 3, "eval")]
 
 
+def test_files_with_only_other_tools_noqa_are_not_tokenized(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tokenized: list[str] = []
+    real = suppressions._comment_regions
+
+    def spy(source: SourceFile, *args: Any) -> Any:
+        tokenized.append(source.path)
+        return real(source, *args)
+
+    monkeypatch.setattr(suppressions, "_comment_regions", spy)
+    found = run(tmp_path, {
+        "other.py": "a = eval('1')  # noqa: E501\nb = 1  # NOQA\n",
+        "ours.py": "a = eval('1')  # noqa: ql903\nb = eval('2')\n",
+    })
+    assert found == [("QL903", 1, "eval"), ("QL903", 2, "eval")]  # other.py:1, ours.py:2
+    assert tokenized == ["ours.py"]
+
+
 def test_hash_inside_a_python_string_is_not_a_comment(tmp_path: Path) -> None:
     found = run(tmp_path, {"m.py": "a = eval('# noqa: QL903')\nDOC = '''-- noqa: QL901'''\n"})
     assert found == [("QL903", 1, "eval")]
