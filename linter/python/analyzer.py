@@ -89,7 +89,7 @@ class ModuleInfo:
         src = self.source
         if self._ascii is None:
             self._ascii = src.text.isascii()
-        starts = src.line_starts
+        starts = src._line_starts or src.line_starts
         if self._ascii and 0 < lineno <= len(starts):
             # one byte per character: the byte column is the character column, unless it points
             # past the line (or into its trailing ``\r``), which offset_from_ast clamps
@@ -1003,7 +1003,7 @@ class FunctionWalker:
         if not bounded and iterable is not None and value is None:
             bounded = self.closed_choices(iterable)
         target = getattr(node, "target", None)
-        names = frozenset(n.id for n in ast.walk(target) if isinstance(n, ast.Name)) if target is not None else frozenset()
+        names = frozenset(loops.name_ids(target)) if target is not None else frozenset()
         lp = _Loop(id(node), loops.loop_ref(node, self.mod.path, self.mod.offset, bounded=bounded), bounded,
                    isinstance(node, ast.While), target_names=names, node=node,
                    searches=loops.search_steps(node) if not bounded else frozenset())

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import re
+from collections import deque
 from collections.abc import Callable
 
 from querylint.ir import LoopRef
@@ -62,9 +63,25 @@ def _is_constant_name(node: ast.expr) -> bool:
 _BATCH = re.compile(r"(^|_)(batch|chunk)(es|s)?(_|$)|^(batched|chunked|chunk_list|chunks)$", re.I)
 
 
+def name_ids(node: ast.AST) -> list[str]:
+    """The ``Name`` ids in ``node``, in ``ast.walk`` (breadth-first) order; a bare name, what
+    most loop targets are, without a walk."""
+    if type(node) is ast.Name:
+        return [node.id]
+    out: list[str] = []
+    queue = deque([node])
+    while queue:
+        n = queue.popleft()
+        if type(n) is ast.Name:
+            out.append(n.id)
+            continue
+        queue.extend(ast.iter_child_nodes(n))
+    return out
+
+
 def _first_target_name(target: ast.expr | None) -> str:
     """``batch`` of ``for batch in ...``, ``i`` of ``for i, row in ...``; "" for none."""
-    names = [n.id for n in ast.walk(target) if isinstance(n, ast.Name)] if target is not None else []
+    names = name_ids(target) if target is not None else []
     return names[0] if names else ""
 
 
@@ -109,7 +126,7 @@ def is_configured_few(iterable: ast.expr, target: ast.expr | None) -> bool:
 
 
 def _names(node: ast.AST) -> set[str]:
-    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+    return set(name_ids(node))
 
 
 def varying_names(node: ast.AST) -> frozenset[str]:
