@@ -43,3 +43,32 @@ def test_non_ascii_text_is_folded_first() -> None:
     fullwidth = "".join(chr(ord(c) - ord("a") + 0xFF41) for c in "execute")
     assert may_hold_sql(f"cursor.{fullwidth}('SELECT 1')\n")
     assert not may_hold_sql("données = 1\n")
+
+
+def test_call_lines_are_the_lines_of_the_callee_names() -> None:
+    from querylint.sql.embedded import _call_lines
+
+    text = "a = 1\ncur.execute(\n  'SELECT 1')\nx = text\ny = text  (2)\ncur.execute \\\n ('x')\n"
+    assert _call_lines(text, WORDS) == [2, 5, 6]
+    assert _call_lines("", WORDS) == [] and _call_lines("execute", WORDS) == []
+
+
+def test_sql_is_found_where_the_walk_is_pruned_to_the_callee_lines() -> None:
+    import ast
+
+    from querylint.source import Language, SourceFile
+    from querylint.sql.embedded import find_sql_in_python
+
+    filler = "".join(f"def helper_{i}(x):\n    return [y for y in x if y]\n\n\n" for i in range(50))
+    text = (
+        "from sqlalchemy import text\n\n\n"
+        "@register(text('SELECT 1 FROM decorated'))\n"
+        "def f(cur):\n    return 1\n\n\n"
+        + filler +
+        "class Repo:\n    def g(self, cur):\n        if cur:\n            for _ in range(3):\n"
+        "                cur.execute(\n                    'SELECT 2 FROM nested'\n                )\n\n\n"
+        "def h(cur):\n    return f\"{cur.execute('SELECT 3 FROM fstring')}\"\n"
+    )
+    src = SourceFile("m.py", text, Language.PYTHON)
+    found = [f.sql for f in find_sql_in_python(src, ast.parse(text))]
+    assert found == ["SELECT 1 FROM decorated", "SELECT 2 FROM nested", "SELECT 3 FROM fstring"]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ast
 import re
+from bisect import bisect_left
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -515,14 +516,16 @@ def _is_word_char(c: str) -> bool:
     return c.isalnum() or c == "_"
 
 
-def _has_call(text: str, names: tuple[str, ...]) -> bool:
-    r"""Whether one of ``names`` stands as a word followed by ``(`` (blanks, line continuations
-    and comments may come between, as Python allows inside brackets): for ASCII text, the
-    answer of ``re.search(r"\b(?:n1|n2|...)\b(?:[\s\\]|#[^\n]*\n)*\(", text)``, several times
-    faster: ``str.find`` runs in C at memory speed, while the regex tries its alternation at
-    every position. A call site's callee name always has its ``(`` after it like this; the
-    words alone (``text`` as a variable, ``raw`` as a key) are common, the calls are not."""
+def _call_offsets(text: str, names: tuple[str, ...], first: bool = False) -> list[int]:
+    r"""Offsets of the ``names`` that stand as a word followed by ``(`` (blanks, line
+    continuations and comments may come between, as Python allows inside brackets): for ASCII
+    text, the starts of ``re.finditer(r"\b(?:n1|n2|...)\b(?:[\s\\]|#[^\n]*\n)*\(", text)``,
+    several times faster: ``str.find`` runs in C at memory speed, while the regex tries its
+    alternation at every position. A call site's callee name always has its ``(`` after it like
+    this; the words alone (``text`` as a variable, ``raw`` as a key) are common, the calls are
+    not. ``first``: stop at the first one found."""
     n = len(text)
+    out: list[int] = []
     for name in names:
         i = text.find(name)
         while i != -1:
@@ -538,9 +541,28 @@ def _has_call(text: str, names: tuple[str, ...]) -> bool:
                     else:
                         break
                 if j < n and text[j] == "(":
-                    return True
+                    out.append(i)
+                    if first:
+                        return out
             i = text.find(name, i + 1)
-    return False
+    return out
+
+
+def _has_call(text: str, names: tuple[str, ...]) -> bool:
+    """Whether :func:`_call_offsets` finds one."""
+    return bool(_call_offsets(text, names, first=True))
+
+
+def _call_lines(text: str, names: tuple[str, ...]) -> list[int]:
+    """The 1-based lines, sorted, of the callee names :func:`_call_offsets` finds."""
+    lines: list[int] = []
+    line, prev = 1, 0
+    for off in sorted(_call_offsets(text, names)):
+        line += text.count("\n", prev, off)
+        prev = off
+        if not lines or lines[-1] != line:
+            lines.append(line)
+    return lines
 
 
 def _may_hold_sites(text: str) -> bool:
@@ -561,27 +583,54 @@ def may_hold_sql(text: str) -> bool:
     return _may_hold_sites(text)
 
 
-def _candidate_calls(tree: ast.Module) -> list[ast.Call]:
-    """The calls whose callee could make them a site (one walk; most modules have none).
+def _touches(node: ast.AST, lines: list[int]) -> bool:
+    """Whether ``node`` spans one of ``lines`` (decorators sit above a definition's own line);
+    nodes without a position (``comprehension``, ``withitem``...) always."""
+    first = getattr(node, "lineno", None)
+    if first is None:
+        return True
+    last = getattr(node, "end_lineno", None) or first
+    for d in getattr(node, "decorator_list", ()):
+        first = min(first, d.lineno)
+    i = bisect_left(lines, first)
+    return i < len(lines) and lines[i] <= last
 
-    A plain stack over ``_fields`` (order does not matter here): ``ast.walk`` costs twice as much.
-    """
-    out: list[ast.Call] = []
-    stack: list[ast.AST] = [tree]
+
+def _scan(tree: ast.Module, lines: list[int] | None) -> tuple[list[ast.Call], dict[int, ast.AST], list[ast.AST]]:
+    """The candidate calls (whose callee could make them a site), every visited node's parent
+    (by id), and the scope nodes (the module first) in the breadth-first order of
+    ``ast.walk``: one pass over ``_fields``, as ``ast.iter_child_nodes`` reads them.
+
+    ``lines``: the lines where a callee name stands before ``(`` in the text; a subtree that
+    spans none of them holds no candidate and is not entered (its ancestors are, so a
+    candidate's parents, up to the module, are all known). None: everything is walked."""
+    candidates: list[ast.Call] = []
+    parents: dict[int, ast.AST] = {}
+    scopes: list[ast.AST] = []
+    queue: deque[ast.AST] = deque([tree])
     node_type = ast.AST
-    while stack:
-        node = stack.pop()
+    unpruned = (ast.JoinedStr, ast.FormattedValue)  # positions inside f-strings: not trusted
+    while queue:
+        node = queue.popleft()
         if type(node) is ast.Call:
             func = node.func
             if (isinstance(func, ast.Attribute) and func.attr in _SITE_ATTRS) or (isinstance(func, ast.Name) and func.id in _SITE_NAMES):
-                out.append(node)
+                candidates.append(node)
+        elif isinstance(node, _SCOPES):
+            scopes.append(node)
+        prune = lines is not None and type(node) not in unpruned
         for name in node._fields:
             value = getattr(node, name, None)
-            if type(value) is list:
-                stack.extend([v for v in value if isinstance(v, node_type)])
-            elif isinstance(value, node_type):
-                stack.append(value)
-    return out
+            if isinstance(value, node_type):
+                if not prune or _touches(value, lines):  # type: ignore[arg-type]
+                    parents[id(value)] = node
+                    queue.append(value)
+            elif type(value) is list:
+                for item in value:
+                    if isinstance(item, node_type) and (not prune or _touches(item, lines)):  # type: ignore[arg-type]
+                        parents[id(item)] = node
+                        queue.append(item)
+    return candidates, parents, scopes
 
 
 def find_sql_in_python(source: SourceFile, tree: ast.Module) -> list[SqlFragment]:
@@ -589,7 +638,9 @@ def find_sql_in_python(source: SourceFile, tree: ast.Module) -> list[SqlFragment
     # the scope-by-scope pass below only for the modules that have one.
     if not _may_hold_sites(source.text):
         return []
-    candidates = _candidate_calls(tree)
+    # one walk, into the statements on the lines where a callee name stands before `(`
+    lines = _call_lines(source.text, _SITE_WORD_LIST) if source.text.isascii() else None
+    candidates, parents, scope_order = _scan(tree, lines)
     if not candidates:
         return []
     builder = _Builder(source)
@@ -597,9 +648,8 @@ def find_sql_in_python(source: SourceFile, tree: ast.Module) -> list[SqlFragment
     needs_import = any(isinstance(c.func, ast.Name) and c.func.id == "text" for c in candidates)
     text_imported = needs_import and _sqlalchemy_text_imported(tree)
     candidate_ids = {id(c) for c in candidates}
-    # one walk for the parents and the scopes in ``ast.walk`` order; then only the scopes that
-    # hold a candidate are walked, in that order (a large module has a few such functions)
-    parents, scope_order = _parents_and_scopes(tree)
+    # only the scopes that hold a candidate are walked, in ``ast.walk`` order (a large module
+    # has a few such functions)
     holding: set[int] = set()
     for c in candidates:
         up = parents.get(id(c))
@@ -640,30 +690,6 @@ def find_sql_in_python(source: SourceFile, tree: ast.Module) -> list[SqlFragment
                     found.append((frag.span.start, frag))
     found.sort(key=lambda t: t[0])
     return [f for _, f in found]
-
-
-def _parents_and_scopes(tree: ast.Module) -> tuple[dict[int, ast.AST], list[ast.AST]]:
-    """Every node's parent (by id), and the scope nodes (the module first) in the breadth-first
-    order of ``ast.walk``: one pass over ``_fields``, as ``ast.iter_child_nodes`` reads them."""
-    parents: dict[int, ast.AST] = {}
-    scopes: list[ast.AST] = []
-    queue: deque[ast.AST] = deque([tree])
-    node_type = ast.AST
-    while queue:
-        node = queue.popleft()
-        if isinstance(node, _SCOPES):
-            scopes.append(node)
-        for name in node._fields:
-            value = getattr(node, name, None)
-            if isinstance(value, node_type):
-                parents[id(value)] = node
-                queue.append(value)
-            elif type(value) is list:
-                for item in value:
-                    if isinstance(item, node_type):
-                        parents[id(item)] = node
-                        queue.append(item)
-    return parents, scopes
 
 
 def _dialect_guard(node: ast.AST, parents: dict[int, ast.AST], text: str, builder: _Builder) -> str | None:
