@@ -2,7 +2,8 @@
 
 Every measurement is a fresh subprocess (interpreter start-up included on both sides), run
 ``--runs`` times; the report gives medians and the ratio to the baseline measured in the same
-run, so numbers from different machines compare by ratio, never by seconds.
+run, so numbers from different machines compare by ratio, never by seconds. ``paired`` is the
+median of each round's ratio to the baseline measured just before it in that round.
 
     python bench/run.py CORPUS_DIR [--runs 5] [--sqlfluff]
 
@@ -103,12 +104,15 @@ def main() -> int:
         shutil.rmtree(cache_dir, ignore_errors=True)
 
     base = statistics.median(results["baseline"])
-    print(f"{'what':<12} {'median s':>9} {'ratio':>7}")
+    # `paired`: the median of each round's ratio to the baseline measured just before it, which
+    # cancels the machine's drift between rounds (on a shared machine it can be 20%)
+    print(f"{'what':<12} {'median s':>9} {'ratio':>7} {'paired':>7}")
     for name, runs in results.items():
         if not runs:
             continue
         med = statistics.median(runs)
-        print(f"{name:<12} {med:9.3f} {med / base:7.2f}x")
+        paired = statistics.median(r / b for r, b in zip(runs, results["baseline"], strict=False))
+        print(f"{name:<12} {med:9.3f} {med / base:7.2f}x {paired:6.2f}x")
     return 0
 
 
