@@ -493,6 +493,15 @@ def _walk_parallel(analysis: Analysis, jobs: list[_Job]) -> dict[int, _Record]:
 _BODY_FIELDS: dict[type, tuple[str, ...]] = {}
 
 
+def _body_fields(t: type) -> tuple[str, ...]:
+    """The fields of statement type ``t`` that hold statements (or handlers / match cases)."""
+    names = _BODY_FIELDS.get(t)
+    if names is None:
+        fields = getattr(t, "_fields", ())
+        names = _BODY_FIELDS[t] = tuple(n for n in ("body", "orelse", "finalbody", "handlers", "cases") if n in fields)
+    return names
+
+
 def _statements(body: list[ast.stmt]) -> list[ast.stmt]:
     """Every statement, nested ones included, without walking into expressions (fast)."""
     out: list[ast.stmt] = []
@@ -500,12 +509,7 @@ def _statements(body: list[ast.stmt]) -> list[ast.stmt]:
     while stack:
         st = stack.pop()
         out.append(st)
-        t = type(st)
-        names = _BODY_FIELDS.get(t)
-        if names is None:
-            fields = getattr(t, "_fields", ())
-            names = _BODY_FIELDS[t] = tuple(n for n in ("body", "orelse", "finalbody", "handlers", "cases") if n in fields)
-        for name in names:
+        for name in _body_fields(type(st)):
             sub = getattr(st, name, None)
             if isinstance(sub, list):
                 for child in reversed(sub):
@@ -1843,12 +1847,7 @@ def _exits(node: ast.stmt, memo: dict[int, bool]) -> bool:
         return got
     found = isinstance(node, _EXITS)
     if not found:
-        t = type(node)
-        names = _BODY_FIELDS.get(t)
-        if names is None:
-            fields = getattr(t, "_fields", ())
-            names = _BODY_FIELDS[t] = tuple(n for n in ("body", "orelse", "finalbody", "handlers", "cases") if n in fields)
-        for name in names:
+        for name in _body_fields(type(node)):
             for child in getattr(node, name, None) or ():
                 if isinstance(child, ast.stmt):
                     found = _exits(child, memo)
