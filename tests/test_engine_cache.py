@@ -235,6 +235,18 @@ def test_parallel_and_serial_parsing_give_the_same_results(project: str) -> None
     assert parallel_parsed == serial_parsed
 
 
+def _run_with_a_worker(root: Path) -> tuple[Engine, RunResult]:
+    """A run from inside ``root`` with one parsing worker, whatever the files' size."""
+    engine = Engine(Config(root=str(root), cache=False))
+    engine.jobs, engine.parallel_min_bytes = 2, 0
+    cwd = os.getcwd()
+    os.chdir(root)
+    try:
+        return engine, engine.run(["."])
+    finally:
+        os.chdir(cwd)
+
+
 def test_workers_extract_the_models_of_the_files_they_parse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from querylint import python as pyfe
 
@@ -253,14 +265,7 @@ def test_workers_extract_the_models_of_the_files_they_parse(tmp_path: Path, monk
         return real(path, *args)
 
     monkeypatch.setattr(pyfe, "extract_models", spy)  # the workers are forked after this
-    engine = Engine(Config(root=str(root), cache=False))
-    engine.jobs, engine.parallel_min_bytes = 2, 0
-    cwd = os.getcwd()
-    os.chdir(root)
-    try:
-        result = engine.run(["."])
-    finally:
-        os.chdir(cwd)
+    engine, result = _run_with_a_worker(root)
     assert engine.offloaded == 1  # models.py, the one file with a call site
     assert extracted == ["shop/views.py"]  # here; models.py's facts came from the worker
     assert result.project is not None and list(result.project.models.models) == ["shop.Tag"]
@@ -415,14 +420,7 @@ def test_workers_take_the_trees_parsed_before_they_were_forked(tmp_path: Path, m
         return real_parse(source, filename, *args, **kwargs)
 
     monkeypatch.setattr(engine_mod.ast, "parse", spy)
-    engine = Engine(Config(root=str(root), cache=False))
-    engine.jobs, engine.parallel_min_bytes = 2, 0
-    cwd = os.getcwd()
-    os.chdir(root)
-    try:
-        result = engine.run(["."])
-    finally:
-        os.chdir(cwd)
+    engine, result = _run_with_a_worker(root)
     assert engine.offloaded == 1
     parsed = [line.split() for line in log.read_text(encoding="utf-8").splitlines()]
     assert sorted(name for _pid, name in parsed) == ["plain.py", "q.py"]  # each parsed once
