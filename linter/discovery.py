@@ -15,6 +15,7 @@ found"), as ruff reports ``E902 No such file or directory``, so the exit code is
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -44,6 +45,11 @@ def display_path(abspath: str, root: str) -> str:
     if rel.startswith(".."):
         rel = abspath
     return rel.replace(os.sep, "/")
+
+
+#: a gitignore pattern that is a file or folder name and nothing else (no slash, wildcard,
+#: negation, escape, comment or surrounding blank)
+_PLAIN_NAME = re.compile(r"[^/*?\[\]!\\#\s][^/*?\[\]\\\s]*")
 
 
 def _git_top(folder: str) -> str | None:
@@ -78,7 +84,11 @@ class Matcher:
         self.respect_gitignore = config.respect_gitignore
         patterns = list(config.exclude or DEFAULT_EXCLUDE) + list(config.extend_exclude)
         self.exclude = GitIgnoreSpec.from_lines(patterns)
+        #: the patterns, when all are plain names (the default ones are): a set lookup then
+        #: answers for a walked path what matching every pattern would
+        self._names = frozenset(patterns) if all(_PLAIN_NAME.fullmatch(p) for p in patterns) else None
         self._gitignores: dict[str, Any] = {}  # folder -> spec (or None)
+        self._chains: dict[str, list[tuple[str, Any]]] = {}  # folder -> specs up to the top
 
     def _rel(self, abspath: str, is_dir: bool, base: str | None = None) -> str | None:
         rel = _relpath(abspath, base or self.root)
@@ -95,6 +105,10 @@ class Matcher:
         naming an excluded file does), while e.g. ``__pycache__`` inside it stays excluded.
         ``walked``: the parent folders were already admitted by the walk; check only the path.
         """
+        if walked and self._names is not None:
+            # only plain names: a pattern matches a path whose last part is that name (the
+            # parents were admitted), whatever the base
+            return os.path.basename(abspath.rstrip(os.sep)) in self._names
         rel = self._rel(abspath, is_dir, base)
         if rel is None:
             # Outside the project root: match the path's own name against the patterns.
@@ -130,17 +144,23 @@ class Matcher:
         if rel is None:
             return False
         # deepest .gitignore wins (its negations re-include), as git does
-        folder = os.path.dirname(abspath.rstrip(os.sep))
-        while True:
+        for folder, spec in self._chain(os.path.dirname(abspath.rstrip(os.sep))):
+            sub = _relpath(abspath, folder).replace(os.sep, "/") + ("/" if is_dir else "")
+            res = spec.check_file(sub)
+            if res.include is not None:
+                return bool(res.include)
+        return False
+
+    def _chain(self, folder: str) -> list[tuple[str, Any]]:
+        """The ``.gitignore`` specs from ``folder`` up to the work tree's top, deepest first
+        (worked out once per folder: every file of a folder shares it)."""
+        got = self._chains.get(folder)
+        if got is None:
             spec = self._spec(folder)
-            if spec is not None:
-                sub = _relpath(abspath, folder).replace(os.sep, "/") + ("/" if is_dir else "")
-                res = spec.check_file(sub)
-                if res.include is not None:
-                    return bool(res.include)
-            if folder == self.top or os.path.dirname(folder) == folder:
-                return False
-            folder = os.path.dirname(folder)
+            last = folder == self.top or os.path.dirname(folder) == folder
+            got = ([(folder, spec)] if spec is not None else []) + ([] if last else self._chain(os.path.dirname(folder)))
+            self._chains[folder] = got
+        return got
 
     def skip(self, abspath: str, is_dir: bool, base: str | None = None) -> bool:
         return self.is_excluded(abspath, is_dir, base, walked=True) or self.is_gitignored(abspath, is_dir)

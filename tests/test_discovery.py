@@ -110,3 +110,28 @@ def test_special_files_are_skipped(tmp_path: Path) -> None:
     warnings: list[str] = []
     assert list(discover([str(tmp_path / "pipe.sql")], Config(root=str(tmp_path)), warn=warnings.append)) == []
     assert warnings == [f"{tmp_path / 'pipe.sql'}: not a regular file; skipped"]
+
+
+def test_plain_name_patterns_answer_like_gitignore_matching(tmp_path: Path) -> None:
+    import random
+
+    from querylint.discovery import Matcher
+
+    cfg = Config(root=str(tmp_path), extend_exclude=("generated.py", "fixtures_big"))
+    fast = Matcher(cfg)
+    assert fast._names is not None and "node_modules" in fast._names and "generated.py" in fast._names
+    slow = Matcher(cfg)
+    slow._names = None  # the general gitignore matching
+    rng = random.Random(5)
+    names = ["a", "build", "dist", "node_modules", "x.py", "generated.py", "fixtures_big", "venv", ".git", "b.sql", "buildx"]
+    for _ in range(2000):
+        parts = [rng.choice(names) for _ in range(rng.randint(1, 4))]
+        path = str(tmp_path.joinpath(*parts))
+        for is_dir in (False, True):
+            # walked: the parents were admitted, so only paths whose parents pass are asked
+            if any(slow.is_excluded(str(tmp_path.joinpath(*parts[:i])), True) for i in range(1, len(parts))):
+                continue
+            assert fast.is_excluded(path, is_dir, walked=True) == slow.is_excluded(path, is_dir, walked=True), (parts, is_dir)
+    assert Matcher(Config(root=str(tmp_path), extend_exclude=("*.gen.py",)))._names is None  # a wildcard
+    assert Matcher(Config(root=str(tmp_path), exclude=("build/",)))._names is None  # folders only
+    assert Matcher(Config(root=str(tmp_path), extend_exclude=("!keep",)))._names is None  # a negation
