@@ -75,20 +75,29 @@ class Matcher:
     """Exclude patterns and ``.gitignore`` files, both gitignore-style."""
 
     def __init__(self, config: Config) -> None:
-        from pathspec import GitIgnoreSpec
-
         self.root = os.path.abspath(config.root)
         # .gitignore files count from the git work tree's top down (as git does), even when
         # the project root is a subfolder of the repository
         self.top = _git_top(self.root) or self.root
         self.respect_gitignore = config.respect_gitignore
         patterns = list(config.exclude or DEFAULT_EXCLUDE) + list(config.extend_exclude)
-        self.exclude = GitIgnoreSpec.from_lines(patterns)
+        self._patterns = patterns
+        self._exclude: Any = None
         #: the patterns, when all are plain names (the default ones are): a set lookup then
-        #: answers for a walked path what matching every pattern would
+        #: answers for a walked path what matching every pattern would (and pathspec, a
+        #: twentieth of a second to import, is imported only for a .gitignore file)
         self._names = frozenset(patterns) if all(_PLAIN_NAME.fullmatch(p) for p in patterns) else None
         self._gitignores: dict[str, Any] = {}  # folder -> spec (or None)
         self._chains: dict[str, list[tuple[str, Any]]] = {}  # folder -> specs up to the top
+
+    @property
+    def exclude(self) -> Any:
+        """The exclude patterns as a pathspec ``GitIgnoreSpec`` (built when first needed)."""
+        if self._exclude is None:
+            from pathspec import GitIgnoreSpec
+
+            self._exclude = GitIgnoreSpec.from_lines(self._patterns)
+        return self._exclude
 
     def _rel(self, abspath: str, is_dir: bool, base: str | None = None) -> str | None:
         rel = _relpath(abspath, base or self.root)
@@ -105,11 +114,15 @@ class Matcher:
         naming an excluded file does), while e.g. ``__pycache__`` inside it stays excluded.
         ``walked``: the parent folders were already admitted by the walk; check only the path.
         """
-        if walked and self._names is not None:
+        names = self._names
+        if names is not None and walked:
             # only plain names: a pattern matches a path whose last part is that name (the
             # parents were admitted), whatever the base
-            return os.path.basename(abspath.rstrip(os.sep)) in self._names
+            return os.path.basename(abspath.rstrip(os.sep)) in names
         rel = self._rel(abspath, is_dir, base)
+        if names is not None:  # ... or any of its folders
+            parts = rel.rstrip("/").split("/") if rel is not None else [os.path.basename(abspath.rstrip(os.sep))]
+            return any(part in names for part in parts)
         if rel is None:
             # Outside the project root: match the path's own name against the patterns.
             name = os.path.basename(abspath.rstrip(os.sep))

@@ -132,6 +132,11 @@ def test_plain_name_patterns_answer_like_gitignore_matching(tmp_path: Path) -> N
             if any(slow.is_excluded(str(tmp_path.joinpath(*parts[:i])), True) for i in range(1, len(parts))):
                 continue
             assert fast.is_excluded(path, is_dir, walked=True) == slow.is_excluded(path, is_dir, walked=True), (parts, is_dir)
+    for _ in range(1000):  # a path named on the command line: any of its folders counts too
+        parts = [rng.choice(names) for _ in range(rng.randint(1, 4))]
+        for is_dir in (False, True):
+            for path in (str(tmp_path.joinpath(*parts)), "/elsewhere/" + "/".join(parts)):
+                assert fast.is_excluded(path, is_dir) == slow.is_excluded(path, is_dir), (path, is_dir)
     assert Matcher(Config(root=str(tmp_path), extend_exclude=("*.gen.py",)))._names is None  # a wildcard
     assert Matcher(Config(root=str(tmp_path), exclude=("build/",)))._names is None  # folders only
     assert Matcher(Config(root=str(tmp_path), extend_exclude=("!keep",)))._names is None  # a negation
