@@ -305,3 +305,21 @@ def test_element_annotations() -> None:
     assert el("dict[str, int]") is None and el("Kind") is None and el("tuple[int, str]") is None
     assert loops.is_few_literals(ast.parse("Literal['a', 'b']", mode="eval").body)
     assert not loops.is_few_literals(ast.parse("Literal[" + ", ".join(map(str, range(11))) + "]", mode="eval").body)
+
+
+def test_a_string_annotation_that_is_no_expression_costs_nothing() -> None:
+    # a NUL or a syntax error inside a string annotation: not an annotation, the walk goes on
+    res = lint("""\
+        from shop.models import Author
+
+
+        def f(names: "list[\\\\x00]", other: "list[", ids: "list[int]"):
+            x: "\\\\x00" = None
+            for name in names:
+                print(Author.objects.filter(name=name).count())
+        """, select=["QL201"], path="shop/views.py",
+        extra={"shop/__init__.py": "", "shop/models.py": _AUTHORS})
+    assert res.project is not None and res.project.facts["python"].errors == []
+    assert found(res) == [
+        ("QL201", 7, "`Author.objects.filter(name=name).count()` runs a query on every iteration of `for name in names`"),
+    ]

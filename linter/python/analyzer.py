@@ -668,7 +668,7 @@ class FunctionWalker:
         if isinstance(ann, ast.Constant) and isinstance(ann.value, str):
             try:
                 ann = ast.parse(ann.value, mode="eval").body
-            except SyntaxError:
+            except (SyntaxError, ValueError, RecursionError, MemoryError):  # not an annotation
                 return None
         if isinstance(ann, ast.BinOp) and isinstance(ann.op, ast.BitOr):  # X | None
             return self.annotation(ann.left, name) or self.annotation(ann.right, name)
@@ -857,7 +857,7 @@ class FunctionWalker:
         if isinstance(ann, ast.Constant) and isinstance(ann.value, str):
             try:
                 ann = ast.parse(ann.value, mode="eval").body
-            except SyntaxError:
+            except (SyntaxError, ValueError, RecursionError, MemoryError):  # not an annotation
                 return None
         if not isinstance(ann, (ast.Name, ast.Attribute)):
             return None

@@ -213,7 +213,7 @@ def element_annotation(ann: ast.expr | None) -> ast.expr | None:
     if isinstance(ann, ast.Constant) and isinstance(ann.value, str):
         try:
             ann = ast.parse(ann.value, mode="eval").body
-        except SyntaxError:
+        except (SyntaxError, ValueError, RecursionError, MemoryError):  # not an annotation
             return None
     if isinstance(ann, ast.BinOp) and isinstance(ann.op, ast.BitOr):
         return element_annotation(ann.left) or element_annotation(ann.right)
