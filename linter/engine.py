@@ -232,13 +232,12 @@ def _workers() -> int:
 class _SqlPool:
     """Workers for the SQL half of parsing; every failure falls back to this process."""
 
-    def __init__(self, sources: list[SourceFile], cfg: Config, jobs: int | None, min_bytes: int,
+    def __init__(self, chosen: list[SourceFile], cfg: Config, jobs: int | None, min_bytes: int,
                  module_of: Callable[[SourceFile], str | None] = lambda s: None,
                  parse_first: Callable[[list[SourceFile]], Mapping[str, ParsedFile]] | None = None) -> None:
-        """``parse_first``: parses the files given to the workers in this process before they
-        are forked, so that they inherit the trees (only with the ``fork`` start method)."""
-        from querylint.sql.embedded import may_hold_sql
-
+        """``chosen``: the files that may hold SQL (.sql files, Python with a candidate call).
+        ``parse_first``: parses them in this process before the workers are forked, so that
+        they inherit the trees (only with the ``fork`` start method)."""
         self.results: dict[str, SqlHalf] = {}
         self.futures: list[Any] = []
         self.executor: Any = None
@@ -246,7 +245,6 @@ class _SqlPool:
         workers = _workers() if jobs is None else max(0, jobs - 1)
         if workers == 0:
             return
-        chosen = [s for s in sources if s.language is Language.SQL or may_hold_sql(s.text)]
         picked = [(s.path, s.abspath, module_of(s), len(s.text)) for s in chosen]
         if sum(size for *_x, size in picked) < min_bytes:
             return
@@ -509,7 +507,7 @@ class Engine:
                 early[src.path] = parse_file(src, dialect, sql=False)
             return early
 
-        pool = _SqlPool([s for p, s in sources.items() if p not in overridden and p not in cached], cfg, self.jobs,
+        pool = _SqlPool([s for p, s in sources.items() if p in sql_bearing and p not in cached], cfg, self.jobs,
                         self.parallel_min_bytes, module_of, parse_first)
         self.offloaded = len(pool.offloaded)
         for path, pf in early.items():  # the workers could not take them after all
@@ -708,7 +706,7 @@ class Engine:
 
         # Python tree rules: one walk
         if pf.tree is not None and self.py_rules:
-            pctx = PythonContext(src, project, cfg, tree=pf.tree, parents=_LazyParents(pf.tree))
+            pctx = PythonContext(src, project, cfg, tree=pf.tree)
             # rules that visit only the module need no walk (ast.walk yields the module first)
             nodes: Iterable[ast.AST] = (pf.tree,) if self._py_module_only else ast.walk(pf.tree)
             for node in nodes:
@@ -921,60 +919,6 @@ class _LazySources(dict[str, SourceFile]):
 
     def items(self) -> Any:
         return [(k, v) for k in self if (v := self._load(k)) is not None]
-
-
-class _LazyParents(dict[int, ast.AST]):
-    """``PythonContext.parents`` (child id -> parent), built on the first lookup.
-
-    Most files are checked by rules that never ask for a parent: the map costs a full walk.
-    """
-
-    def __init__(self, tree: ast.AST) -> None:
-        super().__init__()
-        self._tree: ast.AST | None = tree
-
-    def _fill(self) -> None:
-        tree, self._tree = self._tree, None
-        if tree is not None:
-            for parent in ast.walk(tree):
-                for child in ast.iter_child_nodes(parent):
-                    dict.__setitem__(self, id(child), parent)
-
-    def get(self, key: int, default: Any = None) -> Any:
-        self._fill()
-        return dict.get(self, key, default)
-
-    def __getitem__(self, key: int) -> ast.AST:
-        self._fill()
-        return dict.__getitem__(self, key)
-
-    def __contains__(self, key: object) -> bool:
-        self._fill()
-        return dict.__contains__(self, key)
-
-    def __iter__(self) -> Any:
-        self._fill()
-        return dict.__iter__(self)
-
-    def __len__(self) -> int:
-        self._fill()
-        return dict.__len__(self)
-
-    def keys(self) -> Any:
-        self._fill()
-        return dict.keys(self)
-
-    def values(self) -> Any:
-        self._fill()
-        return dict.values(self)
-
-    def items(self) -> Any:
-        self._fill()
-        return dict.items(self)
-
-    def __setitem__(self, key: int, value: ast.AST) -> None:
-        self._fill()
-        dict.__setitem__(self, key, value)
 
 
 def _dispatch_table(rules: Sequence[Rule]) -> dict[str, list[tuple[Rule, Any]]]:

@@ -149,8 +149,18 @@ class FileContext:
 @dataclass
 class PythonContext(FileContext):
     tree: ast.Module | None = None
-    #: child node id -> parent node, filled by the engine's walk
-    parents: dict[int, ast.AST] = field(default_factory=dict)
+    _parents: dict[int, ast.AST] | None = field(default=None, init=False, repr=False, compare=False)
+
+    @property
+    def parents(self) -> dict[int, ast.AST]:
+        """Child node id -> parent node of ``tree``, built on first use: most files are checked
+        by rules that never ask for a parent, and the map costs a walk of the whole tree."""
+        if self._parents is None:
+            self._parents = {}
+            for parent in ast.walk(self.tree) if self.tree is not None else ():
+                for child in ast.iter_child_nodes(parent):
+                    self._parents[id(child)] = parent
+        return self._parents
 
     def node_span(self, node: ast.AST) -> Span:
         lineno = getattr(node, "lineno", 1)
