@@ -31,6 +31,19 @@ class Language(Enum):
         return None
 
 
+def line_starts_of(lines: list[str]) -> list[int]:
+    """The offsets of the first characters of ``lines``, a text split at ``\\n``: each line's
+    length plus its newline, summed, all in C (no Python call per line)."""
+    return list(accumulate(map(add, map(len, lines[:-1]), repeat(1)), initial=0))
+
+
+def char_column(line: str, byte_col: int) -> int:
+    """The character column in ``line`` of a UTF-8 byte column (what ``ast`` counts)."""
+    if line.isascii():  # a byte per character: no encode/decode round trip
+        return min(byte_col, len(line))
+    return len(line.encode("utf-8", "surrogatepass")[:byte_col].decode("utf-8", "ignore"))
+
+
 @fast_pickle
 @dataclass(frozen=True, slots=True)
 class SourceFile:
@@ -54,10 +67,12 @@ class SourceFile:
     def line_starts(self) -> tuple[int, ...]:
         starts = self._line_starts
         if starts is None:
-            # each line's length plus its newline, summed: all in C
-            starts = tuple(accumulate(map(add, map(len, self.text.split("\n")[:-1]), repeat(1)), initial=0))
+            starts = tuple(line_starts_of(self.text.split("\n")))
             object.__setattr__(self, "_line_starts", starts)
         return starts
+
+    # the position methods below run for every span: they read ``_line_starts`` directly once
+    # computed, and call the property only the first time
 
     # -- offsets <-> positions -------------------------------------------------------------
     def line_of(self, offset: int) -> int:
@@ -89,11 +104,7 @@ class SourceFile:
     def offset_from_ast(self, lineno: int, col_offset: int) -> int:
         """Character offset of an ``ast`` position (1-based line, UTF-8 *byte* column)."""
         line = self.line_text(lineno) if 1 <= lineno <= len(self._line_starts or self.line_starts) else ""
-        if line.isascii():  # one byte per character: no encode/decode round trip
-            col = min(col_offset, len(line))
-        else:
-            col = len(line.encode("utf-8", "surrogatepass")[:col_offset].decode("utf-8", "ignore"))
-        return self.offset(lineno, col + 1)
+        return self.offset(lineno, char_column(line, col_offset) + 1)
 
     def utf16_position(self, offset: int) -> tuple[int, int]:
         """0-based (line, UTF-16 column), as the Language Server Protocol counts."""

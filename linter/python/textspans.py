@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import ast
 from functools import cached_property
-from itertools import accumulate, repeat
-from operator import add
 
-from querylint.source import Span
+from querylint.source import Span, char_column, line_starts_of
 
 
 class LazySpans:
@@ -27,16 +25,12 @@ class LazySpans:
 
     @cached_property
     def line_starts(self) -> list[int]:
-        # each line's length plus its newline, summed: all in C (no Python call per line)
-        return list(accumulate(map(add, map(len, self.lines[:-1]), repeat(1)), initial=0))
+        return line_starts_of(self.lines)
 
     def offset(self, lineno: int, col: int) -> int:
         if lineno < 1 or lineno > len(self.line_starts):
             return len(self.text)
-        line = self.lines[lineno - 1]
-        if line.isascii():  # a byte per character
-            return self.line_starts[lineno - 1] + min(col, len(line))
-        return self.line_starts[lineno - 1] + len(line.encode("utf-8", "surrogatepass")[:col].decode("utf-8", "ignore"))
+        return self.line_starts[lineno - 1] + char_column(self.lines[lineno - 1], col)
 
     def span(self, node: ast.AST) -> Span:
         start = self.offset(getattr(node, "lineno", 1), getattr(node, "col_offset", 0))
