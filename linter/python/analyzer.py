@@ -665,11 +665,10 @@ class FunctionWalker:
                 self.env[arg.arg] = Session()
 
     def annotation(self, ann: ast.expr, name: str) -> object:
-        if isinstance(ann, ast.Constant) and isinstance(ann.value, str):
-            try:
-                ann = ast.parse(ann.value, mode="eval").body
-            except (SyntaxError, ValueError, RecursionError, MemoryError):  # not an annotation
-                return None
+        parsed = loops.unquoted(ann)
+        if parsed is None:
+            return None
+        ann = parsed
         if isinstance(ann, ast.BinOp) and isinstance(ann.op, ast.BitOr):  # X | None
             return self.annotation(ann.left, name) or self.annotation(ann.right, name)
         if isinstance(ann, ast.Subscript):
@@ -854,14 +853,10 @@ class FunctionWalker:
         return next((p.annotation for p in (*a.posonlyargs, *a.args, *a.kwonlyargs) if p.arg == name), None)
 
     def _class_of(self, ann: ast.expr) -> ClassInfo | None:
-        if isinstance(ann, ast.Constant) and isinstance(ann.value, str):
-            try:
-                ann = ast.parse(ann.value, mode="eval").body
-            except (SyntaxError, ValueError, RecursionError, MemoryError):  # not an annotation
-                return None
-        if not isinstance(ann, (ast.Name, ast.Attribute)):
+        parsed = loops.unquoted(ann)
+        if not isinstance(parsed, (ast.Name, ast.Attribute)):
             return None
-        dotted = self.a._dotted(ann, self.mod)
+        dotted = self.a._dotted(parsed, self.mod)
         qual = self.a.resolve(dotted) if dotted else None
         return self.a.classes.get(qual) if qual else None
 

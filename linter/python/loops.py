@@ -208,17 +208,24 @@ _COLLECTIONS = frozenset({"list", "List", "set", "Set", "frozenset", "FrozenSet"
                           "Iterable", "Collection", "Iterator", "MutableSequence", "AbstractSet"})
 
 
-def element_annotation(ann: ast.expr | None) -> ast.expr | None:
-    """``X`` of ``list[X]`` / ``Sequence[X]`` / ``X | None`` of those / a string annotation."""
+def unquoted(ann: ast.expr | None) -> ast.expr | None:
+    """A string annotation (``"list[Book]"``) parsed, any other node as it is; None for a
+    string that is no expression (whatever the parser raises: ValueError for a NUL on 3.10)."""
     if isinstance(ann, ast.Constant) and isinstance(ann.value, str):
         try:
-            ann = ast.parse(ann.value, mode="eval").body
-        except (SyntaxError, ValueError, RecursionError, MemoryError):  # not an annotation
+            return ast.parse(ann.value, mode="eval").body
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
             return None
+    return ann
+
+
+def element_annotation(ann: ast.expr | None) -> ast.expr | None:
+    """``X`` of ``list[X]`` / ``Sequence[X]`` / ``X | None`` of those / a string annotation."""
+    ann = unquoted(ann)
     if isinstance(ann, ast.BinOp) and isinstance(ann.op, ast.BitOr):
         return element_annotation(ann.left) or element_annotation(ann.right)
     if isinstance(ann, ast.Subscript):
-        head = ann.value.attr if isinstance(ann.value, ast.Attribute) else ann.value.id if isinstance(ann.value, ast.Name) else ""
+        head = _last_name(ann.value)
         if head == "Optional":
             return element_annotation(ann.slice)
         if head in _COLLECTIONS and not isinstance(ann.slice, ast.Tuple):
@@ -230,7 +237,7 @@ def is_few_literals(ann: ast.expr | None) -> bool:
     """``Literal["url", "table"]``: a closed set of a few values."""
     if not isinstance(ann, ast.Subscript):
         return False
-    head = ann.value.attr if isinstance(ann.value, ast.Attribute) else ann.value.id if isinstance(ann.value, ast.Name) else ""
+    head = _last_name(ann.value)
     items = ann.slice.elts if isinstance(ann.slice, ast.Tuple) else [ann.slice]
     return head == "Literal" and len(items) <= MAX_BOUNDED_ITEMS
 
