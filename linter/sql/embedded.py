@@ -634,12 +634,17 @@ def _scan(tree: ast.Module, lines: list[int] | None) -> tuple[list[ast.Call], di
 
 
 def find_sql_in_python(source: SourceFile, tree: ast.Module) -> list[SqlFragment]:
-    # Most modules hold no SQL at all: a text test, then one walk for candidate calls, and
-    # the scope-by-scope pass below only for the modules that have one.
-    if not _may_hold_sites(source.text):
+    # Most modules hold no SQL at all: a text test (the lines where a callee name stands
+    # before `(`), then one walk into the statements on those lines, and the scope-by-scope
+    # pass below only for the modules that have a candidate call.
+    text = source.text
+    lines: list[int] | None = None
+    if text.isascii():
+        lines = _call_lines(text, _SITE_WORD_LIST)
+        if not lines:
+            return []
+    elif not _may_hold_sites(text):
         return []
-    # one walk, into the statements on the lines where a callee name stands before `(`
-    lines = _call_lines(source.text, _SITE_WORD_LIST) if source.text.isascii() else None
     candidates, parents, scope_order = _scan(tree, lines)
     if not candidates:
         return []
