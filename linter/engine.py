@@ -122,9 +122,11 @@ def parse_sql_of(pf: ParsedFile, dialect: str) -> None:
 # -- parallel parsing ---------------------------------------------------------------------------
 #
 # Every tree is needed in this process (the Python front end reads them all), and unpickling a
-# tree costs more than parsing it: so workers take the SQL half only. They get the files that
-# can hold SQL (.sql files, Python with a candidate call), parse them on their own and send back
-# fragments, statements and problems, while this process builds the trees of every file.
+# tree costs more than parsing it: so workers take the SQL half only. This process parses the
+# files that can hold SQL (.sql files, Python with a candidate call) first, then forks the
+# workers, which inherit those trees, find and parse the SQL, extract the files' model facts
+# and send back fragments, statements, problems and facts, while this process parses the rest.
+# (Without ``fork`` a worker reads and parses its files itself.)
 
 #: fewer bytes than this to hand to workers: starting processes costs more than they save
 PARALLEL_MIN_BYTES = 1_000_000
