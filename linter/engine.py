@@ -18,7 +18,7 @@ from querylint import discovery, registry, suppressions
 from querylint.cache import RunCache
 from querylint.config import Config
 from querylint.diagnostics import Diagnostic
-from querylint.project import ParsedFile, ParseProblem, ProjectIndex, TreeOnDemand
+from querylint.project import ParsedFile, ParseProblem, ProjectIndex, TreeOnDemand, tree_left_out
 from querylint.rule import (
     FileContext,
     InternalErrorRule,
@@ -188,6 +188,13 @@ def _chunks(sizes: list[tuple[str, str, str | None, int]], n: int) -> list[list[
     return [c for c in chunks if c]
 
 
+def _tree_on_demand(src: SourceFile) -> ParsedFile:
+    """The file of a tree another process parsed: parsed here only if something asks for it."""
+    pf = ParsedFile(src)
+    TreeOnDemand.adopt(pf)
+    return pf
+
+
 class _LongLivedTrees:
     """The cyclic garbage collector stays off while the trees are built, then they are frozen.
 
@@ -285,17 +292,21 @@ class _SqlPool:
 
 
 def index_project(files: dict[str, ParsedFile], root: str, on_error: Callable[[str, BaseException], None], config: Config | None = None,
-                  premade_models: Mapping[str, tuple[str, Any]] | None = None) -> ProjectIndex:
+                  premade_models: Mapping[str, tuple[str, Any]] | None = None, partner: Any = None) -> ProjectIndex:
     """Phase one: models, migrations, schema, queries, call graph.
 
     ``premade_models``: model facts the parsing workers computed, by path (with their key).
+    ``partner``: the process holding half of the trees (``querylint.python.split``).
     """
     from querylint import migrations, python
     from querylint import sql as sqlfe
+    from querylint.python.split import PARTNER
 
     project = ProjectIndex(root=root, files=files, config=config)
     if premade_models:
         project.facts[python.PREMADE_MODELS] = dict(premade_models)
+    if partner is not None:
+        project.facts[PARTNER] = partner
     steps: list[tuple[str, Callable[[ProjectIndex], None]]] = [
         ("models", python.index_models),
         ("migrations", migrations.gather),
@@ -307,6 +318,7 @@ def index_project(files: dict[str, ParsedFile], root: str, on_error: Callable[[s
             step(project)
         except Exception as exc:  # one broken front end must not stop the run
             on_error(name, exc)
+    project.facts.pop(PARTNER, None)  # the analysis took it, unless a step before it failed
     for pf in files.values():
         for st in pf.statements:
             try:
@@ -325,7 +337,13 @@ class Engine:
         #: everything is parsed in this process
         self.jobs: int | None = None
         self.parallel_min_bytes = PARALLEL_MIN_BYTES
+        #: bytes of Python below which no partner process takes half of the project
+        #: (``querylint.python.split``); the partner of the running index, if any
+        self.split_min_bytes: int | None = None
+        self._partner: Any = None
         self.offloaded = 0  # files whose SQL the last run parsed in workers
+        #: files of the last run that the partner process parsed and walked (querylint.python.split)
+        self.halved: frozenset[str] = frozenset()
         #: model facts the parsing workers computed (index_models takes them), by path
         self._premade_models: dict[str, tuple[str, Any]] = {}
         self._internal_errors = 0
@@ -509,23 +527,41 @@ class Engine:
                 early[src.path] = parse_file(src, dialect, sql=False)
             return early
 
-        pool = _SqlPool([s for p, s in sources.items() if p in sql_bearing and p not in cached], cfg, self.jobs,
+        partner = self._start_partner(sources, overridden, sql_bearing - set(cached), module_of)
+        halved = partner.paths if partner is not None else frozenset()
+        pool = _SqlPool([s for p, s in sources.items() if p in sql_bearing and p not in cached and p not in halved], cfg, self.jobs,
                         self.parallel_min_bytes, module_of, parse_first)
         self.offloaded = len(pool.offloaded)
         for path, pf in early.items():  # the workers could not take them after all
             if path not in pool.offloaded and (pf.tree is not None or pf.source.language is Language.SQL):
                 parse_sql_of(pf, dialect)
-        files = {path: early.get(path) or parse_file(src, dialect, sql=path not in pool.offloaded and path not in cached)
+        files = {path: early.get(path) or (_tree_on_demand(src) if path in halved
+                                           else parse_file(src, dialect, sql=path not in pool.offloaded and path not in cached))
                  for path, src in sources.items()}
         _LongLivedTrees.parsed()
         pool.collect()
+        if partner is not None:
+            if partner.collect_stubs():
+                self._premade_models.update(partner.models)
+                for path, (fragments, statements, problems) in partner.sql.items():
+                    pf = files[path]
+                    pf.fragments, pf.statements, pf.problems = fragments, statements, problems
+                for path in partner.unparsed:  # its message (a syntax error) comes from here
+                    files[path] = parse_file(sources[path], dialect)
+                self._partner = partner
+                self.halved = frozenset(partner.stubs)
+            else:  # it failed: its files are parsed here after all
+                partner.close()
+                for path in halved:
+                    files[path] = parse_file(sources[path], dialect, sql=path not in cached)
         for path in [*cached, *pool.offloaded]:
             pf = files[path]
-            if pf.tree is None and pf.source.language is Language.PYTHON:
+            parsed = tree_left_out(pf) or pf.tree is not None
+            if not parsed and pf.source.language is Language.PYTHON:
                 continue  # a syntax error: parse_file stops there too
             if path in cached:
                 has_tree, fragments, statements, problems = cached[path]
-                if has_tree == (pf.tree is not None):
+                if has_tree == parsed:
                     pf.fragments, pf.statements, pf.problems = fragments, statements, problems
                     continue
                 parse_sql_of(pf, dialect)
@@ -541,11 +577,43 @@ class Engine:
             new_pack: dict[tuple[str, str], Any] = {}
             for path in sorted(sql_bearing):
                 pf = files[path]
-                if pf.tree is not None or pf.source.language is Language.SQL:
-                    new_pack[(path, pf.source.digest)] = (pf.tree is not None, pf.fragments, pf.statements, pf.problems)
+                parsed = tree_left_out(pf) or pf.tree is not None
+                if parsed or pf.source.language is Language.SQL:
+                    new_pack[(path, pf.source.digest)] = (parsed, pf.fragments, pf.statements, pf.problems)
             if new_pack.keys() != pack.keys():
                 cache.put_pack(kind, new_pack)
         return files
+
+    def _start_partner(self, sources: dict[str, SourceFile], overridden: set[str], sql_wanted: set[str],
+                       module_of: Callable[[SourceFile], str | None]) -> Any:
+        """A forked partner parsing and walking half of the project's Python files, or None
+        (too small a project, one CPU, no ``fork``): ``querylint.python.split``."""
+        from querylint.python import split
+
+        self._partner = None
+        self.halved = frozenset()
+        min_bytes = split.MIN_BYTES if self.split_min_bytes is None else self.split_min_bytes
+        if (_workers() if self.jobs is None else self.jobs - 1) <= 0:
+            return None
+        python = [s for s in sources.values() if s.language is Language.PYTHON]
+        total = sum(len(s.text) for s in python)
+        if total < min_bytes or not split.available():
+            return None
+        from querylint.migrations.django import is_django_migration_path
+
+        # files whose trees only the parse and the Python analysis read: not migrations (Django,
+        # Alembic), settings and app configs, read by the migration readers
+        eligible = [s for s in python if s.path.endswith(".py") and s.path not in overridden
+                    and not is_django_migration_path(s.path) and not ("revision" in s.text and "upgrade" in s.text)
+                    and "settings" not in s.path and not s.path.endswith("apps.py")]
+        half = split.pick_half(eligible, total)
+        if not half:
+            return None
+        try:
+            return split.Partner([(s, module_of(s), s.path in sql_wanted) for s in half], sources, self.config,
+                                 os.path.abspath(self.config.root))
+        except Exception:  # no processes here (sandbox...): everything in this process
+            return None
 
     def _index(self, files: dict[str, ParsedFile], targets: list[str], root: str) -> tuple[ProjectIndex, list[Diagnostic]]:
         index_errors: list[Diagnostic] = []
@@ -556,7 +624,12 @@ class Engine:
                 index_errors.append(d)
 
         premade, self._premade_models = self._premade_models, {}
-        return index_project(files, root, on_error, config=self.config, premade_models=premade), index_errors
+        partner, self._partner = self._partner, None
+        try:
+            return index_project(files, root, on_error, config=self.config, premade_models=premade, partner=partner), index_errors
+        finally:
+            if partner is not None:
+                partner.close()
 
     def _finish(self, result: RunResult, files: dict[str, ParsedFile], targets: list[str],
                 problems: list[tuple[str, ParseProblem]], root: str) -> RunResult:
@@ -707,10 +780,17 @@ class Engine:
                     out.append(e)
 
         # Python tree rules: one walk
-        if pf.tree is not None and self.py_rules:
-            pctx = PythonContext(src, project, cfg, tree=pf.tree)
-            # rules that visit only the module need no walk (ast.walk yields the module first)
-            nodes: Iterable[ast.AST] = (pf.tree,) if self._py_module_only else ast.walk(pf.tree)
+        if self.py_rules and (tree_left_out(pf) or pf.tree is not None):
+            if self._py_module_only and tree_left_out(pf):
+                # rules that read the facts, not the tree: the tree another process parsed is
+                # not parsed again here (the context parses it if a rule asks for parents)
+                pctx = PythonContext(src, project, cfg, parsed=pf)
+                nodes: Iterable[ast.AST] = (ast.Module(body=[], type_ignores=[]),)
+            else:
+                assert pf.tree is not None
+                pctx = PythonContext(src, project, cfg, tree=pf.tree)
+                # rules that visit only the module need no walk (ast.walk yields the module first)
+                nodes = (pf.tree,) if self._py_module_only else ast.walk(pf.tree)
             for node in nodes:
                 for rule, meth in self._py_visitors.get(type(node).__name__, ()):
                     guarded(rule, meth, (node, pctx), pctx.node_span(node) if hasattr(node, "lineno") else Span(src.path, 0, 0))
@@ -833,14 +913,15 @@ def _store_index(run_cache: RunCache, key: str, manifest: list[tuple[str, str]],
     """Pickle the index, minus the trees and the facts only phase one reads (restored after)."""
     from querylint.project import INDEX_ONLY_FACTS
 
-    trees = {path: pf.tree for path, pf in project.files.items() if pf.tree is not None}
+    lazy = {path for path, pf in project.files.items() if tree_left_out(pf)}  # never parsed here: none to drop
+    trees = {path: pf.tree for path, pf in project.files.items() if path not in lazy and pf.tree is not None}
     facts = dict(project.facts)
     try:
         for path in trees:
             project.files[path].tree = None
         for k in INDEX_ONLY_FACTS:
             project.facts.pop(k, None)
-        run_cache.store(key, manifest, digests, _CachedIndex(project, frozenset(trees), digests), "index")
+        run_cache.store(key, manifest, digests, _CachedIndex(project, frozenset(trees) | lazy, digests), "index")
     finally:
         for path, tree in trees.items():
             project.files[path].tree = tree

@@ -70,6 +70,11 @@ class TreeOnDemand(ParsedFile):
         pf.__dict__["_tree_left_out"] = True
 
 
+def tree_left_out(pf: ParsedFile) -> bool:
+    """``pf`` has a tree that was not parsed here (yet): asking for ``pf.tree`` parses it."""
+    return type(pf) is TreeOnDemand and bool(pf.__dict__.get("_tree_left_out"))
+
+
 @dataclass
 class ProjectIndex:
     root: str

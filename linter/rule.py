@@ -149,6 +149,8 @@ class FileContext:
 @dataclass
 class PythonContext(FileContext):
     tree: ast.Module | None = None
+    #: the parsed file, when ``tree`` was left out: its tree is parsed if a rule asks for parents
+    parsed: Any = None
     _parents: dict[int, ast.AST] | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
@@ -157,6 +159,8 @@ class PythonContext(FileContext):
         by rules that never ask for a parent, and the map costs a walk of the whole tree."""
         if self._parents is None:
             self._parents = {}
+            if self.tree is None and self.parsed is not None:
+                self.tree = self.parsed.tree
             for parent in ast.walk(self.tree) if self.tree is not None else ():
                 for child in ast.iter_child_nodes(parent):
                     self._parents[id(child)] = parent

@@ -685,7 +685,7 @@ def read_project(project: ProjectIndex) -> list[AlembicFile]:
         if not path.endswith(".py"):
             continue
         pf = project.files[path]
-        if pf.tree is None or "revision" not in pf.source.text or "upgrade" not in pf.source.text:
+        if "revision" not in pf.source.text or "upgrade" not in pf.source.text or pf.tree is None:
             continue
         try:
             af = read_alembic_file(pf)

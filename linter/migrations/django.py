@@ -344,7 +344,7 @@ def _migration_class(tree: ast.Module) -> ast.ClassDef | None:
 def read_django_file(pf: ParsedFile, auth_user_model: str = "auth.user", app_label: str | None = None) -> DjangoFile | None:
     """The header of a Django migration file, or None when the file is not one."""
     src = pf.source
-    if pf.tree is None or not is_django_migration_path(src.path):
+    if not is_django_migration_path(src.path) or pf.tree is None:
         return None
     cls = _migration_class(pf.tree)
     if cls is None:
@@ -416,7 +416,7 @@ def _dependencies(node: ast.expr, auth_user_model: str) -> list[tuple[str, str]]
 def find_auth_user_model(project: ProjectIndex) -> str:
     """``AUTH_USER_MODEL = "accounts.User"`` in a settings module, else ``auth.User``."""
     for path, pf in sorted(project.files.items()):
-        if pf.tree is None or "settings" not in path:
+        if "settings" not in path or pf.tree is None:
             continue
         for stmt in pf.tree.body:
             target, value = _assignment(stmt)

@@ -15,9 +15,10 @@ import ast
 import gc
 import re
 import threading
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from querylint.diagnostics import Confidence
 from querylint.ir import LoopRef, Op, Origin, Predicate, Query, QueryKind, ValueKind
@@ -38,7 +39,11 @@ from querylint.python.values import (
     Via,
     Wrapped,
 )
+from querylint.slotstate import fast_pickle
 from querylint.source import SourceFile, Span
+
+if TYPE_CHECKING:
+    from querylint.python.split import Partner
 
 FuncNode = ast.FunctionDef | ast.AsyncFunctionDef
 
@@ -63,7 +68,7 @@ def module_name(path: str) -> str:
 @dataclass
 class ClassInfo:
     qualname: str
-    node: ast.ClassDef
+    node: ast.ClassDef | ClassStub
     module: ModuleInfo
     bases: list[str]  # qualified (best effort) base names
     model: Model | None = None
@@ -76,7 +81,7 @@ class ModuleInfo:
     path: str
     name: str
     source: SourceFile
-    tree: ast.Module
+    tree: ast.Module | None  # None: a stub (the module was parsed by another process)
     imports: dict[str, str] = field(default_factory=dict)  # local name -> dotted target
     #: module-level ``Product = get_model("catalogue", "Product")`` (django-oscar, apps.get_model)
     model_aliases: dict[str, str] = field(default_factory=dict)
@@ -99,7 +104,7 @@ class ModuleInfo:
                 return start + col
         return int(src.offset_from_ast(lineno, col))
 
-    def span(self, node: ast.AST) -> Span:
+    def span(self, node: ast.AST | ClassStub | FuncStub) -> Span:
         lineno = getattr(node, "lineno", 1)
         col = getattr(node, "col_offset", 0)
         start = self.offset(lineno, col)
@@ -107,6 +112,95 @@ class ModuleInfo:
         end_c = getattr(node, "end_col_offset", None)
         end = self.offset(end_l, end_c) if end_c is not None else start
         return Span(self.path, start, max(start, end))
+
+
+# -- stubs: what the analysis reads of a module another process parsed ----------------------
+#
+# A tree cannot travel between processes cheaply (unpickling one costs more than parsing it),
+# so when half of the project is parsed and walked by a forked partner (``querylint.python.split``)
+# each side gets the other half's modules as stubs: their imports, top-level functions and
+# classes, with no bodies. Walking a function reads other modules only through names (methods,
+# bases), a class body's field annotations, the source text of classes and of QuerySet and
+# Manager methods, and the ``return self.<chain>`` body of those methods: the stubs keep exactly
+# that, so both sides build the same index (tests/test_split.py compares them).
+
+
+@fast_pickle
+@dataclass(slots=True)
+class FuncStub:
+    """A function or method of a module this process did not parse: its name and position."""
+    name: str
+    lineno: int
+    col_offset: int
+    end_lineno: int | None
+    end_col_offset: int | None
+
+
+@fast_pickle
+@dataclass(slots=True)
+class ClassStub:
+    """A top-level class of a module this process did not parse."""
+    name: str
+    lineno: int
+    col_offset: int
+    end_lineno: int | None
+    end_col_offset: int | None
+    bases: list[str]
+    #: ``attr: T`` of the class body (``ast.AnnAssign`` without value), in body order
+    body: list[ast.stmt]
+    #: (name, is a property, the method) in body order: the whole method for QuerySet and
+    #: Manager classes (their ``return self.<chain>`` bodies are followed), else a FuncStub
+    methods: list[tuple[str, bool, FuncNode | FuncStub]]
+
+
+@fast_pickle
+@dataclass(slots=True)
+class ModuleStub:
+    imports: dict[str, str]
+    model_aliases: dict[str, str]
+    db_module: bool
+    #: top-level functions and classes in body order
+    items: list[FuncStub | ClassStub]
+
+
+def _func_stub(node: FuncNode) -> FuncStub:
+    return FuncStub(node.name, node.lineno, node.col_offset, node.end_lineno, node.end_col_offset)
+
+
+def _is_qs_class(name: str) -> bool:
+    return name.endswith("QuerySet") or name.endswith("Manager")
+
+
+def module_stub(source: SourceFile, tree: ast.Module) -> ModuleStub:
+    """The stub of a parsed module (what :meth:`Analysis.index` reads of it)."""
+    mod = ModuleInfo(source.path, module_name(source.path), source, tree)
+    Analysis._imports(mod)
+    Analysis._aliases(mod)
+    return stub_of(mod)
+
+
+def stub_of(mod: ModuleInfo) -> ModuleStub:
+    """The stub of a module indexed from its tree."""
+    assert mod.tree is not None
+    items: list[FuncStub | ClassStub] = []
+    for node in mod.tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            items.append(_func_stub(node))
+        elif isinstance(node, ast.ClassDef):
+            qs = _is_qs_class(node.name)
+            bases = [b for b in (Analysis._dotted(x, mod) for x in node.bases) if b]
+            body: list[ast.stmt] = [ast.AnnAssign(target=ast.Name(id=st.target.id), annotation=st.annotation, simple=1)
+                                    for st in node.body if isinstance(st, ast.AnnAssign) and isinstance(st.target, ast.Name)]
+            methods: list[tuple[str, bool, FuncNode | FuncStub]] = [
+                (item.name, _is_property(item), item if qs else _func_stub(item))
+                for item in node.body if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef))]
+            items.append(ClassStub(node.name, node.lineno, node.col_offset, node.end_lineno, node.end_col_offset, bases, body, methods))
+    return ModuleStub(mod.imports, mod.model_aliases, mod.db_module, items)
+
+
+def _is_property(item: FuncNode) -> bool:
+    return any(_decorator_name(d) in ("property", "cached_property") for d in item.decorator_list)
+
 
 
 class Analysis:
@@ -118,7 +212,7 @@ class Analysis:
         self.facts = PythonFacts()
         self.modules: dict[str, ModuleInfo] = {}
         self.classes: dict[str, ClassInfo] = {}
-        self.functions: dict[str, tuple[FuncNode, ModuleInfo, ClassInfo | None]] = {}
+        self.functions: dict[str, tuple[FuncNode | FuncStub, ModuleInfo, ClassInfo | None]] = {}
         self._suffix_cache: dict[str, str | None] = {}
         self._custom_manager_cache: dict[str, bool] = {}
         self._suffixes: dict[str, list[str]] | None = None
@@ -132,9 +226,22 @@ class Analysis:
         self._unique_keys: dict[str, list[tuple[str, ...]]] = {}
 
     # -- phase: index --------------------------------------------------------------------
-    def index(self) -> None:
-        for path, pf in self.project.files.items():
-            if pf.tree is None or not path.endswith(".py"):
+    def index(self, stubs: Mapping[str, ModuleStub] | None = None, order: Iterable[str] | None = None,
+              sources: Mapping[str, SourceFile] | None = None) -> None:
+        """Modules, classes and functions of the project, in file order (``order``, else the
+        project's files). A path in ``stubs`` is read from its stub (its ``source`` from
+        ``sources``, else the project's file); the others from their trees."""
+        files = self.project.files
+        for path in order if order is not None else files:
+            if not path.endswith(".py"):
+                continue
+            stub = stubs.get(path) if stubs else None
+            if stub is not None:
+                source = sources[path] if sources is not None else files[path].source
+                self._add_stub(path, source, stub)
+                continue
+            pf = files.get(path)
+            if pf is None or pf.tree is None:
                 continue
             mod = ModuleInfo(path, module_name(path), pf.source, pf.tree)
             self._imports(mod)
@@ -146,7 +253,29 @@ class Analysis:
                 elif isinstance(node, ast.ClassDef):
                     self._class(mod, node)
 
-    def _imports(self, mod: ModuleInfo) -> None:
+    def _add_stub(self, path: str, source: SourceFile, stub: ModuleStub) -> None:
+        """:meth:`index` of one module from its stub: the same modules, classes and functions,
+        in the same order, as its tree gives."""
+        mod = ModuleInfo(path, module_name(path), source, None, dict(stub.imports), dict(stub.model_aliases), stub.db_module)
+        self.modules[path] = mod
+        for item in stub.items:
+            if isinstance(item, FuncStub):
+                self.functions[f"{mod.name}.{item.name}"] = (item, mod, None)
+                continue
+            qual = f"{mod.name}.{item.name}"
+            model = next((m for m in self.by_class_name(item.name) if m.path == mod.path), None)
+            info = ClassInfo(qual, item, mod, list(item.bases), model)
+            for name, is_property, node in item.methods:
+                fq = f"{qual}.{name}"
+                info.methods[name] = fq
+                self.functions[fq] = (node, mod, info)
+                if is_property:
+                    info.properties.add(name)
+            self.classes[qual] = info
+
+    @staticmethod
+    def _imports(mod: ModuleInfo) -> None:
+        assert mod.tree is not None
         pkg = mod.name if mod.path.endswith("__init__.py") else mod.name.rpartition(".")[0]
         for node in _statements(mod.tree.body):
             if isinstance(node, ast.Import):
@@ -166,7 +295,9 @@ class Analysis:
                 for a in node.names:
                     mod.imports[a.asname or a.name] = f"{base}.{a.name}" if base else a.name
 
-    def _aliases(self, mod: ModuleInfo) -> None:
+    @staticmethod
+    def _aliases(mod: ModuleInfo) -> None:
+        assert mod.tree is not None
         for node in mod.tree.body:
             if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
                 call = node.value
@@ -185,17 +316,18 @@ class Analysis:
                 fq = f"{qual}.{item.name}"
                 info.methods[item.name] = fq
                 self.functions[fq] = (item, mod, info)
-                if any(_decorator_name(d) in ("property", "cached_property") for d in item.decorator_list):
+                if _is_property(item):
                     info.properties.add(item.name)
         self.classes[qual] = info
 
-    def _dotted(self, node: ast.expr, mod: ModuleInfo) -> str | None:
+    @staticmethod
+    def _dotted(node: ast.expr, mod: ModuleInfo) -> str | None:
         if isinstance(node, ast.Name):
             if node.id in mod.imports:
                 return mod.imports[node.id]
             return f"{mod.name}.{node.id}"
         if isinstance(node, ast.Attribute):
-            left = self._dotted(node.value, mod)
+            left = Analysis._dotted(node.value, mod)
             return f"{left}.{node.attr}" if left else None
         return None
 
@@ -324,7 +456,8 @@ class Analysis:
         for cls in self._qs_classes:
             if name not in cls.methods:
                 continue
-            steps = self._chain_on_self(self.functions[cls.methods[name]][0], depth) if depth < 3 else None
+            fn = self.functions[cls.methods[name]][0]
+            steps = self._chain_on_self(fn, depth) if depth < 3 and not isinstance(fn, FuncStub) else None
             if steps is None or (found is not None and [n for n, _ in found] != [n for n, _ in steps]):
                 found = None
                 break
@@ -369,12 +502,36 @@ class Analysis:
         return self._unique_keys[table]
 
     # -- phase: walk ---------------------------------------------------------------------
-    def run(self) -> None:
-        self.index()
+    def jobs(self) -> list[_Job]:
+        """What the walk does: every function, then every module's top level (test modules
+        left out, see :meth:`_unread_paths`)."""
         unread = self._unread_paths()
         jobs: list[_Job] = [(qual, node, mod, cls) for qual, (node, mod, cls) in self.functions.items() if mod.path not in unread]
         jobs += [("", None, mod, None) for mod in self.modules.values() if mod.path not in unread]
-        records = _walk_parallel(self, jobs)
+        return jobs
+
+    def run(self) -> None:
+        self.index()
+        jobs = self.jobs()
+        self._apply(jobs, _walk_parallel(self, jobs))
+
+    def run_split(self, partner: Partner) -> bool:
+        """:meth:`run` with the partner process walking its half (see ``querylint.python.split``).
+        False when the partner failed: nothing was applied, the caller runs a whole analysis."""
+        self.index(stubs=partner.stubs)
+        jobs = self.jobs()
+        own = {path: stub_of(mod) for path, mod in self.modules.items() if mod.tree is not None}
+        if not partner.walk(list(self.project.files), self.registry, self.project.schema, own):
+            return False
+        records = {i: self.walk(job) for i, job in enumerate(jobs) if job[2].tree is not None}
+        theirs = partner.records()
+        if theirs is None or len(theirs) + len(records) != len(jobs):
+            return False
+        records.update(theirs)
+        self._apply(jobs, records)
+        return True
+
+    def _apply(self, jobs: list[_Job], records: dict[int, _Record]) -> None:
         # applied in the order of the jobs, wherever they ran: the facts are the same as one
         # process walking them one after the other
         facts = self.facts
@@ -408,6 +565,7 @@ class Analysis:
     def walk(self, job: _Job) -> _Record:
         """One function (or a module's top level) walked; its facts, not yet applied."""
         qual, node, mod, cls = job
+        assert not isinstance(node, FuncStub), "a stub's function is walked where its tree is"
         # one function the analysis cannot follow must not cost the rest of the project its
         # findings: the error is kept in ``facts.errors`` (shown by --verbose runs and tests)
         try:
@@ -420,7 +578,7 @@ class Analysis:
 
 
 #: (qualname, function node or None for a module's top level, module, class)
-_Job = tuple[str, "FuncNode | None", ModuleInfo, "ClassInfo | None"]
+_Job = tuple[str, "FuncNode | FuncStub | None", ModuleInfo, "ClassInfo | None"]
 #: (path, events, queries, function summary, error)
 _Record = tuple[str, list[Event], list[Query], "FunctionSummary | None", "str | None"]
 
@@ -461,7 +619,7 @@ def _walk_parallel(analysis: Analysis, jobs: list[_Job]) -> dict[int, _Record]:
         return {}
     # the largest jobs first, each to the least loaded process; workers count a bit heavier
     # (their records are pickled, and they start later)
-    size = [(n.end_lineno or n.lineno) - n.lineno + 1 if n is not None else len(m.tree.body) for _q, n, m, _c in jobs]
+    size = [(n.end_lineno or n.lineno) - n.lineno + 1 if n is not None else len(m.tree.body if m.tree is not None else ()) for _q, n, m, _c in jobs]
     load = [0.0] * (workers + 1)
     shares: list[list[int]] = [[] for _ in range(workers + 1)]
     for i in sorted(range(len(jobs)), key=lambda i: -size[i]):
@@ -568,7 +726,7 @@ def _class_like(node: ast.expr) -> bool:
     return name[:1].isupper() and not name.isupper()
 
 
-def _segment(mod: ModuleInfo, node: ast.AST) -> str:
+def _segment(mod: ModuleInfo, node: ast.AST | ClassStub | FuncStub) -> str:
     """The source text of ``node`` (``ast.get_source_segment`` re-splits the file every call)."""
     span = mod.span(node)
     return str(mod.source.text[span.start : span.end])
@@ -631,6 +789,7 @@ class FunctionWalker:
     def run(self) -> FunctionSummary | None:
         """Walk the body: ``self.events`` and ``self.queries``; the function's summary."""
         if self.func is None:
+            assert self.mod.tree is not None, "a module is walked where its tree is"
             body = [s for s in self.mod.tree.body if not isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))]
         else:
             self._bind_params(self.func)
@@ -1896,13 +2055,20 @@ def _last_name(node: ast.expr) -> str | None:
 
 
 def analyze(project: ProjectIndex) -> PythonFacts:
+    from querylint.python.split import PARTNER
+
+    partner: Partner | None = project.facts.pop(PARTNER, None)
     a = Analysis(project)
     # the walk allocates a great many short-lived values and hardly any cycles, and every full
     # collection during it would walk all the project's facts again: collect after it instead
     enabled = gc.isenabled()
     gc.disable()
     try:
-        a.run()
+        if partner is None or not a.run_split(partner):
+            if partner is not None:  # it failed: its half's trees are parsed here, on demand
+                partner.close()
+                a = Analysis(project)
+            a.run()
     finally:
         if enabled:
             gc.enable()

@@ -102,6 +102,7 @@ def _import_edit(mod: ModuleInfo, name: str) -> Edit | None:
     if name in mod.imports:
         return None
     tree = mod.tree
+    assert tree is not None  # a fix is made where the walk is, on a module with its tree
     for node in tree.body:
         if isinstance(node, ast.ImportFrom) and node.module == "sqlalchemy.orm" and not node.level:
             if any(a.name == "*" for a in node.names):

@@ -1,0 +1,204 @@
+"""Half of the project parsed and walked by a forked partner process.
+
+A parse tree cannot travel between processes cheaply (unpickling one costs more than parsing
+it), and every later step of the Python front end reads trees: so on a large project the
+Python files are split in two halves by bytes, and each process parses and walks its own half.
+What crosses between them holds no tree:
+
+1. partner -> here, once its half is parsed: per file, a :class:`~querylint.python.analyzer.ModuleStub`
+   (imports, top-level functions and classes), the file's model facts (``extract_models``) and
+   the SQL found in it (fragments, pglast statements, problems), or nothing when the file does
+   not parse (this process parses it again for the message);
+2. here -> partner, once the project index exists: the order of the project's files, the model
+   registry, the schema and the stubs of this process's half;
+3. partner -> here: the records of the functions of its half it walked (by job number).
+
+Both processes then hold the same index and walk each function where its tree is, and the
+records are applied in one order: the facts are the same as one process walking everything
+(tests/test_split.py). The partner's half is chosen among files nothing else reads the trees of
+(no migrations, no settings); their ``ParsedFile`` here parses its tree on demand, so
+anything that asks for one anyway, and every failure of the partner, costs time, never facts.
+"""
+
+from __future__ import annotations
+
+import ast
+import gc
+import os
+import threading
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from querylint.config import Config
+from querylint.source import SourceFile
+
+#: ``project.facts`` key of the running :class:`Partner` (taken by the analysis)
+PARTNER = "python_partner"
+
+#: below this many bytes of Python the split costs more than it saves (a fork, two messages)
+MIN_BYTES = 4_000_000
+#: the share of the Python bytes the partner parses (this process also parses the files that
+#: hold SQL, reads migrations and builds the index, and the SQL worker runs beside both)
+PARTNER_SHARE = 0.5
+
+#: one file of the partner's first message: (path, stub or None when it does not parse,
+#: (key, model facts) or None, (fragments, statements, problems) or None)
+StubRecord = tuple[str, Any, "tuple[str, Any] | None", "tuple[Any, Any, Any] | None"]
+
+
+def available() -> bool:
+    """A partner can be forked here (POSIX ``fork``, no other thread running)."""
+    import multiprocessing
+
+    return "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
+
+
+def pick_half(eligible: Sequence[SourceFile], total_bytes: int, share: float = PARTNER_SHARE) -> list[SourceFile]:
+    """The partner's files: eligible ones, largest first, up to ``share`` of ``total_bytes``."""
+    goal = total_bytes * share
+    half: list[SourceFile] = []
+    size = 0
+    for src in sorted(eligible, key=lambda s: (-len(s.text), s.path)):
+        if size + len(src.text) > goal:
+            continue
+        half.append(src)
+        size += len(src.text)
+    return half
+
+
+class Partner:
+    """The forked process walking the other half. Every failure (it died, it could not start,
+    it answered nonsense) makes a method return None: the caller does the work itself."""
+
+    def __init__(self, half: list[tuple[SourceFile, str | None, bool]], sources: Mapping[str, SourceFile], config: Config, root: str) -> None:
+        """``half``: the partner's files, each with its module path when it may define models,
+        and whether its SQL is wanted. ``sources``: every source of the project (the partner
+        inherits them, by fork)."""
+        import multiprocessing
+
+        self.paths = frozenset(src.path for src, _m, _s in half)
+        self.stubs: dict[str, Any] = {}
+        self.models: dict[str, tuple[str, Any]] = {}
+        self.sql: dict[str, tuple[Any, Any, Any]] = {}
+        self.unparsed: list[str] = []
+        ctx = multiprocessing.get_context("fork")
+        self._conn, child = ctx.Pipe()
+        self._proc: Any = ctx.Process(target=_partner_main, args=(child, half, sources, config, root), daemon=True)
+        self._proc.start()
+        child.close()
+        self._alive = True
+
+    def collect_stubs(self) -> bool:
+        """Phase 1: the stubs and model facts of the partner's half (False: it failed)."""
+        got = self._recv()
+        if not isinstance(got, list):
+            return False
+        for path, stub, models, sql in got:
+            if stub is None:
+                self.unparsed.append(path)
+                continue
+            self.stubs[path] = stub
+            if models is not None:
+                self.models[path] = models
+            if sql is not None:
+                self.sql[path] = sql
+        return True
+
+    def walk(self, order: list[str], registry: Any, schema: Any, stubs: Mapping[str, Any]) -> bool:
+        """Phase 2: the index of this half, for the partner to walk its own."""
+        if not self._alive:
+            return False
+        try:
+            self._conn.send((order, registry, schema, dict(stubs)))
+            return True
+        except Exception:
+            self.close()
+            return False
+
+    def records(self) -> dict[int, Any] | None:
+        """Phase 3: the partner's walk records, by job number."""
+        got = self._recv()
+        self.close()
+        return got if isinstance(got, dict) else None
+
+    def _recv(self) -> Any:
+        if not self._alive:
+            return None
+        try:
+            got = self._conn.recv()
+        except Exception:  # EOF: the partner died
+            self.close()
+            return None
+        if isinstance(got, BaseException):
+            self.close()
+            return None
+        return got
+
+    def close(self) -> None:
+        if not self._alive:
+            return
+        self._alive = False
+        try:
+            self._conn.close()
+        except Exception:
+            pass
+        proc = self._proc
+        proc.join(timeout=0.5)
+        if proc.is_alive():
+            proc.kill()
+            proc.join()
+
+
+def _partner_main(conn: Any, half: list[tuple[SourceFile, str | None, bool]], sources: Mapping[str, SourceFile], config: Config, root: str) -> None:
+    """The partner process: parse, send stubs, wait for the index, walk, send records, exit."""
+    try:
+        conn.send(_serve(conn, half, sources, config, root))
+    except BaseException as exc:  # the parent does the work; tell it now rather than at EOF
+        try:
+            conn.send(RuntimeError(f"{type(exc).__name__}: {exc}"))
+        except Exception:
+            pass
+    finally:
+        try:
+            conn.close()
+        finally:
+            os._exit(0)  # no atexit handlers, no teardown of the inherited heap
+
+
+def _serve(conn: Any, half: list[tuple[SourceFile, str | None, bool]], sources: Mapping[str, SourceFile], config: Config, root: str) -> Any:
+    from querylint.engine import parse_sql_of
+    from querylint.project import ParsedFile, ProjectIndex
+    from querylint.python import extract_models
+    from querylint.python.analyzer import Analysis, module_stub
+
+    gc.disable()  # everything here lives until the process exits (see engine._LongLivedTrees)
+    trees: dict[str, ast.Module] = {}
+    first: list[StubRecord] = []
+    for src, module, sql in half:
+        try:
+            tree = ast.parse(src.text, filename=src.path)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            first.append((src.path, None, None, None))
+            continue
+        trees[src.path] = tree
+        models: tuple[str, Any] | None = None
+        if module is not None:
+            try:
+                models = (f"{src.digest}:{module}", extract_models(src.path, src.text, tree, module))
+            except Exception:
+                models = None  # the parent extracts them (and reports what goes wrong)
+        found: tuple[Any, Any, Any] | None = None
+        if sql:
+            pf = ParsedFile(src, tree)
+            parse_sql_of(pf, config.sql_dialect)
+            found = (pf.fragments, pf.statements, pf.problems)
+        first.append((src.path, module_stub(src, tree), models, found))
+    conn.send(first)
+    msg = conn.recv()
+    order, registry, schema, stubs = msg
+    project = ProjectIndex(root=root, files={p: ParsedFile(sources[p], trees[p]) for p in order if p in trees}, config=config)
+    project.models = registry
+    project.schema = schema
+    analysis = Analysis(project)
+    analysis.index(stubs=stubs, order=order, sources=sources)
+    return {i: analysis.walk(job) for i, job in enumerate(analysis.jobs()) if job[2].tree is not None}

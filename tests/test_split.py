@@ -1,0 +1,166 @@
+"""Half of the project parsed and walked by a forked partner process (querylint.python.split)
+gives the findings and facts of one process doing everything, and any failure of the partner
+costs time, never findings."""
+
+from __future__ import annotations
+
+import ast
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from querylint.config import Config
+from querylint.engine import Engine, RunResult, index_project, parse_file
+from querylint.migrations.django import is_django_migration_path
+from querylint.project import tree_left_out
+from querylint.python import analyzer, split
+from querylint.source import Language, SourceFile
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+
+pytestmark = pytest.mark.skipif(not split.available(), reason="needs fork")
+
+
+def _run(root: Path, *, split_on: bool) -> tuple[Engine, RunResult]:
+    engine = Engine(Config(root=str(root), cache=False))
+    engine.jobs = 2
+    engine.split_min_bytes = 0 if split_on else 1 << 60
+    cwd = os.getcwd()
+    os.chdir(root)
+    try:
+        return engine, engine.run(["."])
+    finally:
+        os.chdir(cwd)
+
+
+def _facts(result: RunResult) -> tuple[Any, ...]:
+    project = result.project
+    assert project is not None
+    py = project.facts["python"]
+    parsed = {path: (pf.fragments, [(st.span, st.text, st.node) for st in pf.statements], pf.problems)
+              for path, pf in project.files.items()}
+    return (py.events, list(py.events), py.functions, list(py.functions), py.errors, project.queries,
+            project.models.models, project.schema, parsed)
+
+
+def _same(one: RunResult, two: RunResult) -> None:
+    assert two.diagnostics == one.diagnostics
+    for a, b in zip(_facts(one), _facts(two), strict=True):
+        assert b == a
+
+
+@pytest.mark.parametrize("fixture", ["django_shop", "sqlalchemy_app", "migrations_django"])
+def test_the_partner_gives_the_findings_and_facts_of_one_process(fixture: str) -> None:
+    root = FIXTURES / fixture
+    alone_engine, alone = _run(root, split_on=False)
+    engine, halved = _run(root, split_on=True)
+    assert alone_engine.halved == frozenset()
+    assert engine.halved  # the partner had files, and answered
+    assert halved.project is not None
+    files = halved.project.files
+    # nothing here asked for the trees of the partner's files: they were never parsed twice
+    assert all(tree_left_out(files[p]) for p in engine.halved)
+    # migrations and settings stay here: the migration readers read their trees
+    assert not any(is_django_migration_path(p) or "settings" in p or p.endswith("apps.py") for p in engine.halved)
+    _same(alone, halved)
+    assert alone.diagnostics  # the fixtures have findings to compare
+
+
+def _project(root: Path, n: int) -> None:
+    (root / "shop").mkdir()
+    (root / "shop" / "__init__.py").write_text("", encoding="utf-8")
+    (root / "shop" / "models.py").write_text(
+        "from django.db import models\n\n\nclass Tag(models.Model):\n    name = models.CharField(max_length=20)\n\n\n"
+        "class TagQuerySet(models.QuerySet):\n    def named(self, name):\n        return self.filter(name=name)\n",
+        encoding="utf-8")
+    for i in range(n):
+        (root / "shop" / f"views{i}.py").write_text(
+            "from shop.models import Tag\nfrom shop import helpers\n\n\n"
+            f"def tag_all{i}(names):\n    for n in names:\n        Tag.objects.create(name=n)\n        helpers.count_tags()\n",
+            encoding="utf-8")
+    (root / "shop" / "helpers.py").write_text(
+        "from shop.models import Tag\n\n\ndef count_tags():\n    return Tag.objects.count()\n", encoding="utf-8")
+    (root / "shop" / "broken.py").write_text("def f(:\n    pass\n", encoding="utf-8")
+
+
+def test_a_file_the_partner_cannot_parse_gets_its_message_from_here(tmp_path: Path) -> None:
+    _project(tmp_path, 6)
+    _e, alone = _run(tmp_path, split_on=False)
+    engine, halved = _run(tmp_path, split_on=True)
+    assert engine.halved and "shop/broken.py" not in engine.halved
+    _same(alone, halved)
+    codes = sorted({(d.code, d.span.path) for d in halved.diagnostics})
+    assert ("QL001", "shop/broken.py") in codes
+    # QL203 across the split: views call a helper (maybe in the other half) that counts
+    assert sum(1 for d in halved.diagnostics if d.code == "QL203") == 6
+    assert sum(1 for d in halved.diagnostics if d.code == "QL204") == 6
+
+
+@pytest.mark.parametrize("when", ["before the stubs", "after the stubs"])
+def test_a_partner_that_dies_costs_time_not_findings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, when: str) -> None:
+    _project(tmp_path, 6)
+    _e, alone = _run(tmp_path, split_on=False)
+    parent = os.getpid()
+    if when == "before the stubs":
+        monkeypatch.setattr(split, "_serve", lambda *a: os._exit(3))
+    else:
+        real = analyzer.Analysis.jobs
+
+        def dying(self: analyzer.Analysis) -> Any:
+            if os.getpid() != parent:
+                os._exit(3)  # the partner, once it has the index
+            return real(self)
+
+        monkeypatch.setattr(analyzer.Analysis, "jobs", dying)
+    engine, halved = _run(tmp_path, split_on=True)
+    assert bool(engine.halved) == (when == "after the stubs")
+    _same(alone, halved)
+    assert halved.project is not None
+    if when == "after the stubs":
+        # the analysis ran again here, with the partner's files parsed on demand
+        assert not any(tree_left_out(halved.project.files[p]) for p in engine.halved)
+
+
+def _trees(root: Path) -> dict[str, Any]:
+    files = {}
+    for p in sorted(root.rglob("*.py")):
+        rel = p.relative_to(root).as_posix()
+        files[rel] = parse_file(SourceFile(rel, p.read_text(encoding="utf-8"), Language.PYTHON, str(p)))
+    return files
+
+
+@pytest.mark.parametrize("fixture", ["django_shop", "sqlalchemy_app"])
+def test_stubs_index_like_trees(fixture: str) -> None:
+    files = _trees(FIXTURES / fixture)
+    project = index_project(files, str(FIXTURES / fixture), lambda where, exc: None)
+    from_trees = analyzer.Analysis(project)
+    from_trees.index()
+    stubs = {path: analyzer.module_stub(pf.source, pf.tree) for path, pf in files.items() if pf.tree is not None}
+    from_stubs = analyzer.Analysis(project)
+    from_stubs.index(stubs=stubs)
+    assert list(from_stubs.modules) == list(from_trees.modules)
+    for path, mod in from_trees.modules.items():
+        other = from_stubs.modules[path]
+        assert (other.name, other.imports, other.model_aliases, other.db_module) == (mod.name, mod.imports, mod.model_aliases, mod.db_module)
+        assert other.tree is None
+    assert list(from_stubs.functions) == list(from_trees.functions)
+    assert list(from_stubs.classes) == list(from_trees.classes)
+    for qual, cls in from_trees.classes.items():
+        other = from_stubs.classes[qual]
+        assert (other.bases, other.model, other.methods, other.properties) == (cls.bases, cls.model, cls.methods, cls.properties)
+        assert other.node.name == cls.node.name
+        # what the walk reads of another module's class: its text, field annotations, methods
+        assert analyzer._segment(other.module, other.node) == analyzer._segment(cls.module, cls.node)
+        annotated = [st for st in cls.node.body if isinstance(st, ast.AnnAssign) and isinstance(st.target, ast.Name)]
+        assert [(st.target.id, ast.dump(st.annotation)) for st in annotated] == [
+            (st.target.id, ast.dump(st.annotation)) for st in other.node.body if isinstance(st, ast.AnnAssign) and isinstance(st.target, ast.Name)]
+    qs_methods = {m for c in from_trees.classes.values() if analyzer._is_qs_class(c.node.name) for m in c.methods}
+    assert bool(qs_methods) == (fixture == "django_shop")  # custom QuerySet / Manager methods
+    for name in sorted(qs_methods):
+        assert from_stubs.queryset_method(name) == from_trees.queryset_method(name)
+        a, b = from_trees.queryset_method_steps(name), from_stubs.queryset_method_steps(name)
+        assert (None if a is None else [(m, ast.dump(c)) for m, c in a]) == (None if b is None else [(m, ast.dump(c)) for m, c in b])
+    for cls in from_trees.classes.values():
+        assert from_stubs.custom_manager_eager(cls.node.name) == from_trees.custom_manager_eager(cls.node.name)
+    assert [(q, m.path) for q, _n, m, _c in from_stubs.jobs()] == [(q, m.path) for q, _n, m, _c in from_trees.jobs()]
