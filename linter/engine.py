@@ -541,6 +541,7 @@ class Engine:
         _LongLivedTrees.parsed()
         pool.collect()
         if partner is not None:
+            self._extract_while_waiting(partner, files, module_of)
             if partner.collect_stubs():
                 self._premade_models.update(partner.models)
                 for path, (fragments, statements, problems) in partner.sql.items():
@@ -583,6 +584,24 @@ class Engine:
             if new_pack.keys() != pack.keys():
                 cache.put_pack(kind, new_pack)
         return files
+
+    def _extract_while_waiting(self, partner: Any, files: dict[str, ParsedFile], module_of: Callable[[SourceFile], str | None]) -> None:
+        """While the partner still parses its half: the model facts of this half's files (what
+        ``python.index_models`` would extract next), until the partner's stubs are there."""
+        from querylint.python import extract_models
+
+        for path, pf in files.items():
+            if partner.ready():
+                return
+            if path in self._premade_models or path in partner.paths or pf.tree is None:
+                continue
+            module = module_of(pf.source)
+            if module is None:
+                continue
+            try:
+                self._premade_models[path] = (f"{pf.source.digest}:{module}", extract_models(path, pf.source.text, pf.tree, module))
+            except Exception:
+                continue  # index_models extracts it again, and reports what goes wrong
 
     def _start_partner(self, sources: dict[str, SourceFile], overridden: set[str], sql_wanted: set[str],
                        module_of: Callable[[SourceFile], str | None]) -> Any:

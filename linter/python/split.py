@@ -88,6 +88,13 @@ class Partner:
         child.close()
         self._alive = True
 
+    def ready(self) -> bool:
+        """Its next message is there (or it died): a receive would not wait."""
+        try:
+            return not self._alive or bool(self._conn.poll())
+        except Exception:
+            return True
+
     def collect_stubs(self) -> bool:
         """Phase 1: the stubs and model facts of the partner's half (False: it failed)."""
         got = self._recv()
