@@ -938,12 +938,16 @@ def _store_index(run_cache: RunCache, key: str, manifest: list[tuple[str, str]],
     try:
         for path in trees:
             project.files[path].tree = None
+        for path in lazy:  # stored like the others: a tree left out, adopted again when read back
+            del project.files[path].__dict__["_tree_left_out"]
         for k in INDEX_ONLY_FACTS:
             project.facts.pop(k, None)
         run_cache.store(key, manifest, digests, _CachedIndex(project, frozenset(trees) | lazy, digests), "index")
     finally:
         for path, tree in trees.items():
             project.files[path].tree = tree
+        for path in lazy:
+            project.files[path].__dict__["_tree_left_out"] = True
         project.facts.clear()
         project.facts.update(facts)  # the same dict, in the same order
 

@@ -164,3 +164,29 @@ def test_stubs_index_like_trees(fixture: str) -> None:
     for cls in from_trees.classes.values():
         assert from_stubs.custom_manager_eager(cls.node.name) == from_trees.custom_manager_eager(cls.node.name)
     assert [(q, m.path) for q, _n, m, _c in from_stubs.jobs()] == [(q, m.path) for q, _n, m, _c in from_trees.jobs()]
+
+
+def test_the_cached_index_of_a_split_run_serves_a_run_on_one_file(tmp_path: Path) -> None:
+    """The partner's files are stored in the index cache like any file whose tree was left out:
+    a run on one file reads them back without parsing them (the pre-commit case)."""
+    parsed_sets = []
+    for split_on in (False, True):
+        root = tmp_path / ("split" if split_on else "alone")
+        root.mkdir()
+        _project(root, 6)
+        engine = Engine(Config(root=str(root)))
+        engine.jobs = 2
+        engine.split_min_bytes = 0 if split_on else 1 << 60
+        cwd = os.getcwd()
+        os.chdir(root)
+        try:
+            engine.run(["."])
+            assert bool(engine.halved) == split_on
+            again = Engine(Config(root=str(root)))
+            result = again.run(["shop/views3.py"])
+        finally:
+            os.chdir(cwd)
+        assert result.project is not None and result.checked == ["shop/views3.py"]
+        assert [(d.code, d.span.path) for d in result.diagnostics] == [("QL204", "shop/views3.py"), ("QL203", "shop/views3.py")]
+        parsed_sets.append(sorted(p for p, pf in result.project.files.items() if pf.__dict__.get("tree") is not None))
+    assert parsed_sets[1] == parsed_sets[0] == ["shop/views3.py"]
