@@ -22,16 +22,18 @@ FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 pytestmark = pytest.mark.skipif(not split.available(), reason="needs fork")
 
 
-def _run(root: Path, *, split_on: bool) -> tuple[Engine, RunResult]:
-    engine = Engine(Config(root=str(root), cache=False))
+def _engine(root: Path, *, split_on: bool, cache: bool = False) -> Engine:
+    engine = Engine(Config(root=str(root), cache=cache))
     engine.jobs = 2
     engine.split_min_bytes = 0 if split_on else 1 << 60
-    cwd = os.getcwd()
-    os.chdir(root)
-    try:
-        return engine, engine.run(["."])
-    finally:
-        os.chdir(cwd)
+    return engine
+
+
+def _run(root: Path, mp: pytest.MonkeyPatch, *, split_on: bool) -> tuple[Engine, RunResult]:
+    """A run of the whole project from inside ``root`` (the working directory stays there)."""
+    mp.chdir(root)
+    engine = _engine(root, split_on=split_on)
+    return engine, engine.run(["."])
 
 
 def _facts(result: RunResult) -> tuple[Any, ...]:
@@ -51,10 +53,10 @@ def _same(one: RunResult, two: RunResult) -> None:
 
 
 @pytest.mark.parametrize("fixture", ["django_shop", "sqlalchemy_app", "migrations_django"])
-def test_the_partner_gives_the_findings_and_facts_of_one_process(fixture: str) -> None:
+def test_the_partner_gives_the_findings_and_facts_of_one_process(fixture: str, monkeypatch: pytest.MonkeyPatch) -> None:
     root = FIXTURES / fixture
-    alone_engine, alone = _run(root, split_on=False)
-    engine, halved = _run(root, split_on=True)
+    alone_engine, alone = _run(root, monkeypatch, split_on=False)
+    engine, halved = _run(root, monkeypatch, split_on=True)
     assert alone_engine.halved == frozenset()
     assert engine.halved  # the partner had files, and answered
     assert halved.project is not None
@@ -84,10 +86,10 @@ def _project(root: Path, n: int) -> None:
     (root / "shop" / "broken.py").write_text("def f(:\n    pass\n", encoding="utf-8")
 
 
-def test_a_file_the_partner_cannot_parse_gets_its_message_from_here(tmp_path: Path) -> None:
+def test_a_file_the_partner_cannot_parse_gets_its_message_from_here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _project(tmp_path, 6)
-    _e, alone = _run(tmp_path, split_on=False)
-    engine, halved = _run(tmp_path, split_on=True)
+    _e, alone = _run(tmp_path, monkeypatch, split_on=False)
+    engine, halved = _run(tmp_path, monkeypatch, split_on=True)
     assert engine.halved and "shop/broken.py" not in engine.halved
     _same(alone, halved)
     codes = sorted({(d.code, d.span.path) for d in halved.diagnostics})
@@ -100,7 +102,7 @@ def test_a_file_the_partner_cannot_parse_gets_its_message_from_here(tmp_path: Pa
 @pytest.mark.parametrize("when", ["before the stubs", "after the stubs"])
 def test_a_partner_that_dies_costs_time_not_findings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, when: str) -> None:
     _project(tmp_path, 6)
-    _e, alone = _run(tmp_path, split_on=False)
+    _e, alone = _run(tmp_path, monkeypatch, split_on=False)
     parent = os.getpid()
     if when == "before the stubs":
         monkeypatch.setattr(split, "_serve", lambda *a: os._exit(3))
@@ -113,7 +115,7 @@ def test_a_partner_that_dies_costs_time_not_findings(tmp_path: Path, monkeypatch
             return real(self)
 
         monkeypatch.setattr(analyzer.Analysis, "jobs", dying)
-    engine, halved = _run(tmp_path, split_on=True)
+    engine, halved = _run(tmp_path, monkeypatch, split_on=True)
     assert bool(engine.halved) == (when == "after the stubs")
     _same(alone, halved)
     assert halved.project is not None
@@ -166,7 +168,7 @@ def test_stubs_index_like_trees(fixture: str) -> None:
     assert [(q, m.path) for q, _n, m, _c in from_stubs.jobs()] == [(q, m.path) for q, _n, m, _c in from_trees.jobs()]
 
 
-def test_the_cached_index_of_a_split_run_serves_a_run_on_one_file(tmp_path: Path) -> None:
+def test_the_cached_index_of_a_split_run_serves_a_run_on_one_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The partner's files are stored in the index cache like any file whose tree was left out:
     a run on one file reads them back without parsing them (the pre-commit case)."""
     parsed_sets = []
@@ -174,18 +176,11 @@ def test_the_cached_index_of_a_split_run_serves_a_run_on_one_file(tmp_path: Path
         root = tmp_path / ("split" if split_on else "alone")
         root.mkdir()
         _project(root, 6)
-        engine = Engine(Config(root=str(root)))
-        engine.jobs = 2
-        engine.split_min_bytes = 0 if split_on else 1 << 60
-        cwd = os.getcwd()
-        os.chdir(root)
-        try:
-            engine.run(["."])
-            assert bool(engine.halved) == split_on
-            again = Engine(Config(root=str(root)))
-            result = again.run(["shop/views3.py"])
-        finally:
-            os.chdir(cwd)
+        monkeypatch.chdir(root)
+        engine = _engine(root, split_on=split_on, cache=True)
+        engine.run(["."])
+        assert bool(engine.halved) == split_on
+        result = Engine(Config(root=str(root))).run(["shop/views3.py"])
         assert result.project is not None and result.checked == ["shop/views3.py"]
         assert [(d.code, d.span.path) for d in result.diagnostics] == [("QL204", "shop/views3.py"), ("QL203", "shop/views3.py")]
         parsed_sets.append(sorted(p for p, pf in result.project.files.items() if pf.__dict__.get("tree") is not None))
