@@ -188,14 +188,23 @@ def stub_of(mod: ModuleInfo) -> ModuleStub:
             items.append(_func_stub(node))
         elif isinstance(node, ast.ClassDef):
             qs = _is_qs_class(node.name)
-            bases = [b for b in (Analysis._dotted(x, mod) for x in node.bases) if b]
             body: list[ast.stmt] = [ast.AnnAssign(target=ast.Name(id=st.target.id), annotation=st.annotation, simple=1)
                                     for st in node.body if isinstance(st, ast.AnnAssign) and isinstance(st.target, ast.Name)]
             methods: list[tuple[str, bool, FuncNode | FuncStub]] = [
-                (item.name, _is_property(item), item if qs else _func_stub(item))
-                for item in node.body if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef))]
-            items.append(ClassStub(node.name, node.lineno, node.col_offset, node.end_lineno, node.end_col_offset, bases, body, methods))
+                (name, prop, fn if qs else _func_stub(fn)) for name, prop, fn in _methods(node)]
+            items.append(ClassStub(node.name, node.lineno, node.col_offset, node.end_lineno, node.end_col_offset,
+                                   _bases(node, mod), body, methods))
     return ModuleStub(mod.imports, mod.model_aliases, mod.db_module, items)
+
+
+def _bases(node: ast.ClassDef, mod: ModuleInfo) -> list[str]:
+    """The class's bases, qualified (best effort): ``ClassInfo.bases``."""
+    return [b for b in (Analysis._dotted(x, mod) for x in node.bases) if b]
+
+
+def _methods(node: ast.ClassDef) -> list[tuple[str, bool, FuncNode]]:
+    """(name, is a property, the method) of the class body, in body order."""
+    return [(item.name, _is_property(item), item) for item in node.body if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef))]
 
 
 def _is_property(item: FuncNode) -> bool:
@@ -251,7 +260,7 @@ class Analysis:
                 if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                     self.functions[f"{mod.name}.{node.name}"] = (node, mod, None)
                 elif isinstance(node, ast.ClassDef):
-                    self._class(mod, node)
+                    self._add_class(mod, node, _bases(node, mod), _methods(node))
 
     def _add_stub(self, path: str, source: SourceFile, stub: ModuleStub) -> None:
         """:meth:`index` of one module from its stub: the same modules, classes and functions,
@@ -262,16 +271,7 @@ class Analysis:
             if isinstance(item, FuncStub):
                 self.functions[f"{mod.name}.{item.name}"] = (item, mod, None)
                 continue
-            qual = f"{mod.name}.{item.name}"
-            model = next((m for m in self.by_class_name(item.name) if m.path == mod.path), None)
-            info = ClassInfo(qual, item, mod, list(item.bases), model)
-            for name, is_property, node in item.methods:
-                fq = f"{qual}.{name}"
-                info.methods[name] = fq
-                self.functions[fq] = (node, mod, info)
-                if is_property:
-                    info.properties.add(name)
-            self.classes[qual] = info
+            self._add_class(mod, item, list(item.bases), item.methods)
 
     @staticmethod
     def _imports(mod: ModuleInfo) -> None:
@@ -306,18 +306,18 @@ class Analysis:
                     if app and cls:
                         mod.model_aliases[node.targets[0].id] = f"{app}.{cls}"
 
-    def _class(self, mod: ModuleInfo, node: ast.ClassDef) -> None:
+    def _add_class(self, mod: ModuleInfo, node: ast.ClassDef | ClassStub, bases: list[str],
+                   methods: Iterable[tuple[str, bool, FuncNode | FuncStub]]) -> None:
+        """A top-level class, from its tree or its stub, and its methods."""
         qual = f"{mod.name}.{node.name}"
-        bases = [self._dotted(b, mod) for b in node.bases]
         model = next((m for m in self.by_class_name(node.name) if m.path == mod.path), None)
-        info = ClassInfo(qual, node, mod, [b for b in bases if b], model)
-        for item in node.body:
-            if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                fq = f"{qual}.{item.name}"
-                info.methods[item.name] = fq
-                self.functions[fq] = (item, mod, info)
-                if _is_property(item):
-                    info.properties.add(item.name)
+        info = ClassInfo(qual, node, mod, bases, model)
+        for name, is_property, fn in methods:
+            fq = f"{qual}.{name}"
+            info.methods[name] = fq
+            self.functions[fq] = (fn, mod, info)
+            if is_property:
+                info.properties.add(name)
         self.classes[qual] = info
 
     @staticmethod
@@ -434,7 +434,7 @@ class Analysis:
             return self._qs_methods[name]
         found: bool | None = None
         if self._qs_classes is None:
-            self._qs_classes = [c for c in self.classes.values() if c.node.name.endswith("QuerySet") or c.node.name.endswith("Manager")]
+            self._qs_classes = [c for c in self.classes.values() if _is_qs_class(c.node.name)]
         for cls in self._qs_classes:
             if name in cls.methods:
                 fn = self.functions[cls.methods[name]][0]
@@ -451,7 +451,7 @@ class Analysis:
         if depth == 0 and name in self._method_steps:
             return self._method_steps[name]
         if self._qs_classes is None:
-            self._qs_classes = [c for c in self.classes.values() if c.node.name.endswith("QuerySet") or c.node.name.endswith("Manager")]
+            self._qs_classes = [c for c in self.classes.values() if _is_qs_class(c.node.name)]
         found: tuple[tuple[str, ast.Call], ...] | None = None
         for cls in self._qs_classes:
             if name not in cls.methods:
@@ -1160,7 +1160,6 @@ class FunctionWalker:
             bounded = self.few_rows(value)
         if not bounded and iterable is not None and value is None:
             bounded = self.closed_choices(iterable)
-        target = getattr(node, "target", None)
         names = frozenset(loops.name_ids(target)) if target is not None else frozenset()
         lp = _Loop(id(node), loops.loop_ref(node, self.mod.path, self.mod.offset, bounded=bounded), bounded,
                    isinstance(node, ast.While), target_names=names, node=node,
