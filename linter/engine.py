@@ -167,12 +167,9 @@ def _sql_half(job: tuple[list[_SqlJob], Config]) -> list[SqlHalf]:
             pf = parse_file(src, cfg.sql_dialect)
         models: tuple[str, Any] | None = None
         if module is not None and pf.tree is not None:
-            from querylint.python import extract_models
+            from querylint.python import premade_models
 
-            try:
-                models = (f"{src.digest}:{module}", extract_models(path, src.text, pf.tree, module))
-            except Exception:
-                models = None  # the main process extracts them (and reports what goes wrong)
+            models = premade_models(src, pf.tree, module)
         out.append((path, src.digest, pf.tree is not None, pf.fragments, pf.statements, pf.problems, models))
     return out
 
@@ -588,7 +585,7 @@ class Engine:
     def _extract_while_waiting(self, partner: Any, files: dict[str, ParsedFile], module_of: Callable[[SourceFile], str | None]) -> None:
         """While the partner still parses its half: the model facts of this half's files (what
         ``python.index_models`` would extract next), until the partner's stubs are there."""
-        from querylint.python import extract_models
+        from querylint.python import premade_models
 
         for path, pf in files.items():
             if partner.ready():
@@ -596,12 +593,9 @@ class Engine:
             if path in self._premade_models or path in partner.paths or pf.tree is None:
                 continue
             module = module_of(pf.source)
-            if module is None:
-                continue
-            try:
-                self._premade_models[path] = (f"{pf.source.digest}:{module}", extract_models(path, pf.source.text, pf.tree, module))
-            except Exception:
-                continue  # index_models extracts it again, and reports what goes wrong
+            got = premade_models(pf.source, pf.tree, module) if module is not None else None
+            if got is not None:
+                self._premade_models[path] = got
 
     def _start_partner(self, sources: dict[str, SourceFile], overridden: set[str], sql_wanted: set[str],
                        module_of: Callable[[SourceFile], str | None]) -> Any:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from querylint.project import ProjectIndex
+from querylint.source import SourceFile
 
 #: project.facts key of model facts computed by the parsing workers (index_models takes them)
 PREMADE_MODELS = "premade_models"
@@ -35,6 +36,22 @@ def extract_models(path: str, text: str, tree: Any, module: str) -> tuple[Any, A
     pkg = is_package_module(path)
     return (models_django.extract(path, text, tree, module, is_package=pkg),
             models_sqlalchemy.extract(path, text, tree, module, is_package=pkg))
+
+
+def models_key(digest: str, module: str) -> str:
+    """What a file's model facts answer for, in the cache pack and from a worker: its text and
+    its module path."""
+    return f"{digest}:{module}"
+
+
+def premade_models(source: SourceFile, tree: Any, module: str) -> tuple[str, Any] | None:
+    """:func:`extract_models` of a file parsed in this process (a worker's, or while waiting),
+    with the key it answers; None when it fails (index_models extracts the file again, and
+    reports what goes wrong)."""
+    try:
+        return models_key(source.digest, module), extract_models(source.path, source.text, tree, module)
+    except Exception:
+        return None
 
 
 def models_cache_kind() -> str:
@@ -81,7 +98,7 @@ def index_models(project: ProjectIndex) -> None:
             if found:
                 auth_user_model = found.group(1)
         module = module_path(path, is_pkg)
-        key = f"{src.digest}:{module}"
+        key = models_key(src.digest, module)
         cached = pack.get((path, key))
         if isinstance(cached, tuple) and len(cached) == 2 and isinstance(cached[0], models_django.DjangoFile) \
                 and isinstance(cached[1], models_sqlalchemy.SaFile):

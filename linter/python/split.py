@@ -175,7 +175,7 @@ def _partner_main(conn: Any, half: list[tuple[SourceFile, str | None, bool]], so
 def _serve(conn: Any, half: list[tuple[SourceFile, str | None, bool]], sources: Mapping[str, SourceFile], config: Config, root: str) -> Any:
     from querylint.engine import parse_sql_of
     from querylint.project import ParsedFile, ProjectIndex
-    from querylint.python import extract_models
+    from querylint.python import premade_models
     from querylint.python.analyzer import Analysis, module_stub
 
     gc.disable()  # everything here lives until the process exits (see engine._LongLivedTrees)
@@ -188,12 +188,7 @@ def _serve(conn: Any, half: list[tuple[SourceFile, str | None, bool]], sources: 
             first.append((src.path, None, None, None))
             continue
         trees[src.path] = tree
-        models: tuple[str, Any] | None = None
-        if module is not None:
-            try:
-                models = (f"{src.digest}:{module}", extract_models(src.path, src.text, tree, module))
-            except Exception:
-                models = None  # the parent extracts them (and reports what goes wrong)
+        models = premade_models(src, tree, module) if module is not None else None
         found: tuple[Any, Any, Any] | None = None
         if sql:
             pf = ParsedFile(src, tree)
