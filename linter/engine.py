@@ -18,7 +18,14 @@ from querylint import discovery, registry, suppressions
 from querylint.cache import RunCache
 from querylint.config import Config
 from querylint.diagnostics import Diagnostic
-from querylint.project import ParsedFile, ParseProblem, ProjectIndex, TreeOnDemand, tree_left_out
+from querylint.project import (
+    ParsedFile,
+    ParseProblem,
+    ProjectIndex,
+    TreeOnDemand,
+    has_tree,
+    tree_left_out,
+)
 from querylint.rule import (
     FileContext,
     InternalErrorRule,
@@ -554,12 +561,12 @@ class Engine:
                     files[path] = parse_file(sources[path], dialect, sql=path not in cached)
         for path in [*cached, *pool.offloaded]:
             pf = files[path]
-            parsed = tree_left_out(pf) or pf.tree is not None
+            parsed = has_tree(pf)
             if not parsed and pf.source.language is Language.PYTHON:
                 continue  # a syntax error: parse_file stops there too
             if path in cached:
-                has_tree, fragments, statements, problems = cached[path]
-                if has_tree == parsed:
+                had_tree, fragments, statements, problems = cached[path]
+                if had_tree == parsed:
                     pf.fragments, pf.statements, pf.problems = fragments, statements, problems
                     continue
                 parse_sql_of(pf, dialect)
@@ -575,7 +582,7 @@ class Engine:
             new_pack: dict[tuple[str, str], Any] = {}
             for path in sorted(sql_bearing):
                 pf = files[path]
-                parsed = tree_left_out(pf) or pf.tree is not None
+                parsed = has_tree(pf)
                 if parsed or pf.source.language is Language.SQL:
                     new_pack[(path, pf.source.digest)] = (parsed, pf.fragments, pf.statements, pf.problems)
             if new_pack.keys() != pack.keys():
@@ -793,7 +800,7 @@ class Engine:
                     out.append(e)
 
         # Python tree rules: one walk
-        if self.py_rules and (tree_left_out(pf) or pf.tree is not None):
+        if self.py_rules and has_tree(pf):
             if self._py_module_only and tree_left_out(pf):
                 # rules that read the facts, not the tree: the tree another process parsed is
                 # not parsed again here (the context parses it if a rule asks for parents)
@@ -932,16 +939,12 @@ def _store_index(run_cache: RunCache, key: str, manifest: list[tuple[str, str]],
     try:
         for path in trees:
             project.files[path].tree = None
-        for path in lazy:  # stored like the others: a tree left out, adopted again when read back
-            del project.files[path].__dict__["_tree_left_out"]
         for k in INDEX_ONLY_FACTS:
             project.facts.pop(k, None)
         run_cache.store(key, manifest, digests, _CachedIndex(project, frozenset(trees) | lazy, digests), "index")
     finally:
         for path, tree in trees.items():
             project.files[path].tree = tree
-        for path in lazy:
-            project.files[path].__dict__["_tree_left_out"] = True
         project.facts.clear()
         project.facts.update(facts)  # the same dict, in the same order
 

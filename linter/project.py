@@ -69,10 +69,22 @@ class TreeOnDemand(ParsedFile):
         pf.__class__ = TreeOnDemand
         pf.__dict__["_tree_left_out"] = True
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled (into the index cache) without the flag: whether the tree was parsed in this
+        process means nothing to a reader, which adopts every file stored without its tree."""
+        state = dict(self.__dict__)
+        state.pop("_tree_left_out", None)
+        return state
+
 
 def tree_left_out(pf: ParsedFile) -> bool:
     """``pf`` has a tree that was not parsed here (yet): asking for ``pf.tree`` parses it."""
     return type(pf) is TreeOnDemand and bool(pf.__dict__.get("_tree_left_out"))
+
+
+def has_tree(pf: ParsedFile) -> bool:
+    """``pf`` parsed: its tree is here or left out to be parsed on demand (this asks for none)."""
+    return tree_left_out(pf) or pf.tree is not None
 
 
 @dataclass
