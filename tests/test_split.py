@@ -185,3 +185,39 @@ def test_the_cached_index_of_a_split_run_serves_a_run_on_one_file(tmp_path: Path
         assert [(d.code, d.span.path) for d in result.diagnostics] == [("QL204", "shop/views3.py"), ("QL203", "shop/views3.py")]
         parsed_sets.append(sorted(p for p, pf in result.project.files.items() if pf.__dict__.get("tree") is not None))
     assert parsed_sets[1] == parsed_sets[0] == ["shop/views3.py"]
+
+
+def test_a_partner_whose_parent_dies_exits(tmp_path: Path) -> None:
+    """A run killed between the partner's first message and the index (a crash, ^C): the
+    partner, waiting for the index, must not stay behind as an orphan."""
+    import subprocess
+    import sys
+    import time
+
+    script = tmp_path / "parent.py"
+    script.write_text(
+        "import os, sys\n"
+        "from querylint.config import Config\n"
+        "from querylint.python import split\n"
+        "from querylint.source import Language, SourceFile\n"
+        "src = SourceFile('a.py', 'def f():\\n    return 1\\n', Language.PYTHON, os.path.abspath('a.py'))\n"
+        "p = split.Partner([(src, None, False)], {'a.py': src}, Config(root='.'), '.')\n"
+        "assert p.collect_stubs() and list(p.stubs) == ['a.py']\n"
+        "print(p._proc.pid, flush=True)\n"
+        "os._exit(0)  # gone without a word, like a crash\n",
+        encoding="utf-8")
+    out = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    pid = int(out.stdout.split()[0])
+
+    def running() -> bool:
+        try:
+            with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+                return fh.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+        except FileNotFoundError:
+            return False
+
+    deadline = time.monotonic() + 10
+    while running() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not running()

@@ -83,7 +83,7 @@ class Partner:
         self.unparsed: list[str] = []
         ctx = multiprocessing.get_context("fork")
         self._conn, child = ctx.Pipe()
-        self._proc: Any = ctx.Process(target=_partner_main, args=(child, half, sources, config, root), daemon=True)
+        self._proc: Any = ctx.Process(target=_partner_main, args=(child, self._conn, os.getpid(), half, sources, config, root), daemon=True)
         self._proc.start()
         child.close()
         self._alive = True
@@ -156,10 +156,14 @@ class Partner:
             proc.join()
 
 
-def _partner_main(conn: Any, half: list[tuple[SourceFile, str | None, bool]], sources: Mapping[str, SourceFile], config: Config, root: str) -> None:
+def _partner_main(conn: Any, parent_end: Any, parent: int, half: list[tuple[SourceFile, str | None, bool]],
+                  sources: Mapping[str, SourceFile], config: Config, root: str) -> None:
     """The partner process: parse, send stubs, wait for the index, walk, send records, exit."""
+    # the parent's end of the pipe, inherited by the fork: closed, or the partner would keep it
+    # open and never see the end of the pipe when the parent dies
+    parent_end.close()
     try:
-        conn.send(_serve(conn, half, sources, config, root))
+        conn.send(_serve(conn, parent, half, sources, config, root))
     except BaseException as exc:  # the parent does the work; tell it now rather than at EOF
         try:
             conn.send(RuntimeError(f"{type(exc).__name__}: {exc}"))
@@ -172,7 +176,16 @@ def _partner_main(conn: Any, half: list[tuple[SourceFile, str | None, bool]], so
             os._exit(0)  # no atexit handlers, no teardown of the inherited heap
 
 
-def _serve(conn: Any, half: list[tuple[SourceFile, str | None, bool]], sources: Mapping[str, SourceFile], config: Config, root: str) -> Any:
+def _wait(conn: Any, parent: int) -> Any:
+    """The parent's next message; EOFError when the parent is gone (processes it forked later,
+    the SQL workers, hold its end of the pipe too: the end of the pipe alone does not tell)."""
+    while not conn.poll(0.5):
+        if os.getppid() != parent:
+            raise EOFError("the parent process is gone")
+    return conn.recv()
+
+
+def _serve(conn: Any, parent: int, half: list[tuple[SourceFile, str | None, bool]], sources: Mapping[str, SourceFile], config: Config, root: str) -> Any:
     from querylint.engine import parse_sql_of
     from querylint.project import ParsedFile, ProjectIndex
     from querylint.python import premade_models
@@ -196,8 +209,7 @@ def _serve(conn: Any, half: list[tuple[SourceFile, str | None, bool]], sources: 
             found = (pf.fragments, pf.statements, pf.problems)
         first.append((src.path, module_stub(src, tree), models, found))
     conn.send(first)
-    msg = conn.recv()
-    order, registry, schema, stubs = msg
+    order, registry, schema, stubs = _wait(conn, parent)
     project = ProjectIndex(root=root, files={p: ParsedFile(sources[p], trees[p]) for p in order if p in trees}, config=config)
     project.models = registry
     project.schema = schema
