@@ -138,7 +138,7 @@ def test_stubs_index_like_trees(fixture: str) -> None:
     project = index_project(files, str(FIXTURES / fixture), lambda where, exc: None)
     from_trees = analyzer.Analysis(project)
     from_trees.index()
-    stubs = {path: analyzer.module_stub(pf.source, pf.tree) for path, pf in files.items() if pf.tree is not None}
+    stubs = {path: analyzer.stub_of(analyzer.module_info(pf.source, pf.tree)) for path, pf in files.items() if pf.tree is not None}
     from_stubs = analyzer.Analysis(project)
     from_stubs.index(stubs=stubs)
     assert list(from_stubs.modules) == list(from_trees.modules)

@@ -171,12 +171,13 @@ def _is_qs_class(name: str) -> bool:
     return name.endswith("QuerySet") or name.endswith("Manager")
 
 
-def module_stub(source: SourceFile, tree: ast.Module) -> ModuleStub:
-    """The stub of a parsed module (what :meth:`Analysis.index` reads of it)."""
+def module_info(source: SourceFile, tree: ast.Module) -> ModuleInfo:
+    """A parsed module with its imports and model aliases (what :meth:`Analysis.index` reads
+    of it before its functions and classes)."""
     mod = ModuleInfo(source.path, module_name(source.path), source, tree)
     Analysis._imports(mod)
     Analysis._aliases(mod)
-    return stub_of(mod)
+    return mod
 
 
 def stub_of(mod: ModuleInfo) -> ModuleStub:
@@ -236,10 +237,11 @@ class Analysis:
 
     # -- phase: index --------------------------------------------------------------------
     def index(self, stubs: Mapping[str, ModuleStub] | None = None, order: Iterable[str] | None = None,
-              sources: Mapping[str, SourceFile] | None = None) -> None:
+              sources: Mapping[str, SourceFile] | None = None, infos: Mapping[str, ModuleInfo] | None = None) -> None:
         """Modules, classes and functions of the project, in file order (``order``, else the
         project's files). A path in ``stubs`` is read from its stub (its ``source`` from
-        ``sources``, else the project's file); the others from their trees."""
+        ``sources``, else the project's file); the others from their trees, by way of their
+        :func:`module_info` when ``infos`` has it already."""
         files = self.project.files
         for path in order if order is not None else files:
             if not path.endswith(".py"):
@@ -249,14 +251,15 @@ class Analysis:
                 source = sources[path] if sources is not None else files[path].source
                 self._add_stub(path, source, stub)
                 continue
-            pf = files.get(path)
-            if pf is None or pf.tree is None:
-                continue
-            mod = ModuleInfo(path, module_name(path), pf.source, pf.tree)
-            self._imports(mod)
-            self._aliases(mod)
+            mod = infos.get(path) if infos else None
+            if mod is None:
+                pf = files.get(path)
+                if pf is None or pf.tree is None:
+                    continue
+                mod = module_info(pf.source, pf.tree)
+            assert mod.tree is not None
             self.modules[path] = mod
-            for node in pf.tree.body:
+            for node in mod.tree.body:
                 if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                     self.functions[f"{mod.name}.{node.name}"] = (node, mod, None)
                 elif isinstance(node, ast.ClassDef):

@@ -22,7 +22,6 @@ anything that asks for one anyway, and every failure of the partner, costs time,
 
 from __future__ import annotations
 
-import ast
 import gc
 import os
 import threading
@@ -37,8 +36,8 @@ PARTNER = "python_partner"
 
 #: below this many bytes of Python the split costs more than it saves (a fork, two messages)
 MIN_BYTES = 4_000_000
-#: the share of the Python bytes the partner parses (this process also parses the files that
-#: hold SQL, reads migrations and builds the index, and the SQL worker runs beside both)
+#: the share of the Python bytes the partner parses (this process also reads the migrations
+#: and builds the index while the partner waits, and walks as much as the partner after)
 PARTNER_SHARE = 0.5
 
 #: one file of the partner's first message: (path, stub or None when it does not parse,
@@ -116,7 +115,7 @@ class Partner:
         if not self._alive:
             return False
         try:
-            self._conn.send((order, registry, schema, dict(stubs)))
+            self._conn.send((order, registry, schema, stubs))
             return True
         except Exception:
             self.close()
@@ -186,33 +185,28 @@ def _wait(conn: Any, parent: int) -> Any:
 
 
 def _serve(conn: Any, parent: int, half: list[tuple[SourceFile, str | None, bool]], sources: Mapping[str, SourceFile], config: Config, root: str) -> Any:
-    from querylint.engine import parse_sql_of
-    from querylint.project import ParsedFile, ProjectIndex
+    from querylint.engine import parse_file
+    from querylint.project import ProjectIndex
     from querylint.python import premade_models
-    from querylint.python.analyzer import Analysis, module_stub
+    from querylint.python.analyzer import Analysis, ModuleInfo, module_info, stub_of
 
     gc.disable()  # everything here lives until the process exits (see engine._LongLivedTrees)
-    trees: dict[str, ast.Module] = {}
+    infos: dict[str, ModuleInfo] = {}
     first: list[StubRecord] = []
     for src, module, sql in half:
-        try:
-            tree = ast.parse(src.text, filename=src.path)
-        except (SyntaxError, ValueError, RecursionError, MemoryError):
+        pf = parse_file(src, config.sql_dialect, sql=sql)
+        if pf.tree is None:
             first.append((src.path, None, None, None))
             continue
-        trees[src.path] = tree
-        models = premade_models(src, tree, module) if module is not None else None
-        found: tuple[Any, Any, Any] | None = None
-        if sql:
-            pf = ParsedFile(src, tree)
-            parse_sql_of(pf, config.sql_dialect)
-            found = (pf.fragments, pf.statements, pf.problems)
-        first.append((src.path, module_stub(src, tree), models, found))
+        info = infos[src.path] = module_info(src, pf.tree)  # indexed later as it is
+        models = premade_models(src, pf.tree, module) if module is not None else None
+        found = (pf.fragments, pf.statements, pf.problems) if sql else None
+        first.append((src.path, stub_of(info), models, found))
     conn.send(first)
     order, registry, schema, stubs = _wait(conn, parent)
-    project = ProjectIndex(root=root, files={p: ParsedFile(sources[p], trees[p]) for p in order if p in trees}, config=config)
+    project = ProjectIndex(root=root, config=config)
     project.models = registry
     project.schema = schema
     analysis = Analysis(project)
-    analysis.index(stubs=stubs, order=order, sources=sources)
+    analysis.index(stubs=stubs, order=order, sources=sources, infos=infos)
     return {i: analysis.walk(job) for i, job in enumerate(analysis.jobs()) if job[2].tree is not None}
