@@ -619,13 +619,11 @@ class Engine:
         total = sum(len(s.text) for s in python)
         if total < min_bytes or not split.available():
             return None
-        from querylint.migrations.django import is_django_migration_path
+        from querylint.migrations import reads_tree
 
-        # files whose trees only the parse and the Python analysis read: not migrations (Django,
-        # Alembic), settings and app configs, read by the migration readers
-        eligible = [s for s in python if s.path.endswith(".py") and s.path not in overridden
-                    and not is_django_migration_path(s.path) and not ("revision" in s.text and "upgrade" in s.text)
-                    and "settings" not in s.path and not s.path.endswith("apps.py")]
+        # files whose trees only the parse and the Python analysis read (the migration readers
+        # read migrations, settings and app configs)
+        eligible = [s for s in python if s.path.endswith(".py") and s.path not in overridden and not reads_tree(s.path, s.text)]
         half = split.pick_half(eligible, total)
         if not half:
             return None

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from querylint.config import Config
 from querylint.engine import Engine, RunResult, index_project, parse_file
-from querylint.migrations.django import is_django_migration_path
+from querylint.migrations import reads_tree
 from querylint.project import tree_left_out
 from querylint.python import analyzer, split
 from querylint.source import Language, SourceFile
@@ -64,7 +64,8 @@ def test_the_partner_gives_the_findings_and_facts_of_one_process(fixture: str, m
     # nothing here asked for the trees of the partner's files: they were never parsed twice
     assert all(tree_left_out(files[p]) for p in engine.halved)
     # migrations and settings stay here: the migration readers read their trees
-    assert not any(is_django_migration_path(p) or "settings" in p or p.endswith("apps.py") for p in engine.halved)
+    assert not any(reads_tree(p, files[p].source.text) for p in engine.halved)
+    assert any(reads_tree(p, pf.source.text) for p, pf in files.items())
     _same(alone, halved)
     assert alone.diagnostics  # the fixtures have findings to compare
 

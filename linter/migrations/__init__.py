@@ -15,6 +15,20 @@ from __future__ import annotations
 from querylint.project import ProjectIndex
 
 
+def reads_tree(path: str, text: str) -> bool:
+    """Whether a reader here reads this Python file's tree: a Django migration, an Alembic
+    revision, a settings module or an app config (the engine never gives these to a process
+    other than its own: ``querylint.python.split``)."""
+    from querylint.migrations.alembic import may_be_revision
+    from querylint.migrations.django import (
+        is_app_config_path,
+        is_django_migration_path,
+        is_settings_path,
+    )
+
+    return is_django_migration_path(path) or may_be_revision(text) or is_settings_path(path) or is_app_config_path(path)
+
+
 def gather(project: ProjectIndex) -> None:
     from querylint.migrations.alembic import gather_alembic_migrations
     from querylint.migrations.dialect import drop_non_postgres_ops  # H7: SQLite/MySQL-only branches

@@ -679,13 +679,18 @@ def _key(text: str, ops: dict[str, str]) -> IndexKey:
 # -- the whole project ---------------------------------------------------------------------------
 
 
+def may_be_revision(text: str) -> bool:
+    """False when the module is surely no Alembic revision file (:func:`read_project`)."""
+    return "revision" in text and "upgrade" in text
+
+
 def read_project(project: ProjectIndex) -> list[AlembicFile]:
     out: list[AlembicFile] = []
     for path in sorted(project.files):
         if not path.endswith(".py"):
             continue
         pf = project.files[path]
-        if "revision" not in pf.source.text or "upgrade" not in pf.source.text or pf.tree is None:
+        if not may_be_revision(pf.source.text) or pf.tree is None:
             continue
         try:
             af = read_alembic_file(pf)

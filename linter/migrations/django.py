@@ -328,6 +328,16 @@ class DjangoFile:
 _NAME_RE = re.compile(r"^\d{4}_\w+\.py$")
 
 
+def is_settings_path(path: str) -> bool:
+    """A module :func:`find_auth_user_model` reads."""
+    return "settings" in path
+
+
+def is_app_config_path(path: str) -> bool:
+    """A module :func:`app_labels` reads."""
+    return path.endswith("apps.py")
+
+
 def is_django_migration_path(path: str) -> bool:
     parts = path.replace("\\", "/").split("/")
     return len(parts) >= 2 and parts[-2] == "migrations" and bool(_NAME_RE.match(parts[-1]))
@@ -416,7 +426,7 @@ def _dependencies(node: ast.expr, auth_user_model: str) -> list[tuple[str, str]]
 def find_auth_user_model(project: ProjectIndex) -> str:
     """``AUTH_USER_MODEL = "accounts.User"`` in a settings module, else ``auth.User``."""
     for path, pf in sorted(project.files.items()):
-        if "settings" not in path or pf.tree is None:
+        if not is_settings_path(path) or pf.tree is None:
             continue
         for stmt in pf.tree.body:
             target, value = _assignment(stmt)
@@ -1315,7 +1325,7 @@ def app_labels(project: ProjectIndex) -> dict[str, str]:
     """App folder -> label from its ``apps.py`` (``label = "wagtailcore"``, else ``name``'s tail)."""
     out: dict[str, str] = {}
     for path, pf in project.files.items():
-        if not path.endswith("apps.py") or pf.tree is None:
+        if not is_app_config_path(path) or pf.tree is None:
             continue
         folder = os.path.dirname(path)
         for node in pf.tree.body:
