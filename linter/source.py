@@ -57,6 +57,8 @@ class SourceFile:
     #: offsets of the lines' first characters, computed when first asked for (most files of a
     #: project, tests for one, never need a position)
     _line_starts: tuple[int, ...] | None = field(init=False, repr=False, compare=False, default=None)
+    #: ``text.isascii()``, when first asked for by offset_from_ast
+    _ascii: bool | None = field(init=False, repr=False, compare=False, default=None)
 
     def __post_init__(self) -> None:
         object.__setattr__(
@@ -103,7 +105,20 @@ class SourceFile:
 
     def offset_from_ast(self, lineno: int, col_offset: int) -> int:
         """Character offset of an ``ast`` position (1-based line, UTF-8 *byte* column)."""
-        line = self.line_text(lineno) if 1 <= lineno <= len(self._line_starts or self.line_starts) else ""
+        starts = self._line_starts or self.line_starts
+        if 0 < lineno <= len(starts):
+            ascii_text = self._ascii
+            if ascii_text is None:
+                ascii_text = self.text.isascii()
+                object.__setattr__(self, "_ascii", ascii_text)
+            if ascii_text:
+                # one byte per character: the byte column is the character column, unless it
+                # points past the line (or into its trailing ``\r``), which is clamped below
+                start = starts[lineno - 1]
+                end = starts[lineno] - 1 if lineno < len(starts) else len(self.text)
+                if start + col_offset <= end and (col_offset == 0 or self.text[start + col_offset - 1] != "\r"):
+                    return start + col_offset
+        line = self.line_text(lineno) if 1 <= lineno <= len(starts) else ""
         return self.offset(lineno, char_column(line, col_offset) + 1)
 
     def utf16_position(self, offset: int) -> tuple[int, int]:

@@ -88,21 +88,9 @@ class ModuleInfo:
     db_module: bool = False
     #: name -> what it holds when no assignment in the function bound it (see FunctionWalker.name)
     free_names: dict[str, object] = field(default_factory=dict)
-    _ascii: bool | None = None
 
     def offset(self, lineno: int, col: int) -> int:
-        src = self.source
-        if self._ascii is None:
-            self._ascii = src.text.isascii()
-        starts = src._line_starts or src.line_starts
-        if self._ascii and 0 < lineno <= len(starts):
-            # one byte per character: the byte column is the character column, unless it points
-            # past the line (or into its trailing ``\r``), which offset_from_ast clamps
-            start = starts[lineno - 1]
-            end = starts[lineno] - 1 if lineno < len(starts) else len(src.text)
-            if start + col <= end and (col == 0 or src.text[start + col - 1] != "\r"):
-                return start + col
-        return int(src.offset_from_ast(lineno, col))
+        return self.source.offset_from_ast(lineno, col)
 
     def span(self, node: ast.AST | ClassStub | FuncStub) -> Span:
         lineno = getattr(node, "lineno", 1)
