@@ -292,7 +292,7 @@ class Analysis:
         for node in mod.tree.body:
             if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
                 call = node.value
-                if isinstance(call, ast.Call) and _last_name(call.func) == "get_model" and len(call.args) == 2:
+                if isinstance(call, ast.Call) and loops.last_name(call.func) == "get_model" and len(call.args) == 2:
                     app, cls = (_str(a) for a in call.args)
                     if app and cls:
                         mod.model_aliases[node.targets[0].id] = f"{app}.{cls}"
@@ -708,12 +708,12 @@ def _few_literal(node: ast.AST | None) -> bool:
 
 def _catches_integrity_error(handler: ast.ExceptHandler) -> bool:
     types = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type] if handler.type is not None else []
-    return any((t.attr if isinstance(t, ast.Attribute) else t.id if isinstance(t, ast.Name) else "") == "IntegrityError" for t in types)
+    return any(loops.last_name(t) == "IntegrityError" for t in types)
 
 
 def _class_like(node: ast.expr) -> bool:
     """``User`` / ``models.User``: what ``Session.get`` takes first (a dict's ``get`` takes a key)."""
-    name = node.attr if isinstance(node, ast.Attribute) else node.id if isinstance(node, ast.Name) else ""
+    name = loops.last_name(node)
     return name[:1].isupper() and not name.isupper()
 
 
@@ -822,7 +822,7 @@ class FunctionWalker:
         if isinstance(ann, ast.BinOp) and isinstance(ann.op, ast.BitOr):  # X | None
             return self.annotation(ann.left, name) or self.annotation(ann.right, name)
         if isinstance(ann, ast.Subscript):
-            head = _last_name(ann.value)
+            head = loops.last_name(ann.value)
             inner = ann.slice
             if head == "Optional":
                 return self.annotation(inner, name)
@@ -831,10 +831,10 @@ class FunctionWalker:
                 if isinstance(el, Instance):
                     return ListOf(replace(el, confidence=Confidence.MEDIUM))
             return None
-        n = _last_name(ann)
+        n = loops.last_name(ann)
         if n in queries_sqlalchemy.SESSION_ANNOTATIONS:
             return Session()
-        if n is not None and isinstance(ann, ast.Name):
+        if n and isinstance(ann, ast.Name):
             m = self.a.model_for_name(n, self.mod)
             if m is not None:
                 return Instance(m, confidence=Confidence.MEDIUM, element=name)
@@ -2034,14 +2034,6 @@ def _str(node: ast.expr | None) -> str | None:
 
 def _has_kw(node: ast.Call, name: str) -> bool:
     return any(k.arg == name for k in node.keywords)
-
-
-def _last_name(node: ast.expr) -> str | None:
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        return node.attr
-    return None
 
 
 def analyze(project: ProjectIndex) -> PythonFacts:

@@ -85,7 +85,7 @@ def _first_target_name(target: ast.expr | None) -> str:
     return names[0] if names else ""
 
 
-def _last_name(node: ast.expr) -> str:
+def last_name(node: ast.expr) -> str:
     """``chunks`` of ``self.chunks`` / ``chunks``; "" for other expressions."""
     return node.attr if isinstance(node, ast.Attribute) else node.id if isinstance(node, ast.Name) else ""
 
@@ -96,7 +96,7 @@ def is_batched(iterable: ast.expr, target: ast.expr | None) -> bool:
     name = _first_target_name(target)
     if name and _BATCH.search(name):
         return True
-    return bool(_BATCH.search(_last_name(iterable.func if isinstance(iterable, ast.Call) else iterable)))
+    return bool(_BATCH.search(last_name(iterable.func if isinstance(iterable, ast.Call) else iterable)))
 
 
 _LANGUAGE = re.compile(r"(^|_)lang(uage)?s?(_|$)|languages", re.I)
@@ -118,9 +118,9 @@ def is_configured_few(iterable: ast.expr, target: ast.expr | None) -> bool:
     node = iterable.func if isinstance(iterable, ast.Call) else iterable
     if isinstance(node, ast.Attribute) and node.attr in ("items", "keys", "values"):
         node = node.value  # ``possible_sites.items()``
-    last = _last_name(node)
+    last = last_name(node)
     receiver = node.value if isinstance(iterable, ast.Call) and isinstance(node, ast.Attribute) else None
-    owner = _last_name(receiver) if receiver is not None else ""
+    owner = last_name(receiver) if receiver is not None else ""
     # ``translations.current_content()``, ``page.translations.all()``
     return bool(_LANGUAGE.search(last) or _SITES.search(last) or _TRANSLATIONS.search(last) or _TRANSLATIONS.search(owner))
 
@@ -225,7 +225,7 @@ def element_annotation(ann: ast.expr | None) -> ast.expr | None:
     if isinstance(ann, ast.BinOp) and isinstance(ann.op, ast.BitOr):
         return element_annotation(ann.left) or element_annotation(ann.right)
     if isinstance(ann, ast.Subscript):
-        head = _last_name(ann.value)
+        head = last_name(ann.value)
         if head == "Optional":
             return element_annotation(ann.slice)
         if head in _COLLECTIONS and not isinstance(ann.slice, ast.Tuple):
@@ -237,7 +237,7 @@ def is_few_literals(ann: ast.expr | None) -> bool:
     """``Literal["url", "table"]``: a closed set of a few values."""
     if not isinstance(ann, ast.Subscript):
         return False
-    head = _last_name(ann.value)
+    head = last_name(ann.value)
     items = ann.slice.elts if isinstance(ann.slice, ast.Tuple) else [ann.slice]
     return head == "Literal" and len(items) <= MAX_BOUNDED_ITEMS
 
