@@ -311,6 +311,8 @@ def index_project(files: dict[str, ParsedFile], root: str, on_error: Callable[[s
         project.facts[python.PREMADE_MODELS] = dict(premade_models)
     if partner is not None:
         project.facts[PARTNER] = partner
+    if partner is not None:  # read while the registry is built
+        partner.send_stubs(files)
     steps: list[tuple[str, Callable[[ProjectIndex], None]]] = [
         ("models", python.index_models),
         ("migrations", migrations.gather),
@@ -322,6 +324,11 @@ def index_project(files: dict[str, ParsedFile], root: str, on_error: Callable[[s
             step(project)
         except Exception as exc:  # one broken front end must not stop the run
             on_error(name, exc)
+        # the partner walks as soon as it has the registry; the schema reaches it meanwhile
+        if partner is not None and name == "models":
+            partner.send_registry(project.models)
+        elif partner is not None and name == "schema":
+            partner.send_schema(project.schema)
     project.facts.pop(PARTNER, None)  # the analysis took it, unless a step before it failed
     for pf in files.values():
         for st in pf.statements:
@@ -544,8 +551,19 @@ class Engine:
                  for path, src in sources.items()}
         _LongLivedTrees.parsed()
         pool.collect()
+        for path in pool.offloaded:
+            pf = files[path]
+            if not has_tree(pf) and pf.source.language is Language.PYTHON:
+                continue  # a syntax error: parse_file stops there too
+            got = pool.results.get(path)
+            if got is not None and got[1] == pf.source.digest and got[2] == (pf.tree is not None):
+                pf.fragments, pf.statements, pf.problems = got[3], got[4], got[5]
+                if got[6] is not None:
+                    self._premade_models[path] = got[6]
+            else:  # the worker failed, or read another text: here, then
+                parse_sql_of(pf, dialect)
         if partner is not None:
-            self._extract_while_waiting(partner, files, module_of)
+            self._extract_own(partner, files, module_of)
             if partner.collect_stubs():
                 self._premade_models.update(partner.models)
                 for path, (fragments, statements, problems) in partner.sql.items():
@@ -559,24 +577,15 @@ class Engine:
                 partner.close()
                 for path in halved:
                     files[path] = parse_file(sources[path], dialect, sql=path not in cached)
-        for path in [*cached, *pool.offloaded]:
+        for path in cached:
             pf = files[path]
             parsed = has_tree(pf)
             if not parsed and pf.source.language is Language.PYTHON:
                 continue  # a syntax error: parse_file stops there too
-            if path in cached:
-                had_tree, fragments, statements, problems = cached[path]
-                if had_tree == parsed:
-                    pf.fragments, pf.statements, pf.problems = fragments, statements, problems
-                    continue
-                parse_sql_of(pf, dialect)
-                continue
-            got = pool.results.get(path)
-            if got is not None and got[1] == pf.source.digest and got[2] == (pf.tree is not None):
-                pf.fragments, pf.statements, pf.problems = got[3], got[4], got[5]
-                if got[6] is not None:
-                    self._premade_models[path] = got[6]
-            else:  # the worker failed, or read another text: here, then
+            had_tree, fragments, statements, problems = cached[path]
+            if had_tree == parsed:
+                pf.fragments, pf.statements, pf.problems = fragments, statements, problems
+            else:
                 parse_sql_of(pf, dialect)
         if kind:  # one pack of this run's files: entries of changed or gone files drop out
             new_pack: dict[tuple[str, str], Any] = {}
@@ -589,20 +598,22 @@ class Engine:
                 cache.put_pack(kind, new_pack)
         return files
 
-    def _extract_while_waiting(self, partner: Any, files: dict[str, ParsedFile], module_of: Callable[[SourceFile], str | None]) -> None:
-        """While the partner still parses its half: the model facts of this half's files (what
-        ``python.index_models`` would extract next), until the partner's stubs are there."""
+    def _extract_own(self, partner: Any, files: dict[str, ParsedFile], module_of: Callable[[SourceFile], str | None]) -> None:
+        """Before the partner's half is in: what the index reads of this half's files, the model
+        facts (what ``python.index_models`` would extract) and the ``ModuleInfo`` and stub
+        (what the analysis indexes here, and in the partner)."""
         from querylint.python import premade_models
 
         for path, pf in files.items():
-            if partner.ready():
-                return
-            if path in self._premade_models or path in partner.paths or pf.tree is None:
+            if path in partner.paths or pf.tree is None:
                 continue
-            module = module_of(pf.source)
-            got = premade_models(pf.source, pf.tree, module) if module is not None else None
-            if got is not None:
-                self._premade_models[path] = got
+            if path not in self._premade_models:
+                module = module_of(pf.source)
+                got = premade_models(pf.source, pf.tree, module) if module is not None else None
+                if got is not None:
+                    self._premade_models[path] = got
+            if path.endswith(".py"):
+                partner.index_own(pf)
 
     def _start_partner(self, sources: dict[str, SourceFile], overridden: set[str], sql_wanted: set[str],
                        module_of: Callable[[SourceFile], str | None]) -> Any:
@@ -624,7 +635,10 @@ class Engine:
         # files whose trees only the parse and the Python analysis read (the migration readers
         # read migrations, settings and app configs)
         eligible = [s for s in python if s.path.endswith(".py") and s.path not in overridden and not reads_tree(s.path, s.text)]
-        half = split.pick_half(eligible, total)
+        from querylint.python.analyzer import unread_test
+
+        unread = unread_test(self.config)
+        half = split.pick_half(eligible, {s.path: split.cost(s, not unread(s.path)) for s in python})
         if not half:
             return None
         try:

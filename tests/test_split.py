@@ -222,3 +222,30 @@ def test_a_partner_whose_parent_dies_exits(tmp_path: Path) -> None:
     while running() and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not running()
+
+
+def test_the_partner_walks_with_the_schema_that_reaches_it_while_it_walks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The schema is sent after the index (the migrations are read meanwhile) and asked for only
+    by the walk: a loop over the rows of a unique key is bounded in the partner's half too."""
+    (tmp_path / "shop").mkdir()
+    (tmp_path / "shop" / "__init__.py").write_text("", encoding="utf-8")
+    (tmp_path / "shop" / "models.py").write_text(
+        "from django.db import models\n\n\nclass Tag(models.Model):\n    slug = models.CharField(max_length=20, unique=True)\n"
+        "    name = models.CharField(max_length=20)\n",
+        encoding="utf-8")
+    for i in range(6):
+        (tmp_path / "shop" / f"views{i}.py").write_text(
+            "from shop.models import Tag\n\n\n"
+            f"def by_slug{i}(slug):\n    for tag in Tag.objects.filter(slug=slug):\n        Tag.objects.filter(name=tag.name).count()\n\n\n"
+            f"def by_name{i}(name):\n    for tag in Tag.objects.filter(name=name):\n        Tag.objects.filter(slug=tag.slug).count()\n",
+            encoding="utf-8")
+    _e, alone = _run(tmp_path, monkeypatch, split_on=False)
+    engine, halved = _run(tmp_path, monkeypatch, split_on=True)
+    assert any(p.startswith("shop/views") for p in engine.halved)
+    _same(alone, halved)
+    # by_slug's loop is over one row (slug is unique): only by_name's query in a loop is found
+    found = sorted((d.code, d.span.path, d.span.start) for d in halved.diagnostics if d.code == "QL201")
+    assert [(code, path) for code, path, _s in found] == [("QL201", f"shop/views{i}.py") for i in range(6)]
+    for _code, path, start in found:
+        text = (tmp_path / path).read_text(encoding="utf-8")
+        assert text[start:].startswith("Tag.objects.filter(slug=tag.slug).count()")

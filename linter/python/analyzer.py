@@ -15,7 +15,7 @@ import ast
 import gc
 import re
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -43,6 +43,7 @@ from querylint.slotstate import fast_pickle
 from querylint.source import SourceFile, Span
 
 if TYPE_CHECKING:
+    from querylint.config import Config
     from querylint.python.split import Partner
 
 FuncNode = ast.FunctionDef | ast.AsyncFunctionDef
@@ -199,6 +200,17 @@ def _methods(node: ast.ClassDef) -> list[tuple[str, bool, FuncNode]]:
 def _is_property(item: FuncNode) -> bool:
     return any(_decorator_name(d) in ("property", "cached_property") for d in item.decorator_list)
 
+
+
+def unread_test(config: Config | None) -> Callable[[str], bool]:
+    """Whether the walk leaves out the functions of the module at a path (:meth:`Analysis.jobs`):
+    a test module, when no rule has ``check-tests`` on."""
+    from querylint.indexing import is_test_path as index_test_path
+    from querylint.python.facts import is_test_path
+
+    if config is None or any(opts.get("check-tests") for opts in config.rule_options.values()):
+        return lambda path: False
+    return lambda path: is_test_path(path) and index_test_path(path)
 
 
 class Analysis:
@@ -509,11 +521,8 @@ class Analysis:
     def run_split(self, partner: Partner) -> bool:
         """:meth:`run` with the partner process walking its half (see ``querylint.python.split``).
         False when the partner failed: nothing was applied, the caller runs a whole analysis."""
-        self.index(stubs=partner.stubs)
+        self.index(stubs=partner.stubs, infos=partner.infos)
         jobs = self.jobs()
-        own = {path: stub_of(mod) for path, mod in self.modules.items() if mod.tree is not None}
-        if not partner.walk(list(self.project.files), self.registry, self.project.schema, own):
-            return False
         records = {i: self.walk(job) for i, job in enumerate(jobs) if job[2].tree is not None}
         theirs = partner.records()
         if theirs is None or len(theirs) + len(records) != len(jobs):
@@ -545,13 +554,8 @@ class Analysis:
         classes and functions stay in the index (names still resolve); only the walk is saved,
         two thirds of it on a project like wagtail. A file counts as a test only when both
         test-path tests agree (the N+1 rules' and the index rules')."""
-        from querylint.indexing import is_test_path as index_test_path
-        from querylint.python.facts import is_test_path
-
-        cfg = self.project.config
-        if cfg is None or any(opts.get("check-tests") for opts in cfg.rule_options.values()):
-            return frozenset()
-        return frozenset(p for p in self.modules if is_test_path(p) and index_test_path(p))
+        unread = unread_test(self.project.config)
+        return frozenset(p for p in self.modules if unread(p))
 
     def walk(self, job: _Job) -> _Record:
         """One function (or a module's top level) walked; its facts, not yet applied."""

@@ -2,16 +2,20 @@
 
 A parse tree cannot travel between processes cheaply (unpickling one costs more than parsing
 it), and every later step of the Python front end reads trees: so on a large project the
-Python files are split in two halves by bytes, and each process parses and walks its own half.
-What crosses between them holds no tree:
+Python files are split in two parts of about the same work (:func:`cost`), and each process
+parses and walks its own. What crosses between them holds no tree:
 
 1. partner -> here, once its half is parsed: per file, a :class:`~querylint.python.analyzer.ModuleStub`
    (imports, top-level functions and classes), the file's model facts (``extract_models``) and
    the SQL found in it (fragments, pglast statements, problems), or nothing when the file does
    not parse (this process parses it again for the message);
-2. here -> partner, once the project index exists: the order of the project's files, the model
-   registry, the schema and the stubs of this process's half;
-3. partner -> here: the records of the functions of its half it walked (by job number).
+2. here -> partner, at once: the order of the project's files and the stubs of this process's
+   half (this process computed their ``ModuleInfo`` while the partner parsed);
+3. here -> partner, once the model registry exists: the registry (the partner indexes the
+   project and walks its half);
+4. here -> partner, once the migrations are read: the schema (received by a thread of the
+   partner while it walks, and waited for only when the walk asks the schema something);
+5. partner -> here: the records of the functions of its half it walked (by job number).
 
 Both processes then hold the same index and walk each function where its tree is, and the
 records are applied in one order: the facts are the same as one process walking everything
@@ -26,19 +30,23 @@ import gc
 import os
 import threading
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from querylint.config import Config
 from querylint.source import SourceFile
+
+if TYPE_CHECKING:
+    from querylint.schema import Schema
 
 #: ``project.facts`` key of the running :class:`Partner` (taken by the analysis)
 PARTNER = "python_partner"
 
 #: below this many bytes of Python the split costs more than it saves (a fork, two messages)
 MIN_BYTES = 4_000_000
-#: the share of the Python bytes the partner parses (this process also reads the migrations
-#: and builds the index while the partner waits, and walks as much as the partner after)
-PARTNER_SHARE = 0.5
+#: the partner's share of the work (:func:`cost`) of the project's Python files: less than half,
+#: because the partner starts later (it is forked once the files are read), its records are
+#: pickled, and this process's SQL is parsed by a worker while the partner parses its own
+PARTNER_SHARE = 0.45
 
 #: one file of the partner's first message: (path, stub or None when it does not parse,
 #: (key, model facts) or None, (fragments, statements, problems) or None)
@@ -52,16 +60,25 @@ def available() -> bool:
     return "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
 
 
-def pick_half(eligible: Sequence[SourceFile], total_bytes: int, share: float = PARTNER_SHARE) -> list[SourceFile]:
-    """The partner's files: eligible ones, largest first, up to ``share`` of ``total_bytes``."""
-    goal = total_bytes * share
+def cost(src: SourceFile, walked: bool) -> int:
+    """What parsing and walking a file costs, roughly: both grow with its calls and
+    definitions far more closely than with its bytes (a generated ``*_pb2.py`` is mostly one
+    string), and walking it costs about what parsing does (nothing for a test module the walk
+    leaves out)."""
+    return (src.text.count("(") + 1) * (2 if walked else 1)
+
+
+def pick_half(eligible: Sequence[SourceFile], costs: Mapping[str, int], share: float = PARTNER_SHARE) -> list[SourceFile]:
+    """The partner's files: eligible ones, costliest first, up to ``share`` of the total of
+    ``costs`` (every Python file's :func:`cost`, by path)."""
+    goal = sum(costs.values()) * share
     half: list[SourceFile] = []
     size = 0
-    for src in sorted(eligible, key=lambda s: (-len(s.text), s.path)):
-        if size + len(src.text) > goal:
+    for src in sorted(eligible, key=lambda s: (-costs[s.path], s.path)):
+        if size + costs[src.path] > goal:
             continue
         half.append(src)
-        size += len(src.text)
+        size += costs[src.path]
     return half
 
 
@@ -80,6 +97,10 @@ class Partner:
         self.models: dict[str, tuple[str, Any]] = {}
         self.sql: dict[str, tuple[Any, Any, Any]] = {}
         self.unparsed: list[str] = []
+        #: ``ModuleInfo`` and stubs of this process's modules, computed while the partner parses
+        self.infos: dict[str, Any] = {}
+        self.own_stubs: dict[str, Any] = {}
+        self._sent = self._complete = False
         ctx = multiprocessing.get_context("fork")
         self._conn, child = ctx.Pipe()
         self._proc: Any = ctx.Process(target=_partner_main, args=(child, self._conn, os.getpid(), half, sources, config, root), daemon=True)
@@ -110,20 +131,48 @@ class Partner:
                 self.sql[path] = sql
         return True
 
-    def walk(self, order: list[str], registry: Any, schema: Any, stubs: Mapping[str, Any]) -> bool:
-        """Phase 2: the index of this half, for the partner to walk its own."""
+    def index_own(self, pf: Any) -> None:
+        """The ``ModuleInfo`` and the stub of a module of this process (``pf``: its parsed file)."""
+        from querylint.python.analyzer import module_info, stub_of
+
+        info = self.infos[pf.source.path] = module_info(pf.source, pf.tree)
+        self.own_stubs[pf.source.path] = stub_of(info)
+
+    def send_stubs(self, files: Mapping[str, Any]) -> None:
+        """Phase 2: the order of ``files`` (the project's files, by path) and the stubs of this
+        process's modules."""
+        stubs: dict[str, Any] = {}
+        for path, pf in files.items():
+            if path in self.stubs or not path.endswith(".py") or pf.tree is None:
+                continue
+            if path not in self.own_stubs:
+                self.index_own(pf)
+            stubs[path] = self.own_stubs[path]
+        self._sent = self._send((list(files), stubs))
+
+    def send_registry(self, registry: Any) -> None:
+        """Phase 3: the model registry; the partner indexes the project and walks its half."""
+        self._sent = self._sent and self._send(registry)
+
+    def send_schema(self, schema: Any) -> None:
+        """Phase 4: the schema, which the partner's walk may ask about."""
+        self._sent = self._sent and self._send(schema)
+        self._complete = self._sent
+
+    def _send(self, message: Any) -> bool:
         if not self._alive:
             return False
         try:
-            self._conn.send((order, registry, schema, stubs))
+            self._conn.send(message)
             return True
         except Exception:
             self.close()
             return False
 
     def records(self) -> dict[int, Any] | None:
-        """Phase 3: the partner's walk records, by job number."""
-        got = self._recv()
+        """Phase 5: the partner's walk records, by job number (None when it failed, or was
+        not sent all it waits for)."""
+        got = self._recv() if self._complete else None
         self.close()
         return got if isinstance(got, dict) else None
 
@@ -203,10 +252,46 @@ def _serve(conn: Any, parent: int, half: list[tuple[SourceFile, str | None, bool
         found = (pf.fragments, pf.statements, pf.problems) if sql else None
         first.append((src.path, stub_of(info), models, found))
     conn.send(first)
-    order, registry, schema, stubs = _wait(conn, parent)
+    order, stubs = _wait(conn, parent)
+    registry = _wait(conn, parent)
+    schema = _Later(conn, parent)  # the parent reads the migrations meanwhile
     project = ProjectIndex(root=root, config=config)
     project.models = registry
-    project.schema = schema
+    project.schema = cast("Schema", _SchemaLater(schema))
     analysis = Analysis(project)
     analysis.index(stubs=stubs, order=order, sources=sources, infos=infos)
-    return {i: analysis.walk(job) for i, job in enumerate(analysis.jobs()) if job[2].tree is not None}
+    records = {i: analysis.walk(job) for i, job in enumerate(analysis.jobs()) if job[2].tree is not None}
+    schema.get()  # received: the parent's send is over before the records go
+    return records
+
+
+class _Later:
+    """The parent's next message, received by a thread while this process goes on."""
+
+    def __init__(self, conn: Any, parent: int) -> None:
+        self._got: Any = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._receive, args=(conn, parent), daemon=True)
+        self._thread.start()
+
+    def _receive(self, conn: Any, parent: int) -> None:
+        try:
+            self._got = _wait(conn, parent)
+        except BaseException as exc:
+            self._error = exc
+
+    def get(self) -> Any:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._got
+
+
+class _SchemaLater:
+    """The partner's ``project.schema``: the parent's schema, waited for on first use."""
+
+    def __init__(self, later: _Later) -> None:
+        self._later = later
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._later.get(), name)
