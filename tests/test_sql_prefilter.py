@@ -72,3 +72,39 @@ def test_sql_is_found_where_the_walk_is_pruned_to_the_callee_lines() -> None:
     src = SourceFile("m.py", text, Language.PYTHON)
     found = [f.sql for f in find_sql_in_python(src, ast.parse(text))]
     assert found == ["SELECT 1 FROM decorated", "SELECT 2 FROM nested", "SELECT 3 FROM fstring"]
+
+
+
+def _found(text: str) -> list[tuple[str, str]]:
+    """(the text at the fragment's start, its SQL) of each fragment found."""
+    import ast
+
+    from querylint.source import Language, SourceFile
+    from querylint.sql.embedded import find_sql_in_python
+
+    src = SourceFile("m.py", text, Language.PYTHON)
+    return [(text[f.span.start : f.span.start + 12], f.sql) for f in find_sql_in_python(src, ast.parse(text))]
+
+
+def test_the_walk_is_pruned_to_the_callee_lines_in_non_ascii_and_cr_texts_too() -> None:
+    """The lines are found in the text as Python reads it: identifiers folded (NFKC) and a lone
+    ``\\r`` ending a line, so the pruned walk still reaches every call."""
+    fullwidth = "".join(chr(ord(c) - ord("a") + 0xFF41) for c in "execute")
+    filler = "".join(f"def helper_{i}(x):\n    return 'données'\n\n\n" for i in range(20))
+    text = (
+        "# café\n" + filler
+        + "class Repo:\n    def g(self, cur):\n        label = 'é'\n"
+        f"        cur.{fullwidth}('SELECT 1 FROM folded')\n"
+        "        cur.execute('SELECT 2 FROM plain')\n"
+    )
+    assert _found(text) == [("'SELECT 1 FR", "SELECT 1 FROM folded"), ("'SELECT 2 FR", "SELECT 2 FROM plain")]
+    old_mac = "x = 1\rdef f(cur):\r    y = 2\r    z = 3\r    cur.execute('SELECT 3 FROM t')\r"
+    assert _found(old_mac.replace("\r", "\r\n")) == [("'SELECT 3 FR", "SELECT 3 FROM t")]
+    # (spans in a text whose lines end in a lone \r are not right: SourceFile counts \n only)
+    assert [sql for _at, sql in _found(old_mac)] == ["SELECT 3 FROM t"]
+
+
+def test_a_name_declared_global_is_never_resolved() -> None:
+    assert _found("Q = 'SELECT 1 FROM t'\n\n\ndef f(cur):\n    cur.execute(Q)\n") == [("'SELECT 1 FR", "SELECT 1 FROM t")]
+    assert _found("Q = 'SELECT 1 FROM t'\n\n\ndef f(cur):\n    global Q\n    cur.execute(Q)\n") == []
+    assert _found("def f(cur):\n    cur.execute(Q)\n    global Q\n\n\nQ = 'SELECT 1 FROM t'\n") == []

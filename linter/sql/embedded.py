@@ -261,7 +261,11 @@ def _collect_assignments(scope_node: ast.AST, outer: _Scope | None = None) -> _S
             marker = ast.Name(arg.arg)
             assigned[arg.arg] = [marker, marker]  # a parameter: never resolved
     for node in _walk_scope(scope_node):
-        if isinstance(node, ast.Assign):
+        if isinstance(node, (ast.Global, ast.Nonlocal)):
+            # never resolved, wherever the statement stands (two values or more: ambiguous)
+            for name in node.names:
+                assigned.setdefault(name, []).extend([ast.Name(name), ast.Name(name)])
+        elif isinstance(node, ast.Assign):
             for t in node.targets:
                 if isinstance(t, ast.Name):
                     assigned.setdefault(t.id, []).append(node.value)
@@ -277,10 +281,6 @@ def _collect_assignments(scope_node: ast.AST, outer: _Scope | None = None) -> _S
                 for n in ast.walk(t):
                     if isinstance(n, ast.Name):
                         assigned.setdefault(n.id, []).extend([n, n])  # rebound: never resolved
-    for node in _walk_scope(scope_node):
-        if isinstance(node, (ast.Global, ast.Nonlocal)):
-            for name in node.names:
-                assigned[name] = [ast.Name(name), ast.Name(name)]
     return _Scope(assigned, outer)
 
 
@@ -288,13 +288,26 @@ _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda, ast.
 
 
 def _walk_scope(scope_node: ast.AST) -> Iterator[ast.AST]:
-    stack = list(ast.iter_child_nodes(scope_node))
+    """The nodes of a scope, nested scopes' own nodes left out (a nested scope itself is in)."""
+    stack = _child_nodes(scope_node)
     while stack:
         node = stack.pop()
         yield node
         if isinstance(node, _SCOPES):
             continue
-        stack.extend(ast.iter_child_nodes(node))
+        stack.extend(_child_nodes(node))
+
+
+def _child_nodes(node: ast.AST) -> list[ast.AST]:
+    """``list(ast.iter_child_nodes(node))``, without its two generators."""
+    out: list[ast.AST] = []
+    for name in node._fields:
+        value = getattr(node, name, None)
+        if isinstance(value, ast.AST):
+            out.append(value)
+        elif isinstance(value, list):
+            out.extend(item for item in value if isinstance(item, ast.AST))
+    return out
 
 
 # -- call sites -------------------------------------------------------------------------------
@@ -565,6 +578,23 @@ def _call_lines(text: str, names: tuple[str, ...]) -> list[int]:
     return lines
 
 
+def _line_text(text: str) -> str | None:
+    """The text to find the callee names' lines in (:func:`_call_lines`): the module's text
+    with its identifiers as Python reads them (NFKC, for a non-ASCII text) and every line
+    ending a ``\n`` (Python also ends a line at a lone ``\r``). None when folding changed the
+    number of lines (then the lines would not be the tree's)."""
+    if not text.isascii():
+        import unicodedata
+
+        folded = unicodedata.normalize("NFKC", text)
+        if folded.count("\n") != text.count("\n") or folded.count("\r") != text.count("\r"):
+            return None
+        text = folded
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text
+
+
 def _may_hold_sites(text: str) -> bool:
     """A cheap text test: False when no call in the module can be a site of :func:`_sites`.
 
@@ -639,8 +669,9 @@ def find_sql_in_python(source: SourceFile, tree: ast.Module) -> list[SqlFragment
     # pass below only for the modules that have a candidate call.
     text = source.text
     lines: list[int] | None = None
-    if text.isascii():
-        lines = _call_lines(text, _SITE_WORD_LIST)
+    searched = _line_text(text)
+    if searched is not None:
+        lines = _call_lines(searched, _SITE_WORD_LIST)
         if not lines:
             return []
     elif not _may_hold_sites(text):
