@@ -261,7 +261,7 @@ class _SqlPool:
         if workers == 0:
             return
         picked = [(s.path, s.abspath, module_of(s), len(s.text)) for s in chosen]
-        if sum(size for *_x, size in picked) < min_bytes:
+        if not picked or sum(size for *_x, size in picked) < min_bytes:
             return
         try:
             import multiprocessing
@@ -542,52 +542,11 @@ class Engine:
                 return None
             return module_path(src.path, is_pkg)
 
-        early: dict[str, ParsedFile] = {}  # parsed before the workers were forked
-
-        def parse_first(chosen: list[SourceFile]) -> dict[str, ParsedFile]:
-            for src in chosen:
-                early[src.path] = parse_file(src, dialect, sql=False)
-            return early
-
         partner = self._start_partner(sources, overridden, sql_bearing - set(cached), module_of)
-        halved = partner.paths if partner is not None else frozenset()
-        pool = _SqlPool([s for p, s in sources.items() if p in sql_bearing and p not in cached and p not in halved], cfg, self.jobs,
-                        self.parallel_min_bytes, module_of, parse_first)
-        self.offloaded = len(pool.offloaded)
-        for path, pf in early.items():  # the workers could not take them after all
-            if path not in pool.offloaded and (pf.tree is not None or pf.source.language is Language.SQL):
-                parse_sql_of(pf, dialect)
-        files = {path: early.get(path) or (_tree_on_demand(src) if path in halved
-                                           else parse_file(src, dialect, sql=path not in pool.offloaded and path not in cached))
-                 for path, src in sources.items()}
-        _LongLivedTrees.parsed()
-        pool.collect()
-        for path in pool.offloaded:
-            pf = files[path]
-            if not has_tree(pf) and pf.source.language is Language.PYTHON:
-                continue  # a syntax error: parse_file stops there too
-            got = pool.results.get(path)
-            if got is not None and got[1] == pf.source.digest and got[2] == (pf.tree is not None):
-                pf.fragments, pf.statements, pf.problems = got[3], got[4], got[5]
-                if got[6] is not None:
-                    self._premade_models[path] = got[6]
-            else:  # the worker failed, or read another text: here, then
-                parse_sql_of(pf, dialect)
         if partner is not None:
-            self._extract_own(partner, files, module_of)
-            if partner.collect_stubs():
-                self._premade_models.update(partner.models)
-                for path, (fragments, statements, problems) in partner.sql.items():
-                    pf = files[path]
-                    pf.fragments, pf.statements, pf.problems = fragments, statements, problems
-                for path in partner.unparsed:  # its message (a syntax error) comes from here
-                    files[path] = parse_file(sources[path], dialect)
-                self._partner = partner
-                self.halved = frozenset(partner.stubs)
-            else:  # it failed: its files are parsed here after all
-                partner.close()
-                for path in halved:
-                    files[path] = parse_file(sources[path], dialect, sql=path not in cached)
+            files = self._parse_beside(partner, sources, set(cached), module_of)
+        else:
+            files = self._parse_here(sources, sql_bearing, set(cached), module_of)
         for path in cached:
             pf = files[path]
             parsed = has_tree(pf)
@@ -609,22 +568,84 @@ class Engine:
                 cache.put_pack(kind, new_pack)
         return files
 
-    def _extract_own(self, partner: Any, files: dict[str, ParsedFile], module_of: Callable[[SourceFile], str | None]) -> None:
-        """Before the partner's half is in: what the index reads of this half's files, the model
-        facts (what ``python.index_models`` would extract) and the ``ModuleInfo`` and stub
-        (what the analysis indexes here, and in the partner)."""
+    def _parse_here(self, sources: dict[str, SourceFile], sql_bearing: set[str], cached: set[str],
+                    module_of: Callable[[SourceFile], str | None]) -> dict[str, ParsedFile]:
+        """Every file parsed in this process, the SQL of the larger projects in worker processes."""
+        dialect = self.config.sql_dialect
+        early: dict[str, ParsedFile] = {}  # parsed before the workers were forked
+
+        def parse_first(chosen: list[SourceFile]) -> dict[str, ParsedFile]:
+            for src in chosen:
+                early[src.path] = parse_file(src, dialect, sql=False)
+            return early
+
+        offload = [s for p, s in sources.items() if p in sql_bearing and p not in cached]
+        pool = _SqlPool(offload, self.config, self.jobs, self.parallel_min_bytes, module_of, parse_first)
+        self.offloaded = len(pool.offloaded)
+        for path, pf in early.items():  # the workers could not take them after all
+            if path not in pool.offloaded and (pf.tree is not None or pf.source.language is Language.SQL):
+                parse_sql_of(pf, dialect)
+        files = {path: early.get(path) or parse_file(src, dialect, sql=path not in pool.offloaded and path not in cached)
+                 for path, src in sources.items()}
+        _LongLivedTrees.parsed()
+        pool.collect()
+        for path in pool.offloaded:
+            pf = files[path]
+            if not has_tree(pf) and pf.source.language is Language.PYTHON:
+                continue  # a syntax error: parse_file stops there too
+            got = pool.results.get(path)
+            if got is not None and got[1] == pf.source.digest and got[2] == (pf.tree is not None):
+                pf.fragments, pf.statements, pf.problems = got[3], got[4], got[5]
+                if got[6] is not None:
+                    self._premade_models[path] = got[6]
+            else:  # the worker failed, or read another text: here, then
+                parse_sql_of(pf, dialect)
+        return files
+
+    def _parse_beside(self, partner: Any, sources: dict[str, SourceFile], cached: set[str],
+                      module_of: Callable[[SourceFile], str | None]) -> dict[str, ParsedFile]:
+        """Every file parsed here or by the partner: the files only this process may parse first,
+        then the queue the partner takes from too (the partner from its costly end, this process
+        from the other, until they meet), each file's model facts and stub with it. With the
+        partner both CPUs are busy: no SQL worker would help."""
         from querylint.python import premade_models
 
-        for path, pf in files.items():
-            if path in partner.paths or pf.tree is None:
-                continue
-            if path not in self._premade_models:
-                module = module_of(pf.source)
-                got = premade_models(pf.source, pf.tree, module) if module is not None else None
-                if got is not None:
-                    self._premade_models[path] = got
-            if path.endswith(".py"):
+        dialect = self.config.sql_dialect
+        self.offloaded = 0
+        own: dict[str, ParsedFile] = {}
+
+        def parse(src: SourceFile) -> None:
+            pf = own[src.path] = parse_file(src, dialect, sql=src.path not in cached)
+            if pf.tree is None:
+                return
+            module = module_of(src)
+            got = premade_models(src, pf.tree, module) if module is not None else None
+            if got is not None:
+                self._premade_models[src.path] = got
+            if src.path.endswith(".py"):
                 partner.index_own(pf)
+
+        for path, src in sources.items():
+            if path not in partner.queued:
+                parse(src)
+        while (src := partner.take()) is not None:
+            parse(src)
+        _LongLivedTrees.parsed()
+        theirs: dict[str, ParsedFile] = {}
+        if partner.collect_stubs():
+            self._premade_models.update(partner.models)
+            for path in partner.stubs:
+                pf = theirs[path] = _tree_on_demand(sources[path])
+                if path in partner.sql:
+                    pf.fragments, pf.statements, pf.problems = partner.sql[path]
+            for path in partner.unparsed:  # its message (a syntax error) comes from here
+                theirs[path] = parse_file(sources[path], dialect)
+            self._partner = partner
+            self.halved = frozenset(partner.stubs)
+        else:  # it failed: its files are parsed here after all
+            partner.close()
+        return {path: own.get(path) or theirs.get(path) or parse_file(src, dialect, sql=path not in cached)
+                for path, src in sources.items()}
 
     def _start_partner(self, sources: dict[str, SourceFile], overridden: set[str], sql_wanted: set[str],
                        module_of: Callable[[SourceFile], str | None]) -> Any:
@@ -646,15 +667,16 @@ class Engine:
         # files whose trees only the parse and the Python analysis read (the migration readers
         # read migrations, settings and app configs)
         eligible = [s for s in python if s.path.endswith(".py") and s.path not in overridden and not reads_tree(s.path, s.text)]
+        if not eligible:
+            return None
         from querylint.python.analyzer import unread_test
 
         unread = unread_test(self.config)
-        half = split.pick_half(eligible, {s.path: split.cost(s, not unread(s.path)) for s in python})
-        if not half:
-            return None
+        costs = {s.path: split.cost(s, not unread(s.path)) for s in python}
+        queue = sorted(eligible, key=lambda s: (-costs[s.path], s.path))
         try:
-            return split.Partner([(s, module_of(s), s.path in sql_wanted) for s in half], sources, self.config,
-                                 os.path.abspath(self.config.root))
+            return split.Partner(queue, module_of, sql_wanted, sources, self.config, os.path.abspath(self.config.root),
+                                 costs=[costs[s.path] for s in queue], limit=split.PARTNER_LIMIT * sum(costs.values()))
         except Exception:  # no processes here (sandbox...): everything in this process
             return None
 

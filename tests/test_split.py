@@ -22,6 +22,13 @@ FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 pytestmark = pytest.mark.skipif(not split.available(), reason="needs fork")
 
 
+@pytest.fixture(autouse=True)
+def _partner_takes_some(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fixture project is parsed by this process before the partner has started: the partner
+    takes its first few files whatever happens, so that it has a share to walk."""
+    monkeypatch.setattr(split, "RESERVED", 4)
+
+
 def _engine(root: Path, *, split_on: bool, cache: bool = False) -> Engine:
     engine = Engine(Config(root=str(root), cache=cache))
     engine.jobs = 2
@@ -202,7 +209,7 @@ def test_a_partner_whose_parent_dies_exits(tmp_path: Path) -> None:
         "from querylint.python import split\n"
         "from querylint.source import Language, SourceFile\n"
         "src = SourceFile('a.py', 'def f():\\n    return 1\\n', Language.PYTHON, os.path.abspath('a.py'))\n"
-        "p = split.Partner([(src, None, False)], {'a.py': src}, Config(root='.'), '.')\n"
+        "p = split.Partner([src], lambda s: None, set(), {'a.py': src}, Config(root='.'), '.')\n"
         "assert p.collect_stubs() and list(p.stubs) == ['a.py']\n"
         "print(p._proc.pid, flush=True)\n"
         "os._exit(0)  # gone without a word, like a crash\n",
@@ -249,3 +256,51 @@ def test_the_partner_walks_with_the_schema_that_reaches_it_while_it_walks(tmp_pa
     for _code, path, start in found:
         text = (tmp_path / path).read_text(encoding="utf-8")
         assert text[start:].startswith("Tag.objects.filter(slug=tag.slug).count()")
+
+
+def test_the_two_ends_of_the_queue_meet_once() -> None:
+    """Both processes take files from the shared queue at once: each file is taken once, the
+    partner's from the costly end, this process's from the other."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    queue = [SourceFile(f"m{i}.py", "x = 1\n", Language.PYTHON) for i in range(3000)]
+    ends = ctx.Array("q", [0, len(queue) - 1])
+    recv, send = ctx.Pipe(duplex=False)
+
+    def partner() -> None:
+        taken = []
+        while (src := split._take(ends, queue, mine=True)) is not None:
+            taken.append(src.path)
+        send.send(taken)
+
+    proc = ctx.Process(target=partner)
+    proc.start()
+    mine = []
+    while (src := split._take(ends, queue, mine=False)) is not None:
+        mine.append(src.path)
+    theirs = recv.recv()
+    proc.join()
+    paths = [src.path for src in queue]
+    assert theirs + mine[::-1] == paths  # each end in its order, meeting once
+    assert split._take(ends, queue, mine=True) is None and split._take(ends, queue, mine=False) is None
+
+
+def test_a_partner_killed_holding_the_queue_s_lock_does_not_stop_this_process() -> None:
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    queue = [SourceFile(f"m{i}.py", "x = 1\n", Language.PYTHON) for i in range(5)]
+    ends = ctx.Array("q", [0, len(queue) - 1])
+
+    def killed() -> None:
+        ends.get_lock().acquire()
+        os._exit(9)  # like a SIGKILL between taking the lock and giving it back
+
+    proc = ctx.Process(target=killed)
+    proc.start()
+    proc.join()
+    taken = []
+    while (src := split._take(ends, queue, mine=False, alive=proc.is_alive)) is not None:
+        taken.append(src.path)
+    assert taken == ["m4.py", "m3.py", "m2.py", "m1.py", "m0.py"]

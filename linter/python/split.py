@@ -2,10 +2,13 @@
 
 A parse tree cannot travel between processes cheaply (unpickling one costs more than parsing
 it), and every later step of the Python front end reads trees: so on a large project the
-Python files are split in two parts of about the same work (:func:`cost`), and each process
-parses and walks its own. What crosses between them holds no tree:
+Python files are shared out between two processes, and each walks the files it parsed. They
+share them as they go, from a queue sorted by :func:`cost`: the partner takes from the costly
+end, this process from the other (after the files only it may parse), until the ends meet; so
+both finish parsing together however fast each one runs, and walking, which costs about what
+parsing does, near together too. What crosses between them holds no tree:
 
-1. partner -> here, once its half is parsed: per file, a :class:`~querylint.python.analyzer.ModuleStub`
+1. partner -> here, once the queue is empty: per file it took, a :class:`~querylint.python.analyzer.ModuleStub`
    (imports, top-level functions and classes), the file's model facts (``extract_models``) and
    the SQL found in it (fragments, pglast statements, problems), or nothing when the file does
    not parse (this process parses it again for the message);
@@ -19,8 +22,8 @@ parses and walks its own. What crosses between them holds no tree:
 
 Both processes then hold the same index and walk each function where its tree is, and the
 records are applied in one order: the facts are the same as one process walking everything
-(tests/test_split.py). The partner's half is chosen among files nothing else reads the trees of
-(no migrations, no settings); their ``ParsedFile`` here parses its tree on demand, so
+(tests/test_split.py). The queue holds the files nothing else reads the trees of (no
+migrations, no settings); the partner's files' ``ParsedFile`` here parses its tree on demand, so
 anything that asks for one anyway, and every failure of the partner, costs time, never facts.
 """
 
@@ -29,7 +32,7 @@ from __future__ import annotations
 import gc
 import os
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence, Set
 from typing import TYPE_CHECKING, Any, cast
 
 from querylint.config import Config
@@ -43,10 +46,12 @@ PARTNER = "python_partner"
 
 #: below this many bytes of Python the split costs more than it saves (a fork, two messages)
 MIN_BYTES = 4_000_000
-#: the partner's share of the work (:func:`cost`) of the project's Python files: less than half,
-#: because the partner starts later (it is forked once the files are read), its records are
-#: pickled, and this process's SQL is parsed by a worker while the partner parses its own
-PARTNER_SHARE = 0.45
+#: the files at the costly end of the queue the partner takes whatever the other process does
+RESERVED = 1
+#: at most this share of the project's Python work (:func:`cost`) goes to the partner, however
+#: fast it parses: it walks more slowly than this process (its records are pickled, it starts
+#: later; on mlflow-skinny its walk took ~1.2x this process's at equal parsing times)
+PARTNER_LIMIT = 0.45
 
 #: one file of the partner's first message: (path, stub or None when it does not parse,
 #: (key, model facts) or None, (fragments, statements, problems) or None)
@@ -68,31 +73,29 @@ def cost(src: SourceFile, walked: bool) -> int:
     return (src.text.count("(") + 1) * (2 if walked else 1)
 
 
-def pick_half(eligible: Sequence[SourceFile], costs: Mapping[str, int], share: float = PARTNER_SHARE) -> list[SourceFile]:
-    """The partner's files: eligible ones, costliest first, up to ``share`` of the total of
-    ``costs`` (every Python file's :func:`cost`, by path)."""
-    goal = sum(costs.values()) * share
-    half: list[SourceFile] = []
-    size = 0
-    for src in sorted(eligible, key=lambda s: (-costs[s.path], s.path)):
-        if size + costs[src.path] > goal:
-            continue
-        half.append(src)
-        size += costs[src.path]
-    return half
-
-
 class Partner:
     """The forked process walking the other half. Every failure (it died, it could not start,
     it answered nonsense) makes a method return None: the caller does the work itself."""
 
-    def __init__(self, half: list[tuple[SourceFile, str | None, bool]], sources: Mapping[str, SourceFile], config: Config, root: str) -> None:
-        """``half``: the partner's files, each with its module path when it may define models,
-        and whether its SQL is wanted. ``sources``: every source of the project (the partner
-        inherits them, by fork)."""
+    def __init__(self, queue: Sequence[SourceFile], module_of: Callable[[SourceFile], str | None], sql_wanted: Set[str],
+                 sources: Mapping[str, SourceFile], config: Config, root: str, *, costs: Sequence[int] = (), limit: float = 0.0) -> None:
+        """``queue``: the files the partner may parse, costliest first; it takes them from that
+        end, this process (:meth:`take`) from the other, until they meet, or until the files it
+        took cost ``limit`` (``costs``: of the queue's files, in order; none: no limit).
+        ``module_of``: a file's module path when it may define models; ``sql_wanted``: the
+        files whose SQL is to be found. ``sources``: every source of the project (inherited,
+        by fork)."""
         import multiprocessing
 
-        self.paths = frozenset(src.path for src, _m, _s in half)
+        ctx = multiprocessing.get_context("fork")
+        self.queue = list(queue)
+        self.costs = list(costs)
+        self.limit = limit
+        self.queued = frozenset(src.path for src in self.queue)
+        #: the next file of each end: the partner's (from 0 up), this process's (from the last down)
+        # (the partner's first files are its own: it has some even when this process, which
+        # starts first, could take the whole queue of a small project before it starts)
+        self._ends: Any = ctx.Array("q", [min(RESERVED, len(self.queue)), len(self.queue) - 1])
         self.stubs: dict[str, Any] = {}
         self.models: dict[str, tuple[str, Any]] = {}
         self.sql: dict[str, tuple[Any, Any, Any]] = {}
@@ -103,10 +106,15 @@ class Partner:
         self._sent = self._complete = False
         ctx = multiprocessing.get_context("fork")
         self._conn, child = ctx.Pipe()
-        self._proc: Any = ctx.Process(target=_partner_main, args=(child, self._conn, os.getpid(), half, sources, config, root), daemon=True)
+        self._proc: Any = ctx.Process(target=_partner_main, args=(child, self._conn, os.getpid(), self, module_of, sql_wanted, sources, config, root),
+                                      daemon=True)
         self._proc.start()
         child.close()
         self._alive = True
+
+    def take(self) -> SourceFile | None:
+        """The next file of this process's end of the queue; None once the ends have met."""
+        return _take(self._ends, self.queue, mine=False, alive=self._proc.is_alive)
 
     def ready(self) -> bool:
         """Its next message is there (or it died): a receive would not wait."""
@@ -204,14 +212,40 @@ class Partner:
             proc.join()
 
 
-def _partner_main(conn: Any, parent_end: Any, parent: int, half: list[tuple[SourceFile, str | None, bool]],
-                  sources: Mapping[str, SourceFile], config: Config, root: str) -> None:
+def _take(ends: Any, queue: list[SourceFile], *, mine: bool, alive: Callable[[], bool] | None = None) -> SourceFile | None:
+    """The next file of one end of the shared queue (``mine``: the partner's). ``alive``: whether
+    the other process still runs (a process killed while it held the lock never frees it)."""
+    lock = ends.get_lock()
+    while not lock.acquire(timeout=0.5):
+        if alive is not None and not alive():
+            return _end(ends, queue, mine)  # no one else takes from the queue now
+    try:
+        return _end(ends, queue, mine)
+    finally:
+        lock.release()
+
+
+def _end(ends: Any, queue: list[SourceFile], mine: bool) -> SourceFile | None:
+    raw = ends.get_obj()  # the array itself: its item access would take the lock again
+    first: int = raw[0]
+    last: int = raw[1]
+    if first > last:
+        return None
+    if mine:
+        raw[0] = first + 1
+        return queue[first]
+    raw[1] = last - 1
+    return queue[last]
+
+
+def _partner_main(conn: Any, parent_end: Any, parent: int, partner: Partner, module_of: Callable[[SourceFile], str | None],
+                  sql_wanted: Set[str], sources: Mapping[str, SourceFile], config: Config, root: str) -> None:
     """The partner process: parse, send stubs, wait for the index, walk, send records, exit."""
     # the parent's end of the pipe, inherited by the fork: closed, or the partner would keep it
     # open and never see the end of the pipe when the parent dies
     parent_end.close()
     try:
-        conn.send(_serve(conn, parent, half, sources, config, root))
+        conn.send(_serve(conn, parent, partner, module_of, sql_wanted, sources, config, root))
     except BaseException as exc:  # the parent does the work; tell it now rather than at EOF
         try:
             conn.send(RuntimeError(f"{type(exc).__name__}: {exc}"))
@@ -233,7 +267,8 @@ def _wait(conn: Any, parent: int) -> Any:
     return conn.recv()
 
 
-def _serve(conn: Any, parent: int, half: list[tuple[SourceFile, str | None, bool]], sources: Mapping[str, SourceFile], config: Config, root: str) -> Any:
+def _serve(conn: Any, parent: int, partner: Partner, module_of: Callable[[SourceFile], str | None], sql_wanted: Set[str],
+           sources: Mapping[str, SourceFile], config: Config, root: str) -> Any:
     from querylint.engine import parse_file
     from querylint.project import ProjectIndex
     from querylint.python import premade_models
@@ -242,7 +277,21 @@ def _serve(conn: Any, parent: int, half: list[tuple[SourceFile, str | None, bool
     gc.disable()  # everything here lives until the process exits (see engine._LongLivedTrees)
     infos: dict[str, ModuleInfo] = {}
     first: list[StubRecord] = []
-    for src, module, sql in half:
+    reserved = partner.queue[: partner._ends.get_obj()[0]]  # only the partner moves this end
+    taken = 0.0
+    by_path = dict(zip((src.path for src in partner.queue), partner.costs, strict=False))
+    while True:
+        if reserved:
+            src = reserved.pop(0)
+        elif partner.costs and taken >= partner.limit:
+            break
+        elif (got := _take(partner._ends, partner.queue, mine=True)) is not None:
+            src = got
+        else:
+            break
+        taken += by_path.get(src.path, 0)
+        sql = src.path in sql_wanted
+        module = module_of(src)
         pf = parse_file(src, config.sql_dialect, sql=sql)
         if pf.tree is None:
             first.append((src.path, None, None, None))
