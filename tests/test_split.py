@@ -77,13 +77,16 @@ def test_the_partner_gives_the_findings_and_facts_of_one_process(fixture: str, m
     assert alone.diagnostics  # the fixtures have findings to compare
 
 
-def _project(root: Path, n: int) -> None:
+def _shop(root: Path, models: str) -> None:
+    """A ``shop`` package with ``models`` as its models module."""
     (root / "shop").mkdir()
     (root / "shop" / "__init__.py").write_text("", encoding="utf-8")
-    (root / "shop" / "models.py").write_text(
-        "from django.db import models\n\n\nclass Tag(models.Model):\n    name = models.CharField(max_length=20)\n\n\n"
-        "class TagQuerySet(models.QuerySet):\n    def named(self, name):\n        return self.filter(name=name)\n",
-        encoding="utf-8")
+    (root / "shop" / "models.py").write_text(models, encoding="utf-8")
+
+
+def _project(root: Path, n: int) -> None:
+    _shop(root, "from django.db import models\n\n\nclass Tag(models.Model):\n    name = models.CharField(max_length=20)\n\n\n"
+                "class TagQuerySet(models.QuerySet):\n    def named(self, name):\n        return self.filter(name=name)\n")
     for i in range(n):
         (root / "shop" / f"views{i}.py").write_text(
             "from shop.models import Tag\nfrom shop import helpers\n\n\n"
@@ -234,12 +237,8 @@ def test_a_partner_whose_parent_dies_exits(tmp_path: Path) -> None:
 def test_the_partner_walks_with_the_schema_that_reaches_it_while_it_walks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The schema is sent after the index (the migrations are read meanwhile) and asked for only
     by the walk: a loop over the rows of a unique key is bounded in the partner's half too."""
-    (tmp_path / "shop").mkdir()
-    (tmp_path / "shop" / "__init__.py").write_text("", encoding="utf-8")
-    (tmp_path / "shop" / "models.py").write_text(
-        "from django.db import models\n\n\nclass Tag(models.Model):\n    slug = models.CharField(max_length=20, unique=True)\n"
-        "    name = models.CharField(max_length=20)\n",
-        encoding="utf-8")
+    _shop(tmp_path, "from django.db import models\n\n\nclass Tag(models.Model):\n    slug = models.CharField(max_length=20, unique=True)\n"
+                    "    name = models.CharField(max_length=20)\n")
     for i in range(6):
         (tmp_path / "shop" / f"views{i}.py").write_text(
             "from shop.models import Tag\n\n\n"
