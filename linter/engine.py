@@ -137,8 +137,6 @@ def parse_sql_of(pf: ParsedFile, dialect: str) -> None:
 
 #: fewer bytes than this to hand to workers: starting processes costs more than they save
 PARALLEL_MIN_BYTES = 1_000_000
-#: sources from this many bytes: the index is stored by a forked child (``_store_index``)
-STORE_ASIDE_MIN_BYTES = 2_000_000
 
 #: (path, text digest, has tree, fragments, statements, problems, model facts): the model facts
 #: (``python.extract_models`` with the pack key they answer) of a file that may define models,
@@ -353,9 +351,6 @@ class Engine:
         #: bytes of Python below which no partner process takes half of the project
         #: (``querylint.python.split``); the partner of the running index, if any
         self.split_min_bytes: int | None = None
-        #: bytes of sources from which the index is written to the cache by a forked child while
-        #: this process checks the files (``_store_index``)
-        self.store_aside_min_bytes = STORE_ASIDE_MIN_BYTES
         self._partner: Any = None
         self.offloaded = 0  # files whose SQL the last run parsed in workers
         #: files of the last run that the partner process parsed and walked (querylint.python.split)
@@ -499,17 +494,11 @@ class Engine:
             files = {p: files[p] for p, _ in index_manifest if p in files}
 
         project, index_errors = self._index(files, targets, root)
-        stored = None
         if run_cache is not None and not self._internal_errors:
-            aside = sum(len(s.text) for s in sources.values()) >= self.store_aside_min_bytes
-            stored = _store_index(run_cache, index_key, index_manifest, digests, project, aside=aside)
-        try:
-            result = self._check(result, project, index_errors, files, targets, problems)
-            if run_cache is not None and not self._internal_errors:
-                run_cache.store(key, manifest, digests, _CachedRun.of(result, digests))
-        finally:
-            if stored is not None:
-                stored()
+            _store_index(run_cache, index_key, index_manifest, digests, project)
+        result = self._check(result, project, index_errors, files, targets, problems)
+        if run_cache is not None and not self._internal_errors:
+            run_cache.store(key, manifest, digests, _CachedRun.of(result, digests))
         return result
 
     def _parse_all(self, sources: dict[str, SourceFile], overridden: set[str]) -> dict[str, ParsedFile]:
@@ -974,39 +963,8 @@ def _text_on_disk(path: str) -> str | None:
 
 
 def _store_index(run_cache: RunCache, key: str, manifest: list[tuple[str, str]], digests: dict[str, str | None],
-                 project: ProjectIndex, *, aside: bool = False) -> Callable[[], None] | None:
-    """Pickle the index, minus the trees and the facts only phase one reads (restored after).
-
-    ``aside``: in a forked child, while this process goes on (pickling the index of a large
-    project takes about as long as checking its files); the function returned waits for the
-    child. None: stored already (no ``fork``, another thread running: then it is done here).
-    """
-    import threading
-
-    if aside and hasattr(os, "fork") and threading.active_count() == 1:
-        try:
-            child = os.fork()
-        except OSError:
-            child = -1
-        if child == 0:  # the child: store, and end without running anything of the parent's
-            try:
-                gc.disable()
-                _store_index_here(run_cache, key, manifest, digests, project)
-            finally:
-                os._exit(0)
-        if child > 0:
-            def wait() -> None:
-                try:
-                    os.waitpid(child, 0)
-                except ChildProcessError:
-                    pass
-            return wait
-    _store_index_here(run_cache, key, manifest, digests, project)
-    return None
-
-
-def _store_index_here(run_cache: RunCache, key: str, manifest: list[tuple[str, str]], digests: dict[str, str | None],
-                      project: ProjectIndex) -> None:
+                 project: ProjectIndex) -> None:
+    """Pickle the index, minus the trees and the facts only phase one reads (restored after)."""
     from querylint.project import INDEX_ONLY_FACTS
 
     lazy = {path for path, pf in project.files.items() if tree_left_out(pf)}  # never parsed here: none to drop

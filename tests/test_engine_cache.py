@@ -190,53 +190,6 @@ def test_a_run_on_a_few_files_reuses_the_project_index(tmp_path: Path, monkeypat
     assert tree is not None and ast.dump(tree) == ast.dump(ast.parse((root / "app.py").read_text(encoding="utf-8")))
 
 
-@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
-@pytest.mark.parametrize("child", ["stores", "fails"])
-def test_the_index_of_a_large_project_is_stored_by_a_child_while_the_files_are_checked(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, child: str) -> None:
-    """Above ``store_aside_min_bytes`` a forked child pickles the index: the run returns once it
-    is written (a run on a few files then reuses it), and a child that fails costs the next run
-    its index, never findings."""
-    root = _project(tmp_path)
-    (root / "app.py").write_text(
-        "def report(cursor):\n    cursor.execute('SELECT * FROM orders WHERE id = %s', [1])\n", encoding="utf-8"
-    )
-    expected = _run(root, cache=False)
-    forks: list[int] = []
-    real_fork = os.fork
-
-    def fork() -> int:
-        forks.append(1)  # counted in this process: the call happens before the fork
-        return real_fork()
-
-    monkeypatch.setattr(os, "fork", fork)
-    if child == "fails":
-        def broken(*_args: Any) -> None:
-            raise RuntimeError("disk full")
-
-        monkeypatch.setattr(engine_mod, "_store_index_here", broken)
-    engine = Engine(Config(root=str(root)))
-    engine.store_aside_min_bytes = 0
-    monkeypatch.chdir(root)
-    first = engine.run(["."])
-    assert forks == [1]
-    assert first.diagnostics == expected.diagnostics
-    monkeypatch.undo()
-    monkeypatch.chdir(root)
-    indexed: list[int] = []
-    real_index = engine_mod.index_project
-
-    def counted(*args: Any, **kwargs: Any) -> Any:
-        indexed.append(1)
-        return real_index(*args, **kwargs)
-
-    monkeypatch.setattr(engine_mod, "index_project", counted)
-    few = Engine(Config(root=str(root))).run(["app.py"])
-    assert [(p, line, code) for p, line, code, _m in _lines(few)] == [("app.py", 2, "QL101")]
-    # answered from the index the child wrote; indexed again when it wrote none
-    assert indexed == ([] if child == "stores" else [1])
-
-
 def test_the_index_is_not_reused_after_a_change(tmp_path: Path) -> None:
     root = _project(tmp_path)
     (root / "by_customer.sql").write_text("SELECT id FROM orders WHERE customer_id = 1;\n", encoding="utf-8")
