@@ -311,8 +311,7 @@ def index_project(files: dict[str, ParsedFile], root: str, on_error: Callable[[s
         project.facts[python.PREMADE_MODELS] = dict(premade_models)
     if partner is not None:
         project.facts[PARTNER] = partner
-    if partner is not None:  # read while the registry is built
-        partner.send_stubs(files)
+        partner.send_stubs(files)  # read while the registry is built
     steps: list[tuple[str, Callable[[ProjectIndex], None]]] = [
         ("models", python.index_models),
         ("migrations", migrations.gather),
@@ -531,11 +530,12 @@ class Engine:
                 return None
             return module_path(src.path, is_pkg)
 
-        partner = self._start_partner(sources, overridden, sql_bearing - set(cached), module_of)
+        from_cache = set(cached)
+        partner = self._start_partner(sources, overridden, sql_bearing - from_cache, module_of)
         if partner is not None:
-            files = self._parse_beside(partner, sources, set(cached), module_of)
+            files = self._parse_beside(partner, sources, from_cache, module_of)
         else:
-            files = self._parse_here(sources, sql_bearing, set(cached), module_of)
+            files = self._parse_here(sources, sql_bearing, from_cache, module_of)
         for path in cached:
             pf = files[path]
             parsed = has_tree(pf)
@@ -638,7 +638,7 @@ class Engine:
 
     def _start_partner(self, sources: dict[str, SourceFile], overridden: set[str], sql_wanted: set[str],
                        module_of: Callable[[SourceFile], str | None]) -> Any:
-        """A forked partner parsing and walking half of the project's Python files, or None
+        """A forked partner parsing and walking a share of the project's Python files, or None
         (too small a project, one CPU, no ``fork``): ``querylint.python.split``."""
         from querylint.python import split
 

@@ -45,8 +45,8 @@ def models_key(digest: str, module: str) -> str:
 
 
 def premade_models(source: SourceFile, tree: Any, module: str) -> tuple[str, Any] | None:
-    """:func:`extract_models` of a file parsed in this process (a worker's, or while waiting),
-    with the key it answers; None when it fails (index_models extracts the file again, and
+    """:func:`extract_models` of a file parsed in this process (a SQL worker's, the partner's,
+    or the main one's, as it parses), with the key it answers; None when it fails (index_models extracts the file again, and
     reports what goes wrong)."""
     try:
         return models_key(source.digest, module), extract_models(source.path, source.text, tree, module)

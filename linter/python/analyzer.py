@@ -201,7 +201,6 @@ def _is_property(item: FuncNode) -> bool:
     return any(_decorator_name(d) in ("property", "cached_property") for d in item.decorator_list)
 
 
-
 def unread_test(config: Config | None) -> Callable[[str], bool]:
     """Whether the walk leaves out the functions of the module at a path (:meth:`Analysis.jobs`):
     a test module, when no rule has ``check-tests`` on."""

@@ -104,7 +104,6 @@ class Partner:
         self.infos: dict[str, Any] = {}
         self.own_stubs: dict[str, Any] = {}
         self._sent = self._complete = False
-        ctx = multiprocessing.get_context("fork")
         self._conn, child = ctx.Pipe()
         self._proc: Any = ctx.Process(target=_partner_main, args=(child, self._conn, os.getpid(), self, module_of, sql_wanted, sources, config, root),
                                       daemon=True)
@@ -141,15 +140,8 @@ class Partner:
 
     def send_stubs(self, files: Mapping[str, Any]) -> None:
         """Phase 2: the order of ``files`` (the project's files, by path) and the stubs of this
-        process's modules."""
-        stubs: dict[str, Any] = {}
-        for path, pf in files.items():
-            if path in self.stubs or not path.endswith(".py") or pf.tree is None:
-                continue
-            if path not in self.own_stubs:
-                self.index_own(pf)
-            stubs[path] = self.own_stubs[path]
-        self._sent = self._send((list(files), stubs))
+        process's modules (:meth:`index_own` made them as each was parsed)."""
+        self._sent = self._send((list(files), self.own_stubs))
 
     def send_registry(self, registry: Any) -> None:
         """Phase 3: the model registry; the partner indexes the project and walks its half."""

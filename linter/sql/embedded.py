@@ -579,7 +579,7 @@ def _call_lines(text: str, names: tuple[str, ...]) -> list[int]:
 
 
 def _line_text(text: str) -> str | None:
-    """The text to find the callee names' lines in (:func:`_call_lines`): the module's text
+    r"""The text to find the callee names' lines in (:func:`_call_lines`): the module's text
     with its identifiers as Python reads them (NFKC, for a non-ASCII text) and every line
     ending a ``\n`` (Python also ends a line at a lone ``\r``). None when folding changed the
     number of lines (then the lines would not be the tree's)."""
