@@ -359,6 +359,8 @@ class Engine:
         self._internal_errors = 0
         self.verbose = verbose
         self.warn: Callable[[str], None] | None = None  # told about skipped explicit files
+        #: where each run's result goes too when set (the command line keeps them until it exits)
+        self.keep: list[Any] | None = None
         self.all_rule_classes = registry.all_rules()
         self._tool: dict[type[Rule], type[Rule] | None] = {}
         self.sql_rules = [r for r in self.rules if isinstance(r, SqlRule)]
@@ -401,7 +403,10 @@ class Engine:
         A run on files alone is answered from the run cache while no project file changed.
         """
         with _LongLivedTrees():
-            return self._run(paths, stdin=stdin, overrides=overrides)
+            result = self._run(paths, stdin=stdin, overrides=overrides)
+        if self.keep is not None:
+            self.keep.append(result)
+        return result
 
     def _run(self, paths: Sequence[str], *, stdin: tuple[str, str] | None, overrides: Mapping[str, str] | None) -> RunResult:
         cfg = self.config
