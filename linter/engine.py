@@ -599,9 +599,9 @@ class Engine:
     def _parse_beside(self, partner: Any, sources: dict[str, SourceFile], cached: set[str],
                       module_of: Callable[[SourceFile], str | None]) -> dict[str, ParsedFile]:
         """Every file parsed here or by the partner: the files only this process may parse first,
-        then the queue the partner takes from too (the partner from its costly end, this process
-        from the other, until they meet), each file's model facts and stub with it. With the
-        partner both CPUs are busy: no SQL worker would help."""
+        then the next file of the queue the partner takes from too, until none is left, each
+        file's model facts and stub with it. With the partner both CPUs are busy: no SQL worker
+        would help."""
         from querylint.python import premade_models
 
         dialect = self.config.sql_dialect
@@ -666,11 +666,9 @@ class Engine:
         from querylint.python.analyzer import unread_test
 
         unread = unread_test(self.config)
-        costs = {s.path: split.cost(s, not unread(s.path)) for s in python}
-        queue = sorted(eligible, key=lambda s: (-costs[s.path], s.path))
+        queue = sorted(eligible, key=lambda s: (-split.cost(s, not unread(s.path)), s.path))
         try:
-            return split.Partner(queue, module_of, sql_wanted, sources, self.config, os.path.abspath(self.config.root),
-                                 costs=[costs[s.path] for s in queue], limit=split.PARTNER_LIMIT * sum(costs.values()))
+            return split.Partner(queue, module_of, sql_wanted, sources, self.config, os.path.abspath(self.config.root))
         except Exception:  # no processes here (sandbox...): everything in this process
             return None
 

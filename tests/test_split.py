@@ -257,32 +257,33 @@ def test_the_partner_walks_with_the_schema_that_reaches_it_while_it_walks(tmp_pa
         assert text[start:].startswith("Tag.objects.filter(slug=tag.slug).count()")
 
 
-def test_the_two_ends_of_the_queue_meet_once() -> None:
-    """Both processes take files from the shared queue at once: each file is taken once, the
-    partner's from the costly end, this process's from the other."""
+def test_each_file_of_the_shared_queue_is_taken_once() -> None:
+    """Both processes take the queue's next file at once: each file is taken once, each
+    process's files in the queue's order."""
     import multiprocessing
 
     ctx = multiprocessing.get_context("fork")
     queue = [SourceFile(f"m{i}.py", "x = 1\n", Language.PYTHON) for i in range(3000)]
-    ends = ctx.Array("q", [0, len(queue) - 1])
+    next_ = ctx.Value("q", 0)
     recv, send = ctx.Pipe(duplex=False)
 
     def partner() -> None:
         taken = []
-        while (src := split._take(ends, queue, mine=True)) is not None:
+        while (src := split._take(next_, queue)) is not None:
             taken.append(src.path)
         send.send(taken)
 
     proc = ctx.Process(target=partner)
     proc.start()
     mine = []
-    while (src := split._take(ends, queue, mine=False)) is not None:
+    while (src := split._take(next_, queue)) is not None:
         mine.append(src.path)
     theirs = recv.recv()
     proc.join()
     paths = [src.path for src in queue]
-    assert theirs + mine[::-1] == paths  # each end in its order, meeting once
-    assert split._take(ends, queue, mine=True) is None and split._take(ends, queue, mine=False) is None
+    assert sorted(theirs + mine, key=paths.index) == paths  # each file once
+    assert theirs == sorted(theirs, key=paths.index) and mine == sorted(mine, key=paths.index)
+    assert split._take(next_, queue) is None
 
 
 def test_a_partner_killed_holding_the_queue_s_lock_does_not_stop_this_process() -> None:
@@ -290,16 +291,16 @@ def test_a_partner_killed_holding_the_queue_s_lock_does_not_stop_this_process() 
 
     ctx = multiprocessing.get_context("fork")
     queue = [SourceFile(f"m{i}.py", "x = 1\n", Language.PYTHON) for i in range(5)]
-    ends = ctx.Array("q", [0, len(queue) - 1])
+    next_ = ctx.Value("q", 0)
 
     def killed() -> None:
-        ends.get_lock().acquire()
+        next_.get_lock().acquire()
         os._exit(9)  # like a SIGKILL between taking the lock and giving it back
 
     proc = ctx.Process(target=killed)
     proc.start()
     proc.join()
     taken = []
-    while (src := split._take(ends, queue, mine=False, alive=proc.is_alive)) is not None:
+    while (src := split._take(next_, queue, alive=proc.is_alive)) is not None:
         taken.append(src.path)
-    assert taken == ["m4.py", "m3.py", "m2.py", "m1.py", "m0.py"]
+    assert taken == ["m0.py", "m1.py", "m2.py", "m3.py", "m4.py"]

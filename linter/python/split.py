@@ -3,10 +3,11 @@
 A parse tree cannot travel between processes cheaply (unpickling one costs more than parsing
 it), and every later step of the Python front end reads trees: so on a large project the
 Python files are shared out between two processes, and each walks the files it parsed. They
-share them as they go, from a queue sorted by :func:`cost`: the partner takes from the costly
-end, this process from the other (after the files only it may parse), until the ends meet; so
-both finish parsing together however fast each one runs, and walking, which costs about what
-parsing does, near together too. What crosses between them holds no tree:
+share them as they go, from one queue sorted by :func:`cost`, costliest first: each process
+takes the next file when it is done with the last (this process after the files only it may
+parse), so both finish parsing together however fast each one runs; and as each gets a like mix
+of files, and walking costs about what parsing does, they finish walking near together too.
+What crosses between them holds no tree:
 
 1. partner -> here, once the queue is empty: per file it took, a :class:`~querylint.python.analyzer.ModuleStub`
    (imports, top-level functions and classes), the file's model facts (``extract_models``) and
@@ -46,12 +47,8 @@ PARTNER = "python_partner"
 
 #: below this many bytes of Python the split costs more than it saves (a fork, two messages)
 MIN_BYTES = 4_000_000
-#: the files at the costly end of the queue the partner takes whatever the other process does
+#: the files at the head of the queue the partner takes whatever the other process does
 RESERVED = 1
-#: at most this share of the project's Python work (:func:`cost`) goes to the partner, however
-#: fast it parses: it mostly walks more slowly than this process (on mlflow-skinny, ~1.2x this
-#: process's time for its work at equal parsing times; without the cap, runs were ~12% slower)
-PARTNER_LIMIT = 0.45
 
 #: one file of the partner's first message: (path, stub or None when it does not parse,
 #: (key, model facts) or None, (fragments, statements, problems) or None)
@@ -78,24 +75,20 @@ class Partner:
     it answered nonsense) makes a method return None: the caller does the work itself."""
 
     def __init__(self, queue: Sequence[SourceFile], module_of: Callable[[SourceFile], str | None], sql_wanted: Set[str],
-                 sources: Mapping[str, SourceFile], config: Config, root: str, *, costs: Sequence[int] = (), limit: float = 0.0) -> None:
-        """``queue``: the files the partner may parse, costliest first; it takes them from that
-        end, this process (:meth:`take`) from the other, until they meet, or until the files it
-        took cost ``limit`` (``costs``: of the queue's files, in order; none: no limit).
-        ``module_of``: a file's module path when it may define models; ``sql_wanted``: the
+                 sources: Mapping[str, SourceFile], config: Config, root: str) -> None:
+        """``queue``: the files the partner may parse, costliest first; it and this process
+        (:meth:`take`) take the next one until none is left. ``module_of``: a file's module path when it may define models; ``sql_wanted``: the
         files whose SQL is to be found. ``sources``: every source of the project (inherited,
         by fork)."""
         import multiprocessing
 
         ctx = multiprocessing.get_context("fork")
         self.queue = list(queue)
-        self.costs = list(costs)
-        self.limit = limit
         self.queued = frozenset(src.path for src in self.queue)
-        #: the next file of each end: the partner's (from 0 up), this process's (from the last down)
-        # (the partner's first files are its own: it has some even when this process, which
-        # starts first, could take the whole queue of a small project before it starts)
-        self._ends: Any = ctx.Array("q", [min(RESERVED, len(self.queue)), len(self.queue) - 1])
+        #: the queue's next file (the partner's first files are its own: it has some even when
+        #: this process, which starts first, could take the whole queue of a small project)
+        self.reserved = min(RESERVED, len(self.queue))
+        self._next: Any = ctx.Value("q", self.reserved)
         self.stubs: dict[str, Any] = {}
         self.models: dict[str, tuple[str, Any]] = {}
         self.sql: dict[str, tuple[Any, Any, Any]] = {}
@@ -112,8 +105,8 @@ class Partner:
         self._alive = True
 
     def take(self) -> SourceFile | None:
-        """The next file of this process's end of the queue; None once the ends have met."""
-        return _take(self._ends, self.queue, mine=False, alive=self._proc.is_alive)
+        """The queue's next file; None once every file is taken."""
+        return _take(self._next, self.queue, alive=self._proc.is_alive)
 
     def collect_stubs(self) -> bool:
         """Phase 1: the stubs and model facts of the partner's half (False: it failed)."""
@@ -197,30 +190,26 @@ class Partner:
             proc.join()
 
 
-def _take(ends: Any, queue: list[SourceFile], *, mine: bool, alive: Callable[[], bool] | None = None) -> SourceFile | None:
-    """The next file of one end of the shared queue (``mine``: the partner's). ``alive``: whether
-    the other process still runs (a process killed while it held the lock never frees it)."""
-    lock = ends.get_lock()
+def _take(next_: Any, queue: list[SourceFile], *, alive: Callable[[], bool] | None = None) -> SourceFile | None:
+    """The next file of the shared queue (``next_``: its shared index). ``alive``: whether the
+    other process still runs (a process killed while it held the lock never frees it)."""
+    lock = next_.get_lock()
     while not lock.acquire(timeout=0.5):
         if alive is not None and not alive():
-            return _end(ends, queue, mine)  # no one else takes from the queue now
+            return _next(next_, queue)  # no one else takes from the queue now
     try:
-        return _end(ends, queue, mine)
+        return _next(next_, queue)
     finally:
         lock.release()
 
 
-def _end(ends: Any, queue: list[SourceFile], mine: bool) -> SourceFile | None:
-    raw = ends.get_obj()  # the array itself: its item access would take the lock again
-    first: int = raw[0]
-    last: int = raw[1]
-    if first > last:
+def _next(next_: Any, queue: list[SourceFile]) -> SourceFile | None:
+    raw = next_.get_obj()  # the value itself: its property would take the lock again
+    i: int = raw.value
+    if i >= len(queue):
         return None
-    if mine:
-        raw[0] = first + 1
-        return queue[first]
-    raw[1] = last - 1
-    return queue[last]
+    raw.value = i + 1
+    return queue[i]
 
 
 def _partner_main(conn: Any, parent_end: Any, parent: int, partner: Partner, module_of: Callable[[SourceFile], str | None],
@@ -262,19 +251,14 @@ def _serve(conn: Any, parent: int, partner: Partner, module_of: Callable[[Source
     gc.disable()  # everything here lives until the process exits (see engine._LongLivedTrees)
     infos: dict[str, ModuleInfo] = {}
     first: list[StubRecord] = []
-    reserved = partner.queue[: partner._ends.get_obj()[0]]  # only the partner moves this end
-    taken = 0.0
-    by_path = dict(zip((src.path for src in partner.queue), partner.costs, strict=False))
+    reserved = partner.queue[: partner.reserved]
     while True:
         if reserved:
             src = reserved.pop(0)
-        elif partner.costs and taken >= partner.limit:
-            break
-        elif (got := _take(partner._ends, partner.queue, mine=True)) is not None:
+        elif (got := _take(partner._next, partner.queue)) is not None:
             src = got
         else:
             break
-        taken += by_path.get(src.path, 0)
         sql = src.path in sql_wanted
         module = module_of(src)
         pf = parse_file(src, config.sql_dialect, sql=sql)
