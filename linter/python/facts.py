@@ -8,6 +8,7 @@ events; :mod:`querylint.python.callgraph` decides which called functions always 
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from enum import Enum
@@ -160,11 +161,18 @@ def is_script_path(path: str) -> bool:
 def skipped(path: str, opts: dict[str, Any]) -> bool:
     """The QL2xx rules skip tests, migrations and scripts unless ``check-tests`` /
     ``check-migrations`` / ``check-scripts``."""
-    if is_test_path(path) and not opts.get("check-tests", False):
+    test, script, migration = _kinds(path)
+    if test and not opts.get("check-tests", False):
         return True
-    if is_script_path(path) and not opts.get("check-scripts", False):
+    if script and not opts.get("check-scripts", False):
         return True
-    return is_migration_path(path) and not opts.get("check-migrations", False)
+    return migration and not opts.get("check-migrations", False)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _kinds(path: str) -> tuple[bool, bool, bool]:
+    """(test, script, migration) of a path: each QL2xx rule asks about every checked file."""
+    return is_test_path(path), is_script_path(path), is_migration_path(path)
 
 
 #: options every QL2xx rule accepts
