@@ -96,6 +96,10 @@ SERVICES = textwrap.dedent("""\
     def looped(ids):
         for i in ids:
             Book.objects.get(pk=i)
+
+
+    def label(author_id):
+        return "author %s" % author_id
     """)
 
 MODELS = MODELS_PY + textwrap.dedent("""\
@@ -135,6 +139,9 @@ def test_function_in_another_module(monkeypatch) -> None:
     facts = res.project.facts["python"]
     assert isinstance(facts, PythonFacts)
     assert facts.graph.has_edge("shop.services.wrapper", "shop.services.book_count")
+    # a summary for each function with events, none for one with nothing to reach through it
+    assert facts.functions["shop.services.cached_count"].cached and not facts.functions["shop.services.wrapper"].cached
+    assert "shop.services.label" not in facts.functions
 
 
 def test_methods_and_properties_on_loop_elements(monkeypatch) -> None:

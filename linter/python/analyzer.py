@@ -781,7 +781,8 @@ class FunctionWalker:
 
     # -- entry ---------------------------------------------------------------------------
     def run(self) -> FunctionSummary | None:
-        """Walk the body: ``self.events`` and ``self.queries``; the function's summary."""
+        """Walk the body: ``self.events`` and ``self.queries``; the function's summary (None for
+        a module's top level, and for a function with no event: no query, write or call)."""
         if self.func is None:
             assert self.mod.tree is not None, "a module is walked where its tree is"
             body = [s for s in self.mod.tree.body if not isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))]
@@ -789,7 +790,7 @@ class FunctionWalker:
             self._bind_params(self.func)
             body = self.func.body
         self.block(body)
-        if self.func is None:
+        if self.func is None or not self.events:  # nothing a caller could reach through it
             return None
         cached = any(any(c in _decorator_name(d).lower() for c in _CACHE_DECORATORS) for d in self.func.decorator_list)
         return FunctionSummary(self.qualname, self.mod.path, self.mod.span(self.func), cached, self.events)

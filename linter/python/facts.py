@@ -78,7 +78,9 @@ class PythonFacts:
     """``project.facts["python"]``."""
 
     events: dict[str, list[Event]] = field(default_factory=dict)  # path -> events
-    functions: dict[str, FunctionSummary] = field(default_factory=dict)  # qualname -> summary
+    #: qualname -> summary, of the functions with events (for the others nothing is to be found
+    #: through them; half the functions of a project, left out of the cache and the messages)
+    functions: dict[str, FunctionSummary] = field(default_factory=dict)
     callers: dict[str, list[Event]] = field(default_factory=dict)  # callee -> CALL events
     errors: list[str] = field(default_factory=list)  # functions the analysis had to skip
     _graph: Any = field(default=None, repr=False, compare=False)
