@@ -309,6 +309,19 @@ def test_a_run_leaves_the_garbage_collector_as_it_found_it(tmp_path: Path) -> No
         gc.enable()
 
 
+def test_an_engine_told_to_keep_its_results_keeps_each_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The command line keeps every run's result until it exits (freeing them is wasted time)."""
+    root = _project(tmp_path)
+    monkeypatch.chdir(root)
+    engine = Engine(Config(root=str(root), cache=False))
+    assert engine.keep is None
+    engine.keep = kept = []
+    first = engine.run(["."])
+    second = engine.run(["report.sql"])
+    assert len(kept) == 2 and kept[0] is first and kept[1] is second
+    assert [d.code for d in second.diagnostics] == [d.code for d in first.diagnostics if d.span.path == "report.sql"]
+
+
 def test_fix_from_a_cached_result_edits_like_a_fresh_run(tmp_path: Path) -> None:
     from querylint.cli import main
 
