@@ -624,6 +624,7 @@ class Engine:
                 parse(src)
         while (src := partner.take()) is not None:
             parse(src)
+            partner.poll()
         _LongLivedTrees.parsed()
         theirs: dict[str, ParsedFile] = {}
         if partner.collect_stubs():

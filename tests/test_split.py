@@ -304,3 +304,51 @@ def test_a_partner_killed_holding_the_queue_s_lock_does_not_stop_this_process() 
     while (src := split._take(next_, queue, alive=proc.is_alive)) is not None:
         taken.append(src.path)
     assert taken == ["m0.py", "m1.py", "m2.py", "m3.py", "m4.py"]
+
+
+def test_the_spool_reads_whole_chunks_in_order_and_leaves_a_half_written_one() -> None:
+    import pickle
+    import struct
+
+    spool = split._Spool()
+    try:
+        spool.put([1, 2])
+        spool.put({3: "x"})
+        end = spool.written
+        assert spool.frames() == [[1, 2], {3: "x"}] and spool.read == end
+        assert spool.frames() == []  # nothing new
+        data = pickle.dumps("later")
+        os.write(spool._file.fileno(), struct.pack("<Q", len(data)) + data[:3])
+        assert spool.frames() == [] and spool.read == end  # half written: left for later
+        os.write(spool._file.fileno(), data[3:])
+        assert spool.frames() == ["later"]
+        spool.written = spool.read  # (written by hand above)
+        spool.put("last")
+        assert spool.frames(spool.written - 1) is None  # an end inside a frame: the partner failed
+    finally:
+        spool.close()
+
+
+def test_the_spool_gives_a_forked_writer_s_chunks_as_they_come() -> None:
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    spool = split._Spool()
+    recv, send = ctx.Pipe(duplex=False)
+
+    def writer() -> None:
+        for i in range(300):
+            spool.put({i: "x" * (i * 97 % 5000)})
+        send.send(spool.written)
+        os._exit(0)
+
+    proc = ctx.Process(target=writer)
+    proc.start()
+    got: list[object] = []
+    while not recv.poll(0):
+        got.extend(spool.frames() or [])
+    end = recv.recv()
+    got.extend(spool.frames(end) or [])
+    proc.join()
+    spool.close()
+    assert spool.read == end and got == [{i: "x" * (i * 97 % 5000)} for i in range(300)]

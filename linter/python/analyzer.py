@@ -522,7 +522,12 @@ class Analysis:
         False when the partner failed: nothing was applied, the caller runs a whole analysis."""
         self.index(stubs=partner.stubs, infos=partner.infos)
         jobs = self.jobs()
-        records = {i: self.walk(job) for i, job in enumerate(jobs) if job[2].tree is not None}
+        records: dict[int, _Record] = {}
+        for i, job in enumerate(jobs):
+            if job[2].tree is not None:
+                records[i] = self.walk(job)
+                if len(records) % 256 == 0:
+                    partner.poll()  # the partner's records so far
         theirs = partner.records()
         if theirs is None or len(theirs) + len(records) != len(jobs):
             return False

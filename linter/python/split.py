@@ -9,17 +9,20 @@ parse), so both finish parsing together however fast each one runs; and as each 
 of files, and walking costs about what parsing does, they finish walking near together too.
 What crosses between them holds no tree:
 
-1. partner -> here, once the queue is empty: per file it took, a :class:`~querylint.python.analyzer.ModuleStub`
-   (imports, top-level functions and classes), the file's model facts (``extract_models``) and
-   the SQL found in it (fragments, pglast statements, problems), or nothing when the file does
-   not parse (this process parses it again for the message);
+1. partner -> here, in chunks as it parses (:class:`_Spool`, read here between this process's
+   own files), then the spool's offset once the queue is empty: per file it took, a
+   :class:`~querylint.python.analyzer.ModuleStub` (imports, top-level functions and classes),
+   the file's model facts (``extract_models``) and the SQL found in it (fragments, pglast
+   statements, problems), or nothing when the file does not parse (this process parses it
+   again for the message);
 2. here -> partner, at once: the order of the project's files and the stubs of this process's
    half (this process computed their ``ModuleInfo`` while the partner parsed);
 3. here -> partner, once the model registry exists: the registry (the partner indexes the
    project and walks its half);
 4. here -> partner, once the migrations are read: the schema (received by a thread of the
    partner while it walks, and waited for only when the walk asks the schema something);
-5. partner -> here: the records of the functions of its half it walked (by job number).
+5. partner -> here, spooled in chunks as it walks (read here between this process's own
+   jobs), then the spool's offset: the records of the functions of its half (by job number).
 
 Both processes then hold the same index and walk each function where its tree is, and the
 records are applied in one order: the facts are the same as one process walking everything
@@ -32,6 +35,9 @@ from __future__ import annotations
 
 import gc
 import os
+import pickle
+import struct
+import tempfile
 import threading
 from collections.abc import Callable, Mapping, Sequence, Set
 from typing import TYPE_CHECKING, Any, cast
@@ -49,6 +55,10 @@ PARTNER = "python_partner"
 MIN_BYTES = 4_000_000
 #: the files at the head of the queue the partner takes whatever the other process does
 RESERVED = 1
+
+#: the partner writes its stubs and records to the spool in chunks of this many files / jobs
+STUB_CHUNK = 64
+RECORD_CHUNK = 512
 
 #: one file of the partner's first message: (path, stub or None when it does not parse,
 #: (key, model facts) or None, (fragments, statements, problems) or None)
@@ -97,6 +107,9 @@ class Partner:
         self.infos: dict[str, Any] = {}
         self.own_stubs: dict[str, Any] = {}
         self._sent = self._complete = False
+        self.spool = _Spool()
+        self._got_stubs: list[StubRecord] = []
+        self._got_records: dict[int, Any] = {}
         self._conn, child = ctx.Pipe()
         self._proc: Any = ctx.Process(target=_partner_main, args=(child, self._conn, os.getpid(), self, module_of, sql_wanted, sources, config, root),
                                       daemon=True)
@@ -108,12 +121,37 @@ class Partner:
         """The queue's next file; None once every file is taken."""
         return _take(self._next, self.queue, alive=self._proc.is_alive)
 
+    def poll(self) -> None:
+        """Read what the partner has spooled so far (between this process's own files and jobs:
+        what is read here is not read while the other process waits)."""
+        if self._alive:
+            self._absorb(self.spool.frames())
+
+    def _absorb(self, frames: list[Any] | None) -> bool:
+        if frames is None:
+            return False
+        for frame in frames:
+            if isinstance(frame, list) and not self._got_records:
+                self._got_stubs.extend(frame)
+            elif isinstance(frame, dict):
+                self._got_records.update(frame)
+            else:
+                return False
+        return True
+
+    def _spooled_to(self) -> bool:
+        """Everything the partner spooled up to the offset of its next message (False: it failed)."""
+        end = self._recv()
+        if not isinstance(end, int) or isinstance(end, bool) or not self._absorb(self.spool.frames(end)) or self.spool.read != end:
+            self.close()
+            return False
+        return True
+
     def collect_stubs(self) -> bool:
         """Phase 1: the stubs and model facts of the partner's half (False: it failed)."""
-        got = self._recv()
-        if not isinstance(got, list):
+        if not self._spooled_to():
             return False
-        for path, stub, models, sql in got:
+        for path, stub, models, sql in self._got_stubs:
             if stub is None:
                 self.unparsed.append(path)
                 continue
@@ -158,9 +196,9 @@ class Partner:
     def records(self) -> dict[int, Any] | None:
         """Phase 5: the partner's walk records, by job number (None when it failed, or was
         not sent all it waits for)."""
-        got = self._recv() if self._complete else None
+        done = self._complete and self._spooled_to()
         self.close()
-        return got if isinstance(got, dict) else None
+        return self._got_records if done else None
 
     def _recv(self) -> Any:
         if not self._alive:
@@ -179,6 +217,7 @@ class Partner:
         if not self._alive:
             return
         self._alive = False
+        self.spool.close()
         try:
             self._conn.close()
         except Exception:
@@ -221,8 +260,8 @@ def _partner_main(conn: Any, parent_end: Any, parent: int, partner: Partner, mod
     try:
         # ``_alive`` holds the partner's index and trees until it exits: freed one by one when
         # _serve returned, they cost ~0.15 s on mlflow-skinny before the records could go
-        records, _alive = _serve(conn, parent, partner, module_of, sql_wanted, sources, config, root)
-        conn.send(records)
+        end, _alive = _serve(conn, parent, partner, module_of, sql_wanted, sources, config, root)
+        conn.send(end)
     except BaseException as exc:  # the parent does the work; tell it now rather than at EOF
         try:
             conn.send(RuntimeError(f"{type(exc).__name__}: {exc}"))
@@ -245,8 +284,9 @@ def _wait(conn: Any, parent: int) -> Any:
 
 
 def _serve(conn: Any, parent: int, partner: Partner, module_of: Callable[[SourceFile], str | None], sql_wanted: Set[str],
-           sources: Mapping[str, SourceFile], config: Config, root: str) -> tuple[dict[int, Any], Any]:
-    """The partner's work: its records, and what must outlive them (its index, its trees)."""
+           sources: Mapping[str, SourceFile], config: Config, root: str) -> tuple[int, Any]:
+    """The partner's work: stubs and records spooled (the spool's end after the records), and
+    what must outlive them (its index, its trees)."""
     from querylint.engine import parse_file
     from querylint.project import ProjectIndex
     from querylint.python import premade_models
@@ -254,6 +294,7 @@ def _serve(conn: Any, parent: int, partner: Partner, module_of: Callable[[Source
 
     gc.disable()  # everything here lives until the process exits (see engine._LongLivedTrees)
     infos: dict[str, ModuleInfo] = {}
+    spool = partner.spool
     first: list[StubRecord] = []
     reserved = partner.queue[: partner.reserved]
     while True:
@@ -273,7 +314,11 @@ def _serve(conn: Any, parent: int, partner: Partner, module_of: Callable[[Source
         models = premade_models(src, pf.tree, module) if module is not None else None
         found = (pf.fragments, pf.statements, pf.problems) if sql else None
         first.append((src.path, stub_of(info), models, found))
-    conn.send(first)
+        if len(first) >= STUB_CHUNK:
+            spool.put(first)
+            first = []
+    spool.put(first)
+    conn.send(spool.written)
     order, stubs = _wait(conn, parent)
     registry = _wait(conn, parent)
     schema = _Later(conn, parent)  # the parent reads the migrations meanwhile
@@ -282,9 +327,68 @@ def _serve(conn: Any, parent: int, partner: Partner, module_of: Callable[[Source
     project.schema = cast("Schema", _SchemaLater(schema))
     analysis = Analysis(project)
     analysis.index(stubs=stubs, order=order, sources=sources, infos=infos)
-    records = {i: analysis.walk(job) for i, job in enumerate(analysis.jobs()) if job[2].tree is not None}
+    records: dict[int, Any] = {}
+    for i, job in enumerate(analysis.jobs()):
+        if job[2].tree is not None:
+            records[i] = analysis.walk(job)
+            if len(records) >= RECORD_CHUNK:
+                spool.put(records)
+                records = {}
+    spool.put(records)
     schema.get()  # received: the parent's send is over before the records go
-    return records, (analysis, infos)
+    return spool.written, (analysis, infos)
+
+
+class _Spool:
+    """Pickled chunks from the partner to this process, through an unlinked temporary file
+    both hold (made before the fork): the partner writes each chunk as it is ready and goes on
+    (a pipe would stop it until this process reads), this process reads the chunks that are
+    complete whenever it has a moment, and up to the offset the partner's next message names.
+
+    A frame is an 8-byte length and the pickle. Only the partner writes (it alone moves the
+    file's offset, which both share); this process reads at its own offsets (``pread``), and a
+    frame not yet written whole reads short: it is left for the next time."""
+
+    _HEAD = struct.Struct("<Q")
+
+    def __init__(self) -> None:
+        self._file = tempfile.TemporaryFile(prefix="querylint-")
+        self.written = 0  #: (the partner's) bytes written
+        self.read = 0  #: (this process's) bytes read
+
+    def put(self, value: Any) -> None:
+        data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        view = memoryview(self._HEAD.pack(len(data)) + data)
+        fd = self._file.fileno()
+        while view:
+            view = view[os.write(fd, view):]
+        self.written += self._HEAD.size + len(data)
+
+    def frames(self, end: int | None = None) -> list[Any] | None:
+        """The chunks complete since the last read (up to ``end``), unpickled; None when the
+        file holds no frame where one should be."""
+        fd = self._file.fileno()
+        out: list[Any] = []
+        try:
+            while end is None or self.read < end:
+                head = os.pread(fd, self._HEAD.size, self.read)
+                if len(head) < self._HEAD.size:
+                    break
+                (size,) = self._HEAD.unpack(head)
+                start = self.read + self._HEAD.size
+                if end is not None and start + size > end:
+                    return None
+                data = os.pread(fd, size, start)
+                if len(data) < size:
+                    break
+                out.append(pickle.loads(data))
+                self.read = start + size
+        except Exception:  # a chunk that does not unpickle: the partner failed
+            return None
+        return out
+
+    def close(self) -> None:
+        self._file.close()
 
 
 class _Later:
