@@ -531,8 +531,10 @@ class Analysis:
         theirs = partner.records()
         if theirs is None or len(theirs) + len(records) != len(jobs):
             return False
+        here = dict(records)
         records.update(theirs)
         self._apply(jobs, records)
+        self.facts.made_of(here, partner.record_chunks)
         return True
 
     def _apply(self, jobs: list[_Job], records: dict[int, _Record]) -> None:
@@ -544,13 +546,9 @@ class Analysis:
             if rec is None:
                 rec = self.walk(job)
             path, events, queries, summary, error = rec
-            if error is not None:
-                facts.errors.append(error)
-                continue
-            facts.events.setdefault(path, []).extend(events)
-            self.project.queries.extend(queries)
-            if summary is not None:
-                facts.functions[summary.qualname] = summary
+            facts.add(path, events, summary, error)
+            if error is None:
+                self.project.queries.extend(queries)
 
     def _unread_paths(self) -> frozenset[str]:
         """Test modules whose function bodies nothing reads: every QL2xx rule skips tests unless

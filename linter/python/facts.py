@@ -9,6 +9,7 @@ events; :mod:`querylint.python.callgraph` decides which called functions always 
 from __future__ import annotations
 
 import functools
+import pickle
 import re
 from dataclasses import dataclass, field
 from enum import Enum
@@ -84,6 +85,29 @@ class PythonFacts:
     callers: dict[str, list[Event]] = field(default_factory=dict)  # callee -> CALL events
     errors: list[str] = field(default_factory=list)  # functions the analysis had to skip
     _graph: Any = field(default=None, repr=False, compare=False)
+    #: what these facts were made of, when a partner process walked part of the project: the
+    #: records walked here (by job number) and the partner's chunks of records as it pickled them.
+    #: Pickled instead of the facts (the partner's half is not pickled again) and applied again
+    #: when read back (:meth:`__reduce__`)
+    _made_of: tuple[dict[int, Any], list[bytes]] | None = field(default=None, repr=False, compare=False)
+
+    def add(self, path: str, events: list[Event], summary: FunctionSummary | None, error: str | None) -> None:
+        """The facts of one walked function (or module top level), in walk order."""
+        if error is not None:
+            self.errors.append(error)
+            return
+        self.events.setdefault(path, []).extend(events)
+        if summary is not None:
+            self.functions[summary.qualname] = summary
+
+    def made_of(self, here: dict[int, Any], theirs: list[bytes]) -> None:
+        """Pickle these facts as the records they were applied from (see ``_made_of``)."""
+        self._made_of = (here, theirs)
+
+    def __reduce__(self) -> Any:
+        if self._made_of is None:
+            return (_facts, (self.events, self.functions, self.callers, self.errors))
+        return (_facts_made_of, self._made_of)
 
     @property
     def graph(self) -> Any:
@@ -126,6 +150,25 @@ class PythonFacts:
                 return None
             found = found or call
         return found
+
+
+def _facts(events: dict[str, list[Event]], functions: dict[str, FunctionSummary], callers: dict[str, list[Event]],
+           errors: list[str]) -> PythonFacts:
+    return PythonFacts(events, functions, callers, errors)
+
+
+def _facts_made_of(here: dict[int, Any], theirs: list[bytes]) -> PythonFacts:
+    """:class:`PythonFacts` applied again from their records, in job order (as the analysis did)."""
+    records = dict(here)
+    for chunk in theirs:
+        records.update(pickle.loads(chunk))
+    facts = PythonFacts()
+    for i in sorted(records):
+        path, events, _queries, summary, error = records[i]
+        facts.add(path, events, summary, error)
+    facts.link_callers()
+    facts.made_of(here, theirs)
+    return facts
 
 
 _TEST_DIR = re.compile(r"^(tests?|testing)$|(^|[-_.])tests?([-_.]|$)")

@@ -110,6 +110,8 @@ class Partner:
         self.spool = _Spool()
         self._got_stubs: list[StubRecord] = []
         self._got_records: dict[int, Any] = {}
+        #: the partner's chunks of records as it pickled them (the index cache keeps them so)
+        self.record_chunks: list[bytes] = []
         self._conn, child = ctx.Pipe()
         self._proc: Any = ctx.Process(target=_partner_main, args=(child, self._conn, os.getpid(), self, module_of, sql_wanted, sources, config, root),
                                       daemon=True)
@@ -127,14 +129,15 @@ class Partner:
         if self._alive:
             self._absorb(self.spool.frames())
 
-    def _absorb(self, frames: list[Any] | None) -> bool:
+    def _absorb(self, frames: list[tuple[bytes, Any]] | None) -> bool:
         if frames is None:
             return False
-        for frame in frames:
+        for data, frame in frames:
             if isinstance(frame, list) and not self._got_records:
                 self._got_stubs.extend(frame)
             elif isinstance(frame, dict):
                 self._got_records.update(frame)
+                self.record_chunks.append(data)
             else:
                 return False
         return True
@@ -364,11 +367,11 @@ class _Spool:
             view = view[os.write(fd, view):]
         self.written += self._HEAD.size + len(data)
 
-    def frames(self, end: int | None = None) -> list[Any] | None:
-        """The chunks complete since the last read (up to ``end``), unpickled; None when the
-        file holds no frame where one should be."""
+    def frames(self, end: int | None = None) -> list[tuple[bytes, Any]] | None:
+        """The chunks complete since the last read (up to ``end``), pickled and unpickled; None
+        when the file holds no frame where one should be."""
         fd = self._file.fileno()
-        out: list[Any] = []
+        out: list[tuple[bytes, Any]] = []
         try:
             while end is None or self.read < end:
                 head = os.pread(fd, self._HEAD.size, self.read)
@@ -381,7 +384,7 @@ class _Spool:
                 data = os.pread(fd, size, start)
                 if len(data) < size:
                     break
-                out.append(pickle.loads(data))
+                out.append((data, pickle.loads(data)))
                 self.read = start + size
         except Exception:  # a chunk that does not unpickle: the partner failed
             return None
