@@ -660,8 +660,10 @@ class Engine:
         from querylint.migrations import reads_tree
 
         # files whose trees only the parse and the Python analysis read (the migration readers
-        # read migrations, settings and app configs)
-        eligible = [s for s in python if s.path.endswith(".py") and s.path not in overridden and not reads_tree(s.path, s.text)]
+        # read migrations, settings and app configs); stub files too, which are parsed and never
+        # walked: parsed here, they left the partner more of the files that are walked (on
+        # mlflow-skinny 27 `.pyi` files, 7% of the parse, made its walk ~25% longer than this one's)
+        eligible = [s for s in python if s.path.endswith((".py", ".pyi")) and s.path not in overridden and not reads_tree(s.path, s.text)]
         if not eligible:
             return None
         from querylint.python.analyzer import unread_test

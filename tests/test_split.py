@@ -120,6 +120,21 @@ def test_a_file_the_partner_cannot_parse_gets_its_message_from_here(tmp_path: Pa
     assert sum(1 for d in halved.diagnostics if d.code == "QL204") == 6
 
 
+def test_stub_files_are_shared_out_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A ``.pyi`` file is parsed (a syntax error is reported) but never walked: the partner takes
+    it like any file, and this process takes more of the files that are walked."""
+    _project(tmp_path, 6)
+    (tmp_path / "shop" / "helpers.pyi").write_text("def count_tags() -> int: ...\n", encoding="utf-8")
+    (tmp_path / "shop" / "bad.pyi").write_text("def f(: ...\n", encoding="utf-8")
+    monkeypatch.setattr(split, "RESERVED", 100)  # the partner takes every file of the queue
+    _e, alone = _run(tmp_path, monkeypatch, split_on=False)
+    engine, halved = _run(tmp_path, monkeypatch, split_on=True)
+    assert {"shop/helpers.pyi", "shop/views0.py"} <= engine.halved
+    assert "shop/bad.pyi" not in engine.halved  # it does not parse: parsed here for its message
+    _same(alone, halved)
+    assert ("QL001", "shop/bad.pyi") in {(d.code, d.span.path) for d in halved.diagnostics}
+
+
 @pytest.mark.parametrize("when", ["before the stubs", "after the stubs"])
 def test_a_partner_that_dies_costs_time_not_findings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, when: str) -> None:
     _project(tmp_path, 6)
