@@ -169,6 +169,39 @@ def _trees(root: Path) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("fixture", ["django_shop", "sqlalchemy_app"])
+def test_modules_taken_over_from_the_other_process_give_the_same_facts(fixture: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each process walks none of its own modules and takes over all of the other's (parsing
+    them again): the facts are those of one process walking everything."""
+    root = FIXTURES / fixture
+    _e, alone = _run(root, monkeypatch, split_on=False)
+    monkeypatch.setattr(split._Claims, "take", lambda self, side, count, alive: None)
+    monkeypatch.setattr(split, "STEAL_SHARE", 1.0)
+    adopted: list[str] = []
+    adopt = analyzer.Analysis.adopt
+
+    def counted(self: analyzer.Analysis, path: str, *args: Any) -> Any:
+        adopted.append(path)
+        return adopt(self, path, *args)
+
+    monkeypatch.setattr(analyzer.Analysis, "adopt", counted)
+    engine, halved = _run(root, monkeypatch, split_on=True)
+    assert engine.halved and halved.project is not None
+    _same(alone, halved)
+    # this process walked every module of the partner that has a job, the partner every one of here
+    assert set(adopted) == {p for p in engine.halved if p.endswith(".py")} - set(_unwalked(halved))
+    py = halved.project.facts["python"]
+    assert py._made_of is not None and py._made_of[1]
+
+
+def _unwalked(result: RunResult) -> list[str]:
+    from querylint.python.analyzer import unread_test
+
+    assert result.project is not None
+    unread = unread_test(result.project.config)
+    return [p for p in result.project.files if unread(p)]
+
+
+@pytest.mark.parametrize("fixture", ["django_shop", "sqlalchemy_app"])
 def test_stubs_index_like_trees(fixture: str) -> None:
     files = _trees(FIXTURES / fixture)
     project = index_project(files, str(FIXTURES / fixture), lambda where, exc: None)
@@ -377,3 +410,16 @@ def test_the_spool_gives_a_forked_writer_s_chunks_as_they_come() -> None:
     proc.join()
     spool.close()
     assert spool.read == end and got == [{i: "x" * (i * 97 % 5000)} for i in range(300)]
+
+
+def test_a_module_is_taken_over_from_the_last_only_while_it_is_small_against_what_is_left() -> None:
+    import multiprocessing
+
+    claims = split._Claims(multiprocessing.get_context("fork"))
+    upto = [0, 10, 15, 18, 19]  # four modules of 10, 5, 3 and 1 jobs
+    assert claims.take(split.PARTNER_SIDE, 4, None) == 0  # its owner starts from the first
+    assert claims.steal(split.PARTNER_SIDE, upto, None) == 3  # 1 job of the 9 not started
+    assert claims.steal(split.PARTNER_SIDE, upto, None) is None  # 3 of 8: its owner is sooner
+    assert [claims.take(split.PARTNER_SIDE, 4, None) for _ in range(3)] == [1, 2, None]
+    assert claims.steal(split.PARTNER_SIDE, upto, None) is None  # nothing left
+    assert claims.take(split.HERE, 2, None) == 0  # the other side counts apart

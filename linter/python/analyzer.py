@@ -256,13 +256,25 @@ class Analysis:
                 if pf is None or pf.tree is None:
                     continue
                 mod = module_info(pf.source, pf.tree)
-            assert mod.tree is not None
-            self.modules[path] = mod
-            for node in mod.tree.body:
-                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                    self.functions[f"{mod.name}.{node.name}"] = (node, mod, None)
-                elif isinstance(node, ast.ClassDef):
-                    self._add_class(mod, node, _bases(node, mod), _methods(node))
+            self._add_module(mod)
+
+    def _add_module(self, mod: ModuleInfo) -> None:
+        """:meth:`index` of one module from its tree."""
+        assert mod.tree is not None
+        self.modules[mod.path] = mod
+        for node in mod.tree.body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                self.functions[f"{mod.name}.{node.name}"] = (node, mod, None)
+            elif isinstance(node, ast.ClassDef):
+                self._add_class(mod, node, _bases(node, mod), _methods(node))
+
+    def adopt(self, path: str, tree: ast.Module, jobs: list[_Job], indices: list[int]) -> list[_Job]:
+        """A module indexed from its stub, indexed again from ``tree`` (parsed here to take over
+        its walk from the process that has it): the jobs ``indices`` of ``jobs`` (its jobs), with
+        its functions' nodes. The index holds the same names either way; only the tree is new."""
+        self._add_module(module_info(self.modules[path].source, tree))
+        return [(qual, *self.functions[qual]) if qual else ("", None, self.modules[path], None)
+                for qual, _node, _mod, _cls in (jobs[i] for i in indices)]
 
     def _add_stub(self, path: str, source: SourceFile, stub: ModuleStub) -> None:
         """:meth:`index` of one module from its stub: the same modules, classes and functions,
@@ -512,6 +524,16 @@ class Analysis:
         jobs += [("", None, mod, None) for mod in self.modules.values() if mod.path not in unread]
         return jobs
 
+    @staticmethod
+    def units(jobs: list[_Job], here: bool) -> list[list[int]]:
+        """The jobs of each module whose tree is here (``here``), or is not, by module: largest
+        first (the smallest are left to the end, where the other process may take them over)."""
+        by_path: dict[str, list[int]] = {}
+        for i, job in enumerate(jobs):
+            if (job[2].tree is not None) == here:
+                by_path.setdefault(job[2].path, []).append(i)
+        return sorted(by_path.values(), key=len, reverse=True)
+
     def run(self) -> None:
         self.index()
         jobs = self.jobs()
@@ -522,12 +544,7 @@ class Analysis:
         False when the partner failed: nothing was applied, the caller runs a whole analysis."""
         self.index(stubs=partner.stubs, infos=partner.infos)
         jobs = self.jobs()
-        records: dict[int, _Record] = {}
-        for i, job in enumerate(jobs):
-            if job[2].tree is not None:
-                records[i] = self.walk(job)
-                if len(records) % 256 == 0:
-                    partner.poll()  # the partner's records so far
+        records: dict[int, _Record] = partner.walk(self, jobs)
         theirs = partner.records()
         if theirs is None or len(theirs) + len(records) != len(jobs):
             return False

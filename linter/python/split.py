@@ -24,9 +24,11 @@ What crosses between them holds no tree:
 5. partner -> here, spooled in chunks as it walks (read here between this process's own
    jobs), then the spool's offset: the records of the functions of its half (by job number).
 
-Both processes then hold the same index and walk each function where its tree is, and the
-records are applied in one order: the facts are the same as one process walking everything
-(tests/test_split.py). The queue holds the files nothing else reads the trees of (no
+Both processes then hold the same index and walk each function where its tree is, module by
+module; the one done first takes over the other's last modules, parsing them again, while that
+pays (:class:`_Claims`: a process can run slower than the other for a while, and the walk, unlike
+the parse, is not shared out as it goes). The records are applied in one order: the facts are
+the same as one process walking everything (tests/test_split.py). The queue holds the files nothing else reads the trees of (no
 migrations, no settings); the partner's files' ``ParsedFile`` here parses its tree on demand, so
 anything that asks for one anyway, and every failure of the partner, costs time, never facts.
 """
@@ -59,6 +61,10 @@ RESERVED = 1
 #: the partner writes its stubs and records to the spool in chunks of this many files / jobs
 STUB_CHUNK = 64
 RECORD_CHUNK = 512
+#: a process done with its own modules takes over one of the other's (parsing it again, about
+#: twice what walking it costs) when that module's jobs are at most this share of the other's
+#: jobs not started yet: it finishes sooner than the other would have
+STEAL_SHARE = 0.25
 
 #: one file of the partner's first message: (path, stub or None when it does not parse,
 #: (key, model facts) or None, (fragments, statements, problems) or None)
@@ -99,6 +105,7 @@ class Partner:
         #: this process, which starts first, could take the whole queue of a small project)
         self.reserved = min(RESERVED, len(self.queue))
         self._next: Any = ctx.Value("q", self.reserved)
+        self.claims = _Claims(ctx)
         self.stubs: dict[str, Any] = {}
         self.models: dict[str, tuple[str, Any]] = {}
         self.sql: dict[str, tuple[Any, Any, Any]] = {}
@@ -196,6 +203,19 @@ class Partner:
             self.close()
             return False
 
+    def walk(self, analysis: Any, jobs: list[Any]) -> dict[int, Any]:
+        """This process's share of the walk: its modules, then any of the partner's it takes
+        over (their records here, by job number)."""
+        records: dict[int, Any] = {}
+
+        def emit(i: int, record: Any) -> None:
+            records[i] = record
+            if len(records) % 256 == 0:
+                self.poll()  # the partner's records so far
+
+        _walk_shared(analysis, jobs, self.claims, HERE, emit, self._proc.is_alive)
+        return records
+
     def records(self) -> dict[int, Any] | None:
         """Phase 5: the partner's walk records, by job number (None when it failed, or was
         not sent all it waits for)."""
@@ -232,21 +252,94 @@ class Partner:
             proc.join()
 
 
-def _take(next_: Any, queue: list[SourceFile], *, alive: Callable[[], bool] | None = None) -> SourceFile | None:
-    """The next file of the shared queue (``next_``: its shared index). ``alive``: whether the
-    other process still runs (a process killed while it held the lock never frees it)."""
-    lock = next_.get_lock()
+#: the two sides of :class:`_Claims`
+PARTNER_SIDE, HERE = 0, 1
+
+
+class _Claims:
+    """Who walks which module. Each process walks its own modules (:meth:`Analysis.units`) from
+    the first; once done it takes over the other's from the last, parsing them again, while the
+    module is small against what the other has not started (``STEAL_SHARE``): so both end
+    their walk near together even when one runs slower than the other for a while.
+
+    Shared: per side, the next module of its owner and the end of what is left to it."""
+
+    def __init__(self, ctx: Any) -> None:
+        self._slots: Any = ctx.Array("q", [-1, -1, -1, -1])
+
+    def take(self, side: int, count: int, alive: Callable[[], bool] | None) -> int | None:
+        """The next of ``side``'s own ``count`` modules, for its owner; None when none is left."""
+        return cast("int | None", _locked(self._slots, lambda raw: _own(raw, side, count), alive))
+
+    def steal(self, side: int, upto: list[int], alive: Callable[[], bool] | None) -> int | None:
+        """The last of ``side``'s modules, for the other process, when it pays to take it over;
+        None otherwise. ``upto[k]``: the jobs of its first ``k`` modules."""
+        return cast("int | None", _locked(self._slots, lambda raw: _last(raw, side, upto), alive))
+
+
+def _started(raw: Any, side: int, count: int) -> tuple[int, int]:
+    if raw[2 * side + 1] < 0:  # the first to look sets it (both count the same modules)
+        raw[2 * side], raw[2 * side + 1] = 0, count
+    return raw[2 * side], raw[2 * side + 1]
+
+
+def _own(raw: Any, side: int, count: int) -> int | None:
+    first, end = _started(raw, side, count)
+    if first >= end:
+        return None
+    raw[2 * side] = first + 1
+    return first
+
+
+def _last(raw: Any, side: int, upto: list[int]) -> int | None:
+    first, end = _started(raw, side, len(upto) - 1)
+    if first >= end or upto[end] - upto[end - 1] > STEAL_SHARE * (upto[end] - upto[first]):
+        return None
+    raw[2 * side + 1] = end - 1
+    return end - 1
+
+
+def _locked(shared: Any, op: Callable[[Any], Any], alive: Callable[[], bool] | None) -> Any:
+    """``op`` of a shared array's raw values under its lock. ``alive``: whether the other
+    process still runs (a process killed while it held the lock never frees it)."""
+    lock = shared.get_lock()
     while not lock.acquire(timeout=0.5):
         if alive is not None and not alive():
-            return _next(next_, queue)  # no one else takes from the queue now
+            return op(shared.get_obj())  # no one else uses it now
     try:
-        return _next(next_, queue)
+        return op(shared.get_obj())  # the raw values: their item access would take the lock again
     finally:
         lock.release()
 
 
-def _next(next_: Any, queue: list[SourceFile]) -> SourceFile | None:
-    raw = next_.get_obj()  # the value itself: its property would take the lock again
+def _walk_shared(analysis: Any, jobs: list[Any], claims: _Claims, side: int, emit: Callable[[int, Any], None],
+                 alive: Callable[[], bool] | None) -> None:
+    """Walk ``side``'s modules, then take over the other side's while it pays (see
+    :class:`_Claims`); ``emit`` gets each record with its job number."""
+    import ast
+
+    own = analysis.units(jobs, True)
+    while (k := claims.take(side, len(own), alive)) is not None:
+        for i in own[k]:
+            emit(i, analysis.walk(jobs[i]))
+    theirs = analysis.units(jobs, False)
+    upto = [0]
+    for unit in theirs:
+        upto.append(upto[-1] + len(unit))
+    while (k := claims.steal(1 - side, upto, alive)) is not None:
+        path = jobs[theirs[k][0]][2].path
+        source = analysis.modules[path].source
+        tree = ast.parse(source.text, filename=path)  # the other process parsed it: it parses
+        for i, job in zip(theirs[k], analysis.adopt(path, tree, jobs, theirs[k]), strict=True):
+            emit(i, analysis.walk(job))
+
+
+def _take(next_: Any, queue: list[SourceFile], *, alive: Callable[[], bool] | None = None) -> SourceFile | None:
+    """The next file of the shared queue (``next_``: its shared index)."""
+    return cast("SourceFile | None", _locked(next_, lambda raw: _next(raw, queue), alive))
+
+
+def _next(raw: Any, queue: list[SourceFile]) -> SourceFile | None:
     i: int = raw.value
     if i >= len(queue):
         return None
@@ -275,6 +368,10 @@ def _partner_main(conn: Any, parent_end: Any, parent: int, partner: Partner, mod
             conn.close()
         finally:
             os._exit(0)  # no atexit handlers, no teardown of the inherited heap
+
+
+def _parent_alive(parent: int) -> Callable[[], bool]:
+    return lambda: os.getppid() == parent
 
 
 def _wait(conn: Any, parent: int) -> Any:
@@ -331,12 +428,15 @@ def _serve(conn: Any, parent: int, partner: Partner, module_of: Callable[[Source
     analysis = Analysis(project)
     analysis.index(stubs=stubs, order=order, sources=sources, infos=infos)
     records: dict[int, Any] = {}
-    for i, job in enumerate(analysis.jobs()):
-        if job[2].tree is not None:
-            records[i] = analysis.walk(job)
-            if len(records) >= RECORD_CHUNK:
-                spool.put(records)
-                records = {}
+
+    def emit(i: int, record: Any) -> None:
+        nonlocal records
+        records[i] = record
+        if len(records) >= RECORD_CHUNK:
+            spool.put(records)
+            records = {}
+
+    _walk_shared(analysis, analysis.jobs(), partner.claims, PARTNER_SIDE, emit, _parent_alive(parent))
     spool.put(records)
     schema.get()  # received: the parent's send is over before the records go
     return spool.written, (analysis, infos)
