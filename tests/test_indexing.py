@@ -221,3 +221,20 @@ def test_queries_in_test_code_are_not_workload() -> None:
                  predicates=(p("total"),))
     project = ProjectIndex(root=".", schema=s, queries=[prod, test])
     assert [r.need.query.span.path for r in analyze(project).results] == ["q.sql"]
+
+
+def test_the_string_constants_of_a_tree_are_those_ast_walk_finds() -> None:
+    import ast
+
+    from querylint.indexing import _strings
+
+    source = (
+        "@deco('d')\ndef f(a='x', *, b=b'bytes'):\n    t = f'{a!r:>{10}} and \"q\" {\"inner\"}'\n"
+        "    return [s for s in ('orders', 'users') if s != 'tags'], {'k': lambda: 'v'}\n"
+        "match f:\n    case {'key': [1, 'listed']}:\n        pass\n"
+        "class C:\n    '''doc'''\n    x: 'Annotated' = ...\n"
+    )
+    tree = ast.parse(source)
+    walked = [n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
+    assert sorted(_strings(tree)) == sorted(walked)
+    assert {"d", "x", "orders", "users", "tags", "k", "v", "key", "listed", "doc", "Annotated", "inner", " and \"q\" "} <= set(walked)
