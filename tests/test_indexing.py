@@ -226,7 +226,7 @@ def test_queries_in_test_code_are_not_workload() -> None:
 def test_the_string_constants_of_a_tree_are_those_ast_walk_finds() -> None:
     import ast
 
-    from querylint.indexing import _strings
+    from querylint.astwalk import string_constants
 
     source = (
         "@deco('d')\ndef f(a='x', *, b=b'bytes'):\n    t = f'{a!r:>{10}} and \"q\" {\"inner\"}'\n"
@@ -236,5 +236,5 @@ def test_the_string_constants_of_a_tree_are_those_ast_walk_finds() -> None:
     )
     tree = ast.parse(source)
     walked = [n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
-    assert sorted(_strings(tree)) == sorted(walked)
+    assert sorted(string_constants(tree)) == sorted(walked)
     assert {"d", "x", "orders", "users", "tags", "k", "v", "key", "listed", "doc", "Annotated", "inner", " and \"q\" "} <= set(walked)

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from querylint.astwalk import body_fields as _body_fields
+from querylint.astwalk import statements as _statements
 from querylint.diagnostics import Confidence
 from querylint.ir import LoopRef, Op, Origin, Predicate, Query, QueryKind, ValueKind
 from querylint.models import Framework, Model, Relation, RelationKind
@@ -659,36 +661,6 @@ def _walk_parallel(analysis: Analysis, jobs: list[_Job]) -> dict[int, _Record]:
         pass  # no processes here (sandbox, no /dev/shm...): the caller walks what is missing
     finally:
         _FORKED = None
-    return out
-
-
-_BODY_FIELDS: dict[type, tuple[str, ...]] = {}
-
-
-def _body_fields(t: type) -> tuple[str, ...]:
-    """The fields of statement type ``t`` that hold statements (or handlers / match cases)."""
-    names = _BODY_FIELDS.get(t)
-    if names is None:
-        fields = getattr(t, "_fields", ())
-        names = _BODY_FIELDS[t] = tuple(n for n in ("body", "orelse", "finalbody", "handlers", "cases") if n in fields)
-    return names
-
-
-def _statements(body: list[ast.stmt]) -> list[ast.stmt]:
-    """Every statement, nested ones included, without walking into expressions (fast)."""
-    out: list[ast.stmt] = []
-    stack = list(reversed(body))
-    while stack:
-        st = stack.pop()
-        out.append(st)
-        for name in _body_fields(type(st)):
-            sub = getattr(st, name, None)
-            if isinstance(sub, list):
-                for child in reversed(sub):
-                    if isinstance(child, ast.stmt):
-                        stack.append(child)
-                    elif isinstance(child, (ast.ExceptHandler, ast.match_case)):
-                        stack.extend(reversed(child.body))
     return out
 
 
