@@ -378,3 +378,12 @@ def test_django_foreign_key_field_is_added_inline_and_not_validated() -> None:
     # the same in SQL as two statements is validated (a full scan), so it is reported
     sql = "ALTER TABLE o ADD COLUMN c bigint;\nALTER TABLE o ADD CONSTRAINT o_c_fk FOREIGN KEY (c) REFERENCES c (id);\n"
     assert _found(sql, ["QL406"]) == [("QL406", 2)]
+
+
+def test_the_dialect_prefilter_answers_as_the_case_insensitive_pattern() -> None:
+    from querylint.migrations.dialect import _ANY_DIALECT, _names_a_dialect
+
+    texts = ["if op.get_bind().dialect.name == 'SQLite':", "isinstance(d, MySQLDialect)", "postgresql_using='gin'",
+             "nothing here", "", "MSSQL", "Oracle", "mariadb", "café = 'x'", "café = 'PostgreSQL'", "\u017fqlite"]
+    for text in texts:
+        assert _names_a_dialect(text) == (_ANY_DIALECT.search(text) is not None), text
