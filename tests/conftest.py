@@ -21,7 +21,7 @@ def _pg_available(dsn: str) -> str | None:
     try:
         with psycopg.connect(dsn, connect_timeout=3) as conn:
             conn.execute("select 1")
-    except Exception as exc:  # noqa: BLE001 - any connection failure means "not reachable"
+    except Exception as exc:  # any connection failure means "not reachable"
         return f"PostgreSQL not reachable at {dsn}: {exc}"
     return None
 

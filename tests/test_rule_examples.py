@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from querylint.registry import all_rules
 from querylint.rule import Example, Rule
 from querylint.testing import lint_files
