@@ -309,6 +309,24 @@ def test_a_run_leaves_the_garbage_collector_as_it_found_it(tmp_path: Path) -> No
         gc.enable()
 
 
+def test_what_is_made_after_the_trees_is_frozen_with_them_only_in_a_run() -> None:
+    import gc
+
+    from querylint.engine import _LongLivedTrees, freeze_more
+
+    freeze_more()  # outside a run: nothing is frozen
+    assert gc.get_freeze_count() == 0
+    with _LongLivedTrees():
+        freeze_more()  # the trees are not built yet
+        assert gc.get_freeze_count() == 0
+        _LongLivedTrees.parsed()
+        frozen = gc.get_freeze_count()
+        made = [[i] for i in range(1000)]  # the facts of the walk
+        freeze_more()
+        assert gc.get_freeze_count() >= frozen + len(made)
+    assert gc.get_freeze_count() == 0 and gc.isenabled()
+
+
 def test_an_engine_told_to_keep_its_results_keeps_each_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The command line keeps every run's result until it exits (freeing them is wasted time)."""
     root = _project(tmp_path)
