@@ -160,6 +160,26 @@ def test_a_partner_that_dies_costs_time_not_findings(tmp_path: Path, monkeypatch
         assert not any(tree_left_out(halved.project.files[p]) for p in engine.halved)
 
 
+def test_stubs_that_cannot_be_spooled_to_the_partner_cost_time_not_findings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _project(tmp_path, 6)
+    _e, alone = _run(tmp_path, monkeypatch, split_on=False)
+    parent = os.getpid()
+    real = split._Spool.put
+
+    def full(self: split._Spool, value: Any) -> None:
+        if os.getpid() == parent:
+            raise OSError(28, "No space left on device")
+        real(self, value)
+
+    monkeypatch.setattr(split._Spool, "put", full)
+    engine, halved = _run(tmp_path, monkeypatch, split_on=True)
+    _same(alone, halved)
+    # the partner had parsed its files, then got no stubs: the analysis ran here, with its
+    # files parsed on demand
+    assert engine.halved and halved.project is not None
+    assert not any(tree_left_out(halved.project.files[p]) for p in engine.halved)
+
+
 def _trees(root: Path) -> dict[str, Any]:
     files = {}
     for p in sorted(root.rglob("*.py")):

@@ -15,8 +15,9 @@ What crosses between them holds no tree:
    the file's model facts (``extract_models``) and the SQL found in it (fragments, pglast
    statements, problems), or nothing when the file does not parse (this process parses it
    again for the message);
-2. here -> partner, at once: the order of the project's files and the stubs of this process's
-   half (this process computed their ``ModuleInfo`` while the partner parsed);
+2. here -> partner, spooled in chunks as this process parses, then (once the queue is empty)
+   the spool's offset with the order of the project's files: the stubs of this process's
+   modules (it computed their ``ModuleInfo`` as it parsed them);
 3. here -> partner, once the model registry exists: the registry (the partner indexes the
    project and walks its half);
 4. here -> partner, once the migrations are read: the schema (received by a thread of the
@@ -112,9 +113,11 @@ class Partner:
         self.unparsed: list[str] = []
         #: ``ModuleInfo`` and stubs of this process's modules, computed while the partner parses
         self.infos: dict[str, Any] = {}
-        self.own_stubs: dict[str, Any] = {}
+        #: this process's stubs not spooled to the partner yet (:attr:`out`, in chunks as made)
+        self._own_stubs: dict[str, Any] = {}
         self._sent = self._complete = False
-        self.spool = _Spool()
+        self.spool = _Spool()  # partner -> here
+        self.out = _Spool()  # here -> partner
         self._got_stubs: list[StubRecord] = []
         self._got_records: dict[int, Any] = {}
         #: the partner's chunks of records as it pickled them (the index cache keeps them so)
@@ -177,12 +180,25 @@ class Partner:
         from querylint.python.analyzer import module_info, stub_of
 
         info = self.infos[pf.source.path] = module_info(pf.source, pf.tree)
-        self.own_stubs[pf.source.path] = stub_of(info)
+        self._own_stubs[pf.source.path] = stub_of(info)
+        if len(self._own_stubs) >= STUB_CHUNK:
+            self._put_own()
+
+    def _put_own(self) -> bool:
+        if not self._alive:
+            return False
+        try:
+            self.out.put(self._own_stubs)
+        except Exception:  # a full disk...: the partner's files are parsed here
+            self.close()
+            return False
+        self._own_stubs = {}
+        return True
 
     def send_stubs(self, files: Mapping[str, Any]) -> None:
         """Phase 2: the order of ``files`` (the project's files, by path) and the stubs of this
-        process's modules (:meth:`index_own` made them as each was parsed)."""
-        self._sent = self._send((list(files), self.own_stubs))
+        process's modules (:meth:`index_own` spooled them in chunks as they were made)."""
+        self._sent = self._put_own() and self._send((list(files), self.out.written))
 
     def send_registry(self, registry: Any) -> None:
         """Phase 3: the model registry; the partner indexes the project and walks its half."""
@@ -241,6 +257,7 @@ class Partner:
             return
         self._alive = False
         self.spool.close()
+        self.out.close()
         try:
             self._conn.close()
         except Exception:
@@ -419,7 +436,12 @@ def _serve(conn: Any, parent: int, partner: Partner, module_of: Callable[[Source
             first = []
     spool.put(first)
     conn.send(spool.written)
-    order, stubs = _wait(conn, parent)
+    order, end = _wait(conn, parent)
+    stubs: dict[str, Any] = {}
+    for _data, chunk in partner.out.frames(end) or ():
+        stubs.update(chunk)
+    if partner.out.read != end:
+        raise RuntimeError("the stubs of the other process did not read back")
     registry = _wait(conn, parent)
     schema = _Later(conn, parent)  # the parent reads the migrations meanwhile
     project = ProjectIndex(root=root, config=config)
