@@ -87,7 +87,11 @@ class IdentifierTooLong(MigrationRule):
 
 
 # The PostgreSQL scanner (and so pglast) truncates identifiers before we see them: read SQL text.
-_TOKEN = re.compile(r"'(?:[^']|'')*'|--[^\n]*|/\*.*?\*/|\"((?:[^\"]|\"\")+)\"|([A-Za-z_\x80-\uffff][\w$\x80-\uffff]*)", re.DOTALL)
+# An unquoted identifier starts with a letter, `_` or any non-ASCII character and goes on with
+# those, digits and `$` (the classes are written negated: a range up to U+FFFF takes the regex
+# compiler 6 ms, at every start of the command)
+_TOKEN = re.compile(r"'(?:[^']|'')*'|--[^\n]*|/\*.*?\*/|\"((?:[^\"]|\"\")+)\"|"
+                    r"([^\x00-\x40\x5b-\x5e\x60\x7b-\x7f][^\x00-\x23\x25-\x2f\x3a-\x40\x5b-\x5e\x60\x7b-\x7f]*)", re.DOTALL)
 
 
 def _names(op: MigrationOp, text: str) -> list[str]:

@@ -387,3 +387,20 @@ def test_the_dialect_prefilter_answers_as_the_case_insensitive_pattern() -> None
              "nothing here", "", "MSSQL", "Oracle", "mariadb", "café = 'x'", "café = 'PostgreSQL'", "\u017fqlite"]
     for text in texts:
         assert _names_a_dialect(text) == (_ANY_DIALECT.search(text) is not None), text
+
+
+def test_identifier_tokens_are_read_as_with_the_plain_character_ranges() -> None:
+    """QL423 reads SQL identifiers with negated classes (fast to compile): the same tokens as
+    `[A-Za-z_\\x80-\\uffff][\\w$\\x80-\\uffff]*` on text within the BMP."""
+    import random
+    import re
+
+    from querylint.rules.identifier_too_long import _TOKEN
+
+    plain = re.compile(r"'(?:[^']|'')*'|--[^\n]*|/\*.*?\*/|\"((?:[^\"]|\"\")+)\"|([A-Za-z_\x80-\uffff][\w$\x80-\uffff]*)", re.DOTALL)
+    rng = random.Random(3)
+    alphabet = [chr(c) for c in range(0x80)] + ["é", "ß", "中", "\u00a0", "\u2028", "\uff41", "€"]
+    for _ in range(3000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30)))
+        assert [m.groups() for m in _TOKEN.finditer(text)] == [m.groups() for m in plain.finditer(text)], text
+    assert [m.group(2) for m in _TOKEN.finditer("CREATE INDEX ix_é$1 ON t")] == ["CREATE", "INDEX", "ix_é$1", "ON", "t"]
