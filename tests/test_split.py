@@ -213,6 +213,25 @@ def test_modules_taken_over_from_the_other_process_give_the_same_facts(fixture: 
     assert py._made_of is not None and py._made_of[1]
 
 
+def test_a_module_that_cannot_be_taken_over_costs_time_not_findings(monkeypatch: pytest.MonkeyPatch) -> None:
+    root = FIXTURES / "django_shop"
+    _e, alone = _run(root, monkeypatch, split_on=False)
+    monkeypatch.setattr(split._Claims, "take", lambda self, side, count, alive: None)
+    monkeypatch.setattr(split, "STEAL_SHARE", 1.0)
+    parent = os.getpid()
+    adopt = analyzer.Analysis.adopt
+
+    def failing(self: analyzer.Analysis, *args: Any) -> Any:
+        if os.getpid() == parent:
+            raise RecursionError("too deep")
+        return adopt(self, *args)
+
+    monkeypatch.setattr(analyzer.Analysis, "adopt", failing)
+    _engine, halved = _run(root, monkeypatch, split_on=True)
+    _same(alone, halved)  # the analysis ran again here, in one process
+    assert halved.project is not None and halved.project.facts["python"]._made_of is None
+
+
 def _unwalked(result: RunResult) -> list[str]:
     from querylint.python.analyzer import unread_test
 

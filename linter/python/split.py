@@ -345,9 +345,13 @@ def _walk_shared(analysis: Any, jobs: list[Any], claims: _Claims, side: int, emi
         upto.append(upto[-1] + len(unit))
     while (k := claims.steal(1 - side, upto, alive)) is not None:
         path = jobs[theirs[k][0]][2].path
-        source = analysis.modules[path].source
-        tree = ast.parse(source.text, filename=path)  # the other process parsed it: it parses
-        for i, job in zip(theirs[k], analysis.adopt(path, tree, jobs, theirs[k]), strict=True):
+        try:  # the other process parsed it: it parses (else its records are missing, and the
+            # analysis runs again in one process)
+            tree = ast.parse(analysis.modules[path].source.text, filename=path)
+            taken = analysis.adopt(path, tree, jobs, theirs[k])
+        except Exception:
+            return
+        for i, job in zip(theirs[k], taken, strict=True):
             emit(i, analysis.walk(job))
 
 
