@@ -27,11 +27,12 @@ What crosses between them holds no tree:
 
 Both processes then hold the same index and walk each function where its tree is, module by
 module; the one done first takes over the other's last modules, parsing them again, while that
-pays (:class:`_Claims`: a process can run slower than the other for a while, and the walk, unlike
-the parse, is not shared out as it goes). The records are applied in one order: the facts are
-the same as one process walking everything (tests/test_split.py). The queue holds the files nothing else reads the trees of (no
-migrations, no settings); the partner's files' ``ParsedFile`` here parses its tree on demand, so
-anything that asks for one anyway, and every failure of the partner, costs time, never facts.
+pays (:class:`_Claims`: a process can run slower than the other for a while, and the walk,
+unlike the parse, is not shared out as it goes). The records are applied in one order: the
+facts are the same as one process walking everything (tests/test_split.py). The queue holds the
+files nothing else reads the trees of (no migrations, no settings); the partner's files'
+``ParsedFile`` here parses its tree on demand, so anything that asks for one anyway, and every
+failure of the partner, costs time, never facts.
 """
 
 from __future__ import annotations
@@ -94,9 +95,9 @@ class Partner:
     def __init__(self, queue: Sequence[SourceFile], module_of: Callable[[SourceFile], str | None], sql_wanted: Set[str],
                  sources: Mapping[str, SourceFile], config: Config, root: str) -> None:
         """``queue``: the files the partner may parse, costliest first; it and this process
-        (:meth:`take`) take the next one until none is left. ``module_of``: a file's module path when it may define models; ``sql_wanted``: the
-        files whose SQL is to be found. ``sources``: every source of the project (inherited,
-        by fork)."""
+        (:meth:`take`) take the next one until none is left. ``module_of``: a file's module path
+        when it may define models; ``sql_wanted``: the files whose SQL is to be found.
+        ``sources``: every source of the project (inherited, by fork)."""
         import multiprocessing
 
         ctx = multiprocessing.get_context("fork")
@@ -469,21 +470,22 @@ def _serve(conn: Any, parent: int, partner: Partner, module_of: Callable[[Source
 
 
 class _Spool:
-    """Pickled chunks from the partner to this process, through an unlinked temporary file
-    both hold (made before the fork): the partner writes each chunk as it is ready and goes on
-    (a pipe would stop it until this process reads), this process reads the chunks that are
-    complete whenever it has a moment, and up to the offset the partner's next message names.
+    """Pickled chunks from one process to the other, through an unlinked temporary file both
+    hold (made before the fork): the writer writes each chunk as it is ready and goes on (a pipe
+    would stop it until the other reads), the reader reads the chunks that are complete whenever
+    it has a moment, and up to the offset the writer's next message names. One spool for each
+    direction: :attr:`Partner.spool` (partner -> here), :attr:`Partner.out` (here -> partner).
 
-    A frame is an 8-byte length and the pickle. Only the partner writes (it alone moves the
-    file's offset, which both share); this process reads at its own offsets (``pread``), and a
+    A frame is an 8-byte length and the pickle. Only the writer writes (it alone moves the
+    file's offset, which both share); the reader reads at its own offsets (``pread``), and a
     frame not yet written whole reads short: it is left for the next time."""
 
     _HEAD = struct.Struct("<Q")
 
     def __init__(self) -> None:
         self._file = tempfile.TemporaryFile(prefix="querylint-")
-        self.written = 0  #: (the partner's) bytes written
-        self.read = 0  #: (this process's) bytes read
+        self.written = 0  #: bytes written (by the writer)
+        self.read = 0  #: bytes read (by the reader)
 
     def put(self, value: Any) -> None:
         data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
