@@ -526,21 +526,18 @@ class Engine:
         """:func:`parse_file` of every source; the SQL half from the per-file cache, or in worker
         processes when it pays."""
         from querylint.cache import Cache
-        from querylint.sql.embedded import may_hold_sql
 
         cfg = self.config
         dialect = cfg.sql_dialect
         self._premade_models = {}
         cache = Cache.for_config(cfg, cfg.root) if self.registry_rules else Cache(None, enabled=False)
-        # only files that can hold SQL are worth an entry: for the others it is found in no time
-        sql_bearing = {p for p, s in sources.items()
-                       if p not in overridden and (s.language is Language.SQL or may_hold_sql(s.text))}
-        kind = _sql_cache_kind(dialect) if cache.enabled and sql_bearing else ""
+        # the pack holds the files that can hold SQL only (for the others it is found in no time)
+        kind = _sql_cache_kind(dialect) if cache.enabled else ""
         pack = cache.get_pack(kind) if kind else {}
         cached: dict[str, Any] = {}
-        for path in sorted(sql_bearing) if kind else ():
-            got = pack.get((path, sources[path].digest))
-            if isinstance(got, tuple) and len(got) == 4:
+        for path, src in sources.items() if pack else ():
+            got = pack.get((path, src.digest))
+            if isinstance(got, tuple) and len(got) == 4 and path not in overridden:
                 cached[path] = got
         from querylint.python import may_define_models
         from querylint.python.modpath import module_path, package_checker
@@ -553,10 +550,11 @@ class Engine:
             return module_path(src.path, is_pkg)
 
         from_cache = set(cached)
-        partner = self._start_partner(sources, overridden, sql_bearing - from_cache, module_of)
-        if partner is not None:
-            files = self._parse_beside(partner, sources, from_cache, module_of)
+        partner = self._start_partner(sources, overridden, from_cache, module_of)
+        if partner is not None:  # which files can hold SQL: found by each process as it parses
+            files, sql_bearing = self._parse_beside(partner, sources, overridden, from_cache, module_of)
         else:
+            sql_bearing = {p for p, s in sources.items() if p not in overridden and _may_hold_sql(s)}
             files = self._parse_here(sources, sql_bearing, from_cache, module_of)
         for path in cached:
             pf = files[path]
@@ -613,20 +611,31 @@ class Engine:
                 parse_sql_of(pf, dialect)
         return files
 
-    def _parse_beside(self, partner: Any, sources: dict[str, SourceFile], cached: set[str],
-                      module_of: Callable[[SourceFile], str | None]) -> dict[str, ParsedFile]:
+    def _parse_beside(self, partner: Any, sources: dict[str, SourceFile], overridden: set[str], cached: set[str],
+                      module_of: Callable[[SourceFile], str | None]) -> tuple[dict[str, ParsedFile], set[str]]:
         """Every file parsed here or by the partner: the files only this process may parse first,
         then the next file of the queue the partner takes from too, until none is left, each
-        file's model facts and stub with it. With the partner both CPUs are busy: no SQL worker
+        file's model facts and stub with it; and the files that can hold SQL (the cached ones,
+        and those either process found to). With the partner both CPUs are busy: no SQL worker
         would help."""
         from querylint.python import premade_models
 
         dialect = self.config.sql_dialect
         self.offloaded = 0
         own: dict[str, ParsedFile] = {}
+        bearing = set(cached)
 
         def parse(src: SourceFile) -> None:
-            pf = own[src.path] = parse_file(src, dialect, sql=src.path not in cached)
+            path = src.path
+            if path in overridden:
+                sql = True  # never cached, never in the pack
+            elif path in cached:
+                sql = False
+            else:
+                sql = _may_hold_sql(src)
+                if sql:
+                    bearing.add(path)
+            pf = own[path] = parse_file(src, dialect, sql=sql)
             if pf.tree is None:
                 return
             module = module_of(src)
@@ -654,12 +663,14 @@ class Engine:
                 theirs[path] = parse_file(sources[path], dialect)
             self._partner = partner
             self.halved = frozenset(partner.stubs)
+            bearing.update(partner.sql)
         else:  # it failed: its files are parsed here after all
             partner.close()
-        return {path: own.get(path) or theirs.get(path) or parse_file(src, dialect, sql=path not in cached)
-                for path, src in sources.items()}
+        files = {path: own.get(path) or theirs.get(path) or parse_file(src, dialect, sql=path not in cached)
+                 for path, src in sources.items()}
+        return files, bearing
 
-    def _start_partner(self, sources: dict[str, SourceFile], overridden: set[str], sql_wanted: set[str],
+    def _start_partner(self, sources: dict[str, SourceFile], overridden: set[str], sql_cached: set[str],
                        module_of: Callable[[SourceFile], str | None]) -> Any:
         """A forked partner parsing and walking a share of the project's Python files, or None
         (too small a project, one CPU, no ``fork``): ``querylint.python.split``."""
@@ -688,7 +699,7 @@ class Engine:
         unread = unread_test(self.config)
         queue = sorted(eligible, key=lambda s: (-split.cost(s, not unread(s.path)), s.path))
         try:
-            return split.Partner(queue, module_of, sql_wanted, sources, self.config, os.path.abspath(self.config.root))
+            return split.Partner(queue, module_of, sql_cached, sources, self.config, os.path.abspath(self.config.root))
         except Exception:  # no processes here (sandbox...): everything in this process
             return None
 
@@ -949,6 +960,14 @@ class Engine:
                 if ud is not None and ud.code not in ignored:
                     out.append(ud)
         return out
+
+
+def _may_hold_sql(src: SourceFile) -> bool:
+    """Whether a file can hold SQL: a ``.sql`` file, or Python that
+    :func:`~querylint.sql.embedded.may_hold_sql` lets through."""
+    from querylint.sql.embedded import may_hold_sql
+
+    return src.language is Language.SQL or may_hold_sql(src.text)
 
 
 def _sql_cache_kind(dialect: str) -> str:

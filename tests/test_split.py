@@ -120,6 +120,29 @@ def test_a_file_the_partner_cannot_parse_gets_its_message_from_here(tmp_path: Pa
     assert sum(1 for d in halved.diagnostics if d.code == "QL204") == 6
 
 
+@pytest.mark.parametrize("fixture", ["sqlalchemy_app", "migrations_django"])
+def test_the_sql_cache_of_a_split_run_holds_what_one_process_s_does(fixture: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Which files can hold SQL is found by each process as it parses (no pass over every file
+    before the partner starts): the per-file SQL cache gets the same files."""
+    import shutil
+
+    from querylint.cache import Cache
+    from querylint.engine import _sql_cache_kind
+
+    packs = []
+    for split_on in (False, True):
+        root = tmp_path / ("split" if split_on else "alone")
+        shutil.copytree(FIXTURES / fixture, root, ignore=shutil.ignore_patterns(".querylint_cache"))
+        monkeypatch.chdir(root)
+        engine = _engine(root, split_on=split_on, cache=True)
+        engine.run(["."])
+        assert bool(engine.halved) == split_on
+        cfg = engine.config
+        packs.append(Cache.for_config(cfg, cfg.root).get_pack(_sql_cache_kind(cfg.sql_dialect)))
+    assert packs[1] and sorted(packs[1]) == sorted(packs[0])
+    assert [packs[1][k][1:] for k in sorted(packs[1])] == [packs[0][k][1:] for k in sorted(packs[0])]
+
+
 def test_stub_files_are_shared_out_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A ``.pyi`` file is parsed (a syntax error is reported) but never walked: the partner takes
     it like any file, and this process takes more of the files that are walked."""

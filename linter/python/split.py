@@ -92,11 +92,12 @@ class Partner:
     """The forked process walking the other half. Every failure (it died, it could not start,
     it answered nonsense) makes a method return None: the caller does the work itself."""
 
-    def __init__(self, queue: Sequence[SourceFile], module_of: Callable[[SourceFile], str | None], sql_wanted: Set[str],
+    def __init__(self, queue: Sequence[SourceFile], module_of: Callable[[SourceFile], str | None], sql_cached: Set[str],
                  sources: Mapping[str, SourceFile], config: Config, root: str) -> None:
         """``queue``: the files the partner may parse, costliest first; it and this process
         (:meth:`take`) take the next one until none is left. ``module_of``: a file's module path
-        when it may define models; ``sql_wanted``: the files whose SQL is to be found.
+        when it may define models; ``sql_cached``: the files whose SQL the cache has (of the
+        others, what may hold SQL is searched: :attr:`sql` has what was found).
         ``sources``: every source of the project (inherited, by fork)."""
         import multiprocessing
 
@@ -124,7 +125,7 @@ class Partner:
         #: the partner's chunks of records as it pickled them (the index cache keeps them so)
         self.record_chunks: list[bytes] = []
         self._conn, child = ctx.Pipe()
-        self._proc: Any = ctx.Process(target=_partner_main, args=(child, self._conn, os.getpid(), self, module_of, sql_wanted, sources, config, root),
+        self._proc: Any = ctx.Process(target=_partner_main, args=(child, self._conn, os.getpid(), self, module_of, sql_cached, sources, config, root),
                                       daemon=True)
         self._proc.start()
         child.close()
@@ -370,7 +371,7 @@ def _next(raw: Any, queue: list[SourceFile]) -> SourceFile | None:
 
 
 def _partner_main(conn: Any, parent_end: Any, parent: int, partner: Partner, module_of: Callable[[SourceFile], str | None],
-                  sql_wanted: Set[str], sources: Mapping[str, SourceFile], config: Config, root: str) -> None:
+                  sql_cached: Set[str], sources: Mapping[str, SourceFile], config: Config, root: str) -> None:
     """The partner process: parse, send stubs, wait for the index, walk, send records, exit."""
     # the parent's end of the pipe, inherited by the fork: closed, or the partner would keep it
     # open and never see the end of the pipe when the parent dies
@@ -378,7 +379,7 @@ def _partner_main(conn: Any, parent_end: Any, parent: int, partner: Partner, mod
     try:
         # ``_alive`` holds the partner's index and trees until it exits: freed one by one when
         # _serve returned, they cost ~0.15 s on mlflow-skinny before the records could go
-        end, _alive = _serve(conn, parent, partner, module_of, sql_wanted, sources, config, root)
+        end, _alive = _serve(conn, parent, partner, module_of, sql_cached, sources, config, root)
         conn.send(end)
     except BaseException as exc:  # the parent does the work; tell it now rather than at EOF
         try:
@@ -405,7 +406,7 @@ def _wait(conn: Any, parent: int) -> Any:
     return conn.recv()
 
 
-def _serve(conn: Any, parent: int, partner: Partner, module_of: Callable[[SourceFile], str | None], sql_wanted: Set[str],
+def _serve(conn: Any, parent: int, partner: Partner, module_of: Callable[[SourceFile], str | None], sql_cached: Set[str],
            sources: Mapping[str, SourceFile], config: Config, root: str) -> tuple[int, Any]:
     """The partner's work: stubs and records spooled (the spool's end after the records), and
     what must outlive them (its index, its trees)."""
@@ -413,6 +414,7 @@ def _serve(conn: Any, parent: int, partner: Partner, module_of: Callable[[Source
     from querylint.project import ProjectIndex
     from querylint.python import premade_models
     from querylint.python.analyzer import Analysis, ModuleInfo, module_info, stub_of
+    from querylint.sql.embedded import may_hold_sql
 
     gc.disable()  # everything here lives until the process exits (see engine._LongLivedTrees)
     infos: dict[str, ModuleInfo] = {}
@@ -426,7 +428,7 @@ def _serve(conn: Any, parent: int, partner: Partner, module_of: Callable[[Source
             src = got
         else:
             break
-        sql = src.path in sql_wanted
+        sql = src.path not in sql_cached and may_hold_sql(src.text)
         module = module_of(src)
         pf = parse_file(src, config.sql_dialect, sql=sql)
         if pf.tree is None:
