@@ -550,7 +550,7 @@ class Engine:
             return module_path(src.path, is_pkg)
 
         from_cache = set(cached)
-        partner = self._start_partner(sources, overridden, from_cache, module_of)
+        partner = self._start_partner(sources, overridden, from_cache, module_of, pickled=cache.enabled)
         if partner is not None:  # which files can hold SQL: found by each process as it parses
             files, sql_bearing = self._parse_beside(partner, sources, overridden, from_cache, module_of)
         else:
@@ -671,7 +671,7 @@ class Engine:
         return files, bearing
 
     def _start_partner(self, sources: dict[str, SourceFile], overridden: set[str], sql_cached: set[str],
-                       module_of: Callable[[SourceFile], str | None]) -> Any:
+                       module_of: Callable[[SourceFile], str | None], *, pickled: bool = False) -> Any:
         """A forked partner parsing and walking a share of the project's Python files, or None
         (too small a project, one CPU, no ``fork``): ``querylint.python.split``."""
         from querylint.python import split
@@ -699,7 +699,8 @@ class Engine:
         unread = unread_test(self.config)
         queue = sorted(eligible, key=lambda s: (-split.cost(s, not unread(s.path)), s.path))
         try:
-            return split.Partner(queue, module_of, sql_cached, sources, self.config, os.path.abspath(self.config.root))
+            return split.Partner(queue, module_of, sql_cached, sources, self.config, os.path.abspath(self.config.root),
+                                 pickled=pickled)
         except Exception:  # no processes here (sandbox...): everything in this process
             return None
 

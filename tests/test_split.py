@@ -5,6 +5,7 @@ costs time, never findings."""
 from __future__ import annotations
 
 import ast
+import dataclasses
 import os
 from pathlib import Path
 from typing import Any
@@ -29,17 +30,21 @@ def _partner_takes_some(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(split, "RESERVED", 4)
 
 
-def _engine(root: Path, *, split_on: bool, cache: bool = False) -> Engine:
-    engine = Engine(Config(root=str(root), cache=cache))
+def _engine(root: Path, *, split_on: bool, cache: bool = False, cache_dir: Path | None = None) -> Engine:
+    """``cache_dir``: a cache there (not in the fixture), whatever ``cache`` says."""
+    cfg = Config(root=str(root), cache=cache or cache_dir is not None)
+    if cache_dir is not None:
+        cfg = dataclasses.replace(cfg, cache_dir=str(cache_dir))
+    engine = Engine(cfg)
     engine.jobs = 2
     engine.split_min_bytes = 0 if split_on else 1 << 60
     return engine
 
 
-def _run(root: Path, mp: pytest.MonkeyPatch, *, split_on: bool) -> tuple[Engine, RunResult]:
+def _run(root: Path, mp: pytest.MonkeyPatch, *, split_on: bool, cache_dir: Path | None = None) -> tuple[Engine, RunResult]:
     """A run of the whole project from inside ``root`` (the working directory stays there)."""
     mp.chdir(root)
-    engine = _engine(root, split_on=split_on)
+    engine = _engine(root, split_on=split_on, cache_dir=cache_dir)
     return engine, engine.run(["."])
 
 
@@ -60,10 +65,10 @@ def _same(one: RunResult, two: RunResult) -> None:
 
 
 @pytest.mark.parametrize("fixture", ["django_shop", "sqlalchemy_app", "migrations_django"])
-def test_the_partner_gives_the_findings_and_facts_of_one_process(fixture: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_partner_gives_the_findings_and_facts_of_one_process(fixture: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = FIXTURES / fixture
     alone_engine, alone = _run(root, monkeypatch, split_on=False)
-    engine, halved = _run(root, monkeypatch, split_on=True)
+    engine, halved = _run(root, monkeypatch, split_on=True, cache_dir=tmp_path / "cache")
     assert alone_engine.halved == frozenset()
     assert engine.halved  # the partner had files, and answered
     assert halved.project is not None
@@ -75,16 +80,18 @@ def test_the_partner_gives_the_findings_and_facts_of_one_process(fixture: str, m
     assert any(reads_tree(p, pf.source.text) for p, pf in files.items())
     _same(alone, halved)
     assert alone.diagnostics  # the fixtures have findings to compare
-    # pickled (the index cache) as the records here and the partner's chunks as it pickled
-    # them, and applied again when read back: the same facts, in the same order
+    # pickled (the index cache) as the records in chunks pickled while walking, by both
+    # processes, and applied again when read back: the same facts, in the same order
     import pickle
 
     py = halved.project.facts["python"]
-    assert py._made_of is not None and py._made_of[0] and py._made_of[1]
+    assert py._made_of is not None
+    walked = {i for chunk in py._made_of for i in pickle.loads(chunk)}
+    assert walked == set(range(len(walked))) and len(py._made_of) >= 2  # every job, from both
     back = pickle.loads(pickle.dumps(py, protocol=pickle.HIGHEST_PROTOCOL))
     assert (back.events, list(back.events), back.functions, list(back.functions), back.errors, back.callers) == (
         py.events, list(py.events), py.functions, list(py.functions), py.errors, py.callers)
-    assert back._made_of is not None and back._made_of[1] == py._made_of[1]
+    assert back._made_of == py._made_of
 
 
 def _shop(root: Path, models: str) -> None:
@@ -232,11 +239,9 @@ def test_modules_taken_over_from_the_other_process_give_the_same_facts(fixture: 
     _same(alone, halved)
     # this process walked every module of the partner that has a job, the partner every one of here
     assert set(adopted) == {p for p in engine.halved if p.endswith(".py")} - set(_unwalked(halved))
-    py = halved.project.facts["python"]
-    assert py._made_of is not None and py._made_of[1]
 
 
-def test_a_module_that_cannot_be_taken_over_costs_time_not_findings(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_module_that_cannot_be_taken_over_costs_time_not_findings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = FIXTURES / "django_shop"
     _e, alone = _run(root, monkeypatch, split_on=False)
     monkeypatch.setattr(split._Claims, "take", lambda self, side, count, alive: None)
@@ -250,7 +255,7 @@ def test_a_module_that_cannot_be_taken_over_costs_time_not_findings(monkeypatch:
         return adopt(self, *args)
 
     monkeypatch.setattr(analyzer.Analysis, "adopt", failing)
-    _engine, halved = _run(root, monkeypatch, split_on=True)
+    _engine, halved = _run(root, monkeypatch, split_on=True, cache_dir=tmp_path / "cache")
     _same(alone, halved)  # the analysis ran again here, in one process
     assert halved.project is not None and halved.project.facts["python"]._made_of is None
 

@@ -550,10 +550,10 @@ class Analysis:
         theirs = partner.records()
         if theirs is None or len(theirs) + len(records) != len(jobs):
             return False
-        here = dict(records)
         records.update(theirs)
         self._apply(jobs, records)
-        self.facts.made_of(here, partner.record_chunks)
+        if partner.record_chunks is not None:
+            self.facts.made_of(partner.record_chunks)
         return True
 
     def _apply(self, jobs: list[_Job], records: dict[int, _Record]) -> None:

@@ -86,10 +86,10 @@ class PythonFacts:
     errors: list[str] = field(default_factory=list)  # functions the analysis had to skip
     _graph: Any = field(default=None, repr=False, compare=False)
     #: what these facts were made of, when a partner process walked part of the project: the
-    #: records walked here (by job number) and the partner's chunks of records as it pickled them.
-    #: Pickled instead of the facts (the partner's half is not pickled again) and applied again
-    #: when read back (:meth:`__reduce__`)
-    _made_of: tuple[dict[int, Any], list[bytes]] | None = field(default=None, repr=False, compare=False)
+    #: walk's records (by job number), in chunks pickled as they were made, by both processes.
+    #: Pickled instead of the facts (nothing is pickled again at the end of the run) and
+    #: applied again when read back (:meth:`__reduce__`)
+    _made_of: list[bytes] | None = field(default=None, repr=False, compare=False)
 
     def add(self, path: str, events: list[Event], summary: FunctionSummary | None, error: str | None) -> None:
         """The facts of one walked function (or module top level), in walk order."""
@@ -100,14 +100,14 @@ class PythonFacts:
         if summary is not None:
             self.functions[summary.qualname] = summary
 
-    def made_of(self, here: dict[int, Any], theirs: list[bytes]) -> None:
+    def made_of(self, chunks: list[bytes]) -> None:
         """Pickle these facts as the records they were applied from (see ``_made_of``)."""
-        self._made_of = (here, theirs)
+        self._made_of = chunks
 
     def __reduce__(self) -> Any:
         if self._made_of is None:
             return (_facts, (self.events, self.functions, self.callers, self.errors))
-        return (_facts_made_of, self._made_of)
+        return (_facts_made_of, (self._made_of,))
 
     @property
     def graph(self) -> Any:
@@ -157,17 +157,17 @@ def _facts(events: dict[str, list[Event]], functions: dict[str, FunctionSummary]
     return PythonFacts(events, functions, callers, errors)
 
 
-def _facts_made_of(here: dict[int, Any], theirs: list[bytes]) -> PythonFacts:
+def _facts_made_of(chunks: list[bytes]) -> PythonFacts:
     """:class:`PythonFacts` applied again from their records, in job order (as the analysis did)."""
-    records = dict(here)
-    for chunk in theirs:
+    records: dict[int, Any] = {}
+    for chunk in chunks:
         records.update(pickle.loads(chunk))
     facts = PythonFacts()
     for i in sorted(records):
         path, events, _queries, summary, error = records[i]
         facts.add(path, events, summary, error)
     facts.link_callers()
-    facts.made_of(here, theirs)
+    facts.made_of(chunks)
     return facts
 
 

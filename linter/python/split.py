@@ -93,12 +93,13 @@ class Partner:
     it answered nonsense) makes a method return None: the caller does the work itself."""
 
     def __init__(self, queue: Sequence[SourceFile], module_of: Callable[[SourceFile], str | None], sql_cached: Set[str],
-                 sources: Mapping[str, SourceFile], config: Config, root: str) -> None:
+                 sources: Mapping[str, SourceFile], config: Config, root: str, *, pickled: bool = False) -> None:
         """``queue``: the files the partner may parse, costliest first; it and this process
         (:meth:`take`) take the next one until none is left. ``module_of``: a file's module path
         when it may define models; ``sql_cached``: the files whose SQL the cache has (of the
         others, what may hold SQL is searched: :attr:`sql` has what was found).
-        ``sources``: every source of the project (inherited, by fork)."""
+        ``sources``: every source of the project (inherited, by fork). ``pickled``: the records
+        are wanted pickled (:attr:`record_chunks`, for the index cache)."""
         import multiprocessing
 
         ctx = multiprocessing.get_context("fork")
@@ -122,8 +123,9 @@ class Partner:
         self.out = _Spool()  # here -> partner
         self._got_stubs: list[StubRecord] = []
         self._got_records: dict[int, Any] = {}
-        #: the partner's chunks of records as it pickled them (the index cache keeps them so)
-        self.record_chunks: list[bytes] = []
+        #: with ``pickled``, every record of the walk in chunks, pickled: the partner's as it
+        #: pickled them for its spool, this process's as it walks (the index cache keeps them so)
+        self.record_chunks: list[bytes] | None = [] if pickled else None
         self._conn, child = ctx.Pipe()
         self._proc: Any = ctx.Process(target=_partner_main, args=(child, self._conn, os.getpid(), self, module_of, sql_cached, sources, config, root),
                                       daemon=True)
@@ -149,7 +151,8 @@ class Partner:
                 self._got_stubs.extend(frame)
             elif isinstance(frame, dict):
                 self._got_records.update(frame)
-                self.record_chunks.append(data)
+                if self.record_chunks is not None:
+                    self.record_chunks.append(data)
             else:
                 return False
         return True
@@ -225,13 +228,23 @@ class Partner:
         """This process's share of the walk: its modules, then any of the partner's it takes
         over (their records here, by job number)."""
         records: dict[int, Any] = {}
+        chunk: dict[int, Any] = {}
+        chunks = self.record_chunks
 
         def emit(i: int, record: Any) -> None:
+            nonlocal chunk
             records[i] = record
             if len(records) % 256 == 0:
                 self.poll()  # the partner's records so far
+            if chunks is not None:  # pickled while walking, not in the tail of the run
+                chunk[i] = record
+                if len(chunk) >= RECORD_CHUNK:
+                    chunks.append(pickle.dumps(chunk, protocol=pickle.HIGHEST_PROTOCOL))
+                    chunk = {}
 
         _walk_shared(analysis, jobs, self.claims, HERE, emit, self._proc.is_alive)
+        if chunks is not None and chunk:
+            chunks.append(pickle.dumps(chunk, protocol=pickle.HIGHEST_PROTOCOL))
         return records
 
     def records(self) -> dict[int, Any] | None:
