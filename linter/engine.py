@@ -373,6 +373,10 @@ class Engine:
         self.halved: frozenset[str] = frozenset()
         #: model facts the parsing workers computed (index_models takes them), by path
         self._premade_models: dict[str, tuple[str, Any]] = {}
+        #: whether a file of the run may hold a suppression comment, computed as it was parsed
+        #: (with a partner, each process for its files: not in the checks' tail), with the source
+        #: it holds for (a later run reads the file again)
+        self._suppressible: dict[str, tuple[SourceFile, bool]] = {}
         self._internal_errors = 0
         self.verbose = verbose
         self.warn: Callable[[str], None] | None = None  # told about skipped explicit files
@@ -433,6 +437,7 @@ class Engine:
         files: dict[str, ParsedFile] = {}
         self._internal_errors = 0
 
+        self._suppressible = {}
         targets: list[str] = []
         if stdin is not None:
             spath, text = stdin
@@ -636,6 +641,7 @@ class Engine:
                 if sql:
                     bearing.add(path)
             pf = own[path] = parse_file(src, dialect, sql=sql)
+            self._suppressible[path] = (src, suppressions.may_hold_suppressions(src.text))
             if pf.tree is None:
                 return
             module = module_of(src)
@@ -664,6 +670,7 @@ class Engine:
             self._partner = partner
             self.halved = frozenset(partner.stubs)
             bearing.update(partner.sql)
+            self._suppressible.update((path, (sources[path], flag)) for path, flag in partner.suppressible.items())
         else:  # it failed: its files are parsed here after all
             partner.close()
         files = {path: own.get(path) or theirs.get(path) or parse_file(src, dialect, sql=path not in cached)
@@ -931,6 +938,10 @@ class Engine:
         cls = registry.find_rule(key)
         return str(cls.code) if cls is not None else None
 
+    def _may_suppress(self, src: SourceFile) -> bool:
+        known = self._suppressible.get(src.path)
+        return known[1] if known is not None and known[0] is src else suppressions.may_hold_suppressions(src.text)
+
     def _filter(self, diags: list[Diagnostic], sources: dict[str, SourceFile], files: dict[str, ParsedFile] | None = None) -> list[Diagnostic]:
         """Per-file ignores, suppression comments, and unused-suppression findings."""
         by_path: dict[str, list[Diagnostic]] = {}
@@ -940,7 +951,7 @@ class Engine:
         for path in sorted(set(by_path) | set(sources)):
             ds = by_path.get(path, [])
             src = sources.get(path)
-            if not ds and src is not None and not suppressions.may_hold_suppressions(src.text):
+            if not ds and src is not None and not self._may_suppress(src):
                 continue
             ignored = registry.ignored_for_path(self.config, path)
             ds = [d for d in ds if d.code not in ignored]

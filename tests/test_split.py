@@ -150,6 +150,25 @@ def test_the_sql_cache_of_a_split_run_holds_what_one_process_s_does(fixture: str
     assert [packs[1][k][1:] for k in sorted(packs[1])] == [packs[0][k][1:] for k in sorted(packs[0])]
 
 
+def test_suppressions_in_the_partner_s_files_work_as_in_one_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whether a file may hold a suppression comment is found as it is parsed, by whichever
+    process parses it: suppressed and unused suppressions are reported as in one process."""
+    _project(tmp_path, 6)
+    views0 = tmp_path / "shop" / "views0.py"
+    views0.write_text(views0.read_text(encoding="utf-8").replace("Tag.objects.create(name=n)", "Tag.objects.create(name=n)  # noqa: QL204"),
+                      encoding="utf-8")
+    # a file with no finding, and a suppression that suppresses nothing
+    (tmp_path / "shop" / "constants.py").write_text("X = 1  # querylint: ignore[QL201]\n", encoding="utf-8")
+    monkeypatch.setattr(split, "RESERVED", 100)  # the partner takes every file of the queue
+    _e, alone = _run(tmp_path, monkeypatch, split_on=False)
+    engine, halved = _run(tmp_path, monkeypatch, split_on=True)
+    assert {"shop/views0.py", "shop/constants.py"} <= engine.halved
+    _same(alone, halved)
+    found = {(d.code, d.span.path) for d in halved.diagnostics}
+    assert ("QL204", "shop/views0.py") not in found and ("QL204", "shop/views2.py") in found
+    assert [d.code for d in halved.diagnostics if d.span.path == "shop/constants.py"] == ["QL002"]  # unused
+
+
 def test_stub_files_are_shared_out_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A ``.pyi`` file is parsed (a syntax error is reported) but never walked: the partner takes
     it like any file, and this process takes more of the files that are walked."""

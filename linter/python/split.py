@@ -69,8 +69,9 @@ RECORD_CHUNK = 512
 STEAL_SHARE = 0.25
 
 #: one file of the partner's first message: (path, stub or None when it does not parse,
-#: (key, model facts) or None, (fragments, statements, problems) or None)
-StubRecord = tuple[str, Any, "tuple[str, Any] | None", "tuple[Any, Any, Any] | None"]
+#: (key, model facts) or None, (fragments, statements, problems) or None, whether its text may
+#: hold a suppression comment (``suppressions.may_hold_suppressions``))
+StubRecord = tuple[str, Any, "tuple[str, Any] | None", "tuple[Any, Any, Any] | None", bool]
 
 
 def available() -> bool:
@@ -114,6 +115,8 @@ class Partner:
         self.models: dict[str, tuple[str, Any]] = {}
         self.sql: dict[str, tuple[Any, Any, Any]] = {}
         self.unparsed: list[str] = []
+        #: whether each of its files may hold a suppression comment
+        self.suppressible: dict[str, bool] = {}
         #: ``ModuleInfo`` and stubs of this process's modules, computed while the partner parses
         self.infos: dict[str, Any] = {}
         #: this process's stubs not spooled to the partner yet (:attr:`out`, in chunks as made)
@@ -169,7 +172,8 @@ class Partner:
         """Phase 1: the stubs and model facts of the partner's half (False: it failed)."""
         if not self._spooled_to():
             return False
-        for path, stub, models, sql in self._got_stubs:
+        for path, stub, models, sql, suppressible in self._got_stubs:
+            self.suppressible[path] = suppressible
             if stub is None:
                 self.unparsed.append(path)
                 continue
@@ -428,6 +432,7 @@ def _serve(conn: Any, parent: int, partner: Partner, module_of: Callable[[Source
     from querylint.python import premade_models
     from querylint.python.analyzer import Analysis, ModuleInfo, module_info, stub_of
     from querylint.sql.embedded import may_hold_sql
+    from querylint.suppressions import may_hold_suppressions
 
     gc.disable()  # everything here lives until the process exits (see engine._LongLivedTrees)
     infos: dict[str, ModuleInfo] = {}
@@ -445,12 +450,12 @@ def _serve(conn: Any, parent: int, partner: Partner, module_of: Callable[[Source
         module = module_of(src)
         pf = parse_file(src, config.sql_dialect, sql=sql)
         if pf.tree is None:
-            first.append((src.path, None, None, None))
+            first.append((src.path, None, None, None, may_hold_suppressions(src.text)))
             continue
         info = infos[src.path] = module_info(src, pf.tree)  # indexed later as it is
         models = premade_models(src, pf.tree, module) if module is not None else None
         found = (pf.fragments, pf.statements, pf.problems) if sql else None
-        first.append((src.path, stub_of(info), models, found))
+        first.append((src.path, stub_of(info), models, found, may_hold_suppressions(src.text)))
         if len(first) >= STUB_CHUNK:
             spool.put(first)
             first = []
