@@ -21,6 +21,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from querylint.astwalk import body_fields as _body_fields
+from querylint.astwalk import child_nodes
 from querylint.astwalk import statements as _statements
 from querylint.diagnostics import Confidence
 from querylint.ir import LoopRef, Op, Origin, Predicate, Query, QueryKind, ValueKind
@@ -1968,12 +1969,7 @@ def _has_modulo(node: ast.AST) -> bool:
         n = stack.pop()
         if type(n) is ast.BinOp and type(n.op) is ast.Mod:
             return True
-        for name in _expr_fields(type(n)):
-            value = getattr(n, name, None)
-            if isinstance(value, ast.AST):
-                stack.append(value)
-            elif isinstance(value, list):
-                stack.extend(item for item in value if isinstance(item, ast.AST))
+        stack.extend(child_nodes(n, _expr_fields(type(n))))
     return False
 
 

@@ -22,6 +22,7 @@ from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from querylint.astwalk import child_nodes
 from querylint.source import SourceFile, Span
 from querylint.sqlsource import SqlFragment
 
@@ -289,25 +290,13 @@ _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda, ast.
 
 def _walk_scope(scope_node: ast.AST) -> Iterator[ast.AST]:
     """The nodes of a scope, nested scopes' own nodes left out (a nested scope itself is in)."""
-    stack = _child_nodes(scope_node)
+    stack = child_nodes(scope_node)
     while stack:
         node = stack.pop()
         yield node
         if isinstance(node, _SCOPES):
             continue
-        stack.extend(_child_nodes(node))
-
-
-def _child_nodes(node: ast.AST) -> list[ast.AST]:
-    """``list(ast.iter_child_nodes(node))``, without its two generators."""
-    out: list[ast.AST] = []
-    for name in node._fields:
-        value = getattr(node, name, None)
-        if isinstance(value, ast.AST):
-            out.append(value)
-        elif isinstance(value, list):
-            out.extend(item for item in value if isinstance(item, ast.AST))
-    return out
+        stack.extend(child_nodes(node))
 
 
 # -- call sites -------------------------------------------------------------------------------
