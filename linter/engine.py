@@ -647,8 +647,8 @@ class Engine:
             module = module_of(src)
             got = premade_models(src, pf.tree, module) if module is not None else None
             if got is not None:
-                self._premade_models[src.path] = got
-            if src.path.endswith(".py"):
+                self._premade_models[path] = got
+            if path.endswith(".py"):
                 partner.index_own(pf)
 
         for path, src in sources.items():
