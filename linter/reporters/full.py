@@ -16,6 +16,13 @@ Underlines are computed in display columns: tabs expand to the next multiple of 
 (East Asian) characters take two columns and combining marks none, so the carets sit under
 the span in a terminal. Colour (ANSI) only when ``ReportContext.color`` is set; the CLI sets it
 for a tty and honours ``NO_COLOR`` / ``FORCE_COLOR``. The last line is the summary.
+
+Every piece of the project's text is escaped for a log read line by line
+(:mod:`querylint.reporters._escape`): paths, messages, labels and titles show a line break as
+``\\n``; in the code frame a control character is shown as its Unicode control picture
+(``␍`` for a lone CR, which editors and GitHub's runner read as a line end) or, when it is not
+a C0 control, as its escape, and the carets follow the shown text. The default format is what
+CI logs get, so no line starts with ``::`` and none holds ``##[``.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ import unicodedata
 from typing import TYPE_CHECKING
 
 from querylint.diagnostics import Applicability, Diagnostic, Severity
+from querylint.reporters._escape import char_escape, command_marks, line_start, line_text, visible
 
 if TYPE_CHECKING:
     from querylint.engine import RunResult
@@ -49,16 +57,34 @@ def _char_width(ch: str) -> int:
     return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
 
 
+def _shown(ch: str) -> str:
+    """How a character that is not printable appears in the frame (never as itself)."""
+    cp = ord(ch)
+    if cp < 0x20:
+        return chr(0x2400 + cp)  # the control pictures: ␍ ␊ ␛ ...
+    if cp == 0x7F:
+        return "\u2421"  # ␡
+    return char_escape(ch)
+
+
 def _expand(line: str) -> tuple[str, list[int]]:
     """Display text of a line and the display column where each character starts (+ the end)."""
     out: list[str] = []
     cols: list[int] = []
     col = 0
-    for ch in line:
+    marks = command_marks(line)
+    for i, ch in enumerate(line):
         cols.append(col)
         if ch == "\t":
             w = TAB - col % TAB
             out.append(" " * w)
+        elif i in marks:
+            out.append("\\x23")  # ``##[`` would be a GitHub runner command anywhere in a line
+            w = 4
+        elif not ch.isprintable():
+            shown = _shown(ch)
+            out.append(shown)
+            w = len(shown)
         else:
             w = _char_width(ch)
             out.append(ch)
@@ -101,30 +127,31 @@ def render_one(d: Diagnostic, result: RunResult, ctx: ReportContext) -> str:
     src = result.sources.get(d.span.path)
     line, col = src.location(d.span.start) if src else (1, 1)
     color = "1;31" if d.severity is Severity.ERROR else "1;33"
-    head = f"{style(d.span.path, '1')}:{line}:{col}: {style(d.code, color)} [{d.name}] {d.message}"
+    head = f"{style(line_start(d.span.path), '1')}:{line}:{col}: {style(d.code, color)} [{d.name}] {visible(d.message)}"
     out = [head]
     if src is not None and src.text:
         out.extend(_frame(src, d, style))
     if d.help:
+        # a help text of several lines keeps them; each is escaped and none can start a command
         for i, h in enumerate(d.help.splitlines()):
-            out.append(f"  = {style('help', '1;36')}: {h}" if i == 0 else f"          {h}")
+            out.append(f"  = {style('help', '1;36')}: {visible(h)}" if i == 0 else f"          {line_text(h)}")
     for rel in d.related:
         rsrc = result.sources.get(rel.span.path)
         if rsrc is None and result.project is not None:
             rsrc = result.project.source(rel.span.path)
         rl, rc = rsrc.location(rel.span.start) if rsrc else (1, 1)
-        out.append(f"  = {style('note', '1;32')}: {rel.label}")
-        out.append(f"     --> {rel.span.path}:{rl}:{rc}")
+        out.append(f"  = {style('note', '1;32')}: {visible(rel.label)}")
+        out.append(f"     --> {visible(rel.span.path)}:{rl}:{rc}")
     if d.confidence.value != "high":
         out.append(f"  = confidence: {d.confidence.value}")
     if d.fix is not None:
         kind = {Applicability.SAFE: "", Applicability.UNSAFE: " (unsafe)", Applicability.DISPLAY_ONLY: " (display only)"}
-        out.append(f"  = fix available{kind[d.fix.applicability]}: {d.fix.title}")
+        out.append(f"  = fix available{kind[d.fix.applicability]}: {visible(d.fix.title)}")
         if ctx.show_fixes:
             for e in d.fix.edits:
                 esrc = result.sources.get(e.path)
                 el, ec = esrc.location(e.start) if esrc else (1, 1)
-                out.append(f"      {e.path}:{el}:{ec}: replace with {e.replacement!r}")
+                out.append(f"      {line_start(e.path)}:{el}:{ec}: replace with {visible(repr(e.replacement))}")
     return "\n".join(out)
 
 

@@ -5,15 +5,25 @@ the severity (error, warning, info -> notice) and the escaping of ``@actions/cor
 CR and LF in the message; also ``:`` and ``,`` in properties. Columns are left out for spans
 over several lines (GitHub ignores them there). GitHub shows at most 10 annotations of each
 level per step: the findings past that are printed as plain ``path:line:col: CODE message``
-lines, and one ``::notice::`` (which takes one of the notice places) says how many.
+lines after the annotations, and one ``::notice::`` (which takes one of the notice places) says
+how many.
+
+The plain lines carry the project's text outside any command, so they are escaped for a log
+read line by line (:mod:`querylint.reporters._escape`: no raw line break, no ``##[``, no line
+that starts with ``::``), and they are printed between ``::stop-commands::TOKEN`` and
+``::TOKEN::``, so the runner reads no command in them even if one slipped through. The token is
+a hash of the plain lines themselves: the output stays deterministic, and text in the block
+cannot contain the token that ends it.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from typing import TYPE_CHECKING
 
 from querylint.diagnostics import Severity
+from querylint.reporters._escape import line_start, visible
 from querylint.reporters._shared import ci_path, diagnostic_range
 
 if TYPE_CHECKING:
@@ -46,14 +56,12 @@ def render(result: RunResult, ctx: ReportContext) -> str:
     caps = _caps(levels)
     used: Counter[str] = Counter()
     lines = []
-    plain = 0
+    plain_lines: list[str] = []
     for d, level in zip(result.diagnostics, levels, strict=True):
         r = diagnostic_range(result, d)
         path = ci_path(d.span.path, ctx.root, "GITHUB_WORKSPACE")
         if used[level] >= caps[level]:
-            plain += 1
-            text = " ".join(d.message.splitlines())
-            lines.append(f"{path}:{r.line}:{r.col}: {d.code} {text}")
+            plain_lines.append(f"{line_start(path)}:{r.line}:{r.col}: {d.code} {visible(d.message)}")
             continue
         used[level] += 1
         props = [("file", path), ("line", str(r.line)), ("endLine", str(r.end_line))]
@@ -65,7 +73,12 @@ def render(result: RunResult, ctx: ReportContext) -> str:
             message += f"\nhelp: {d.help}"
         prop_text = ",".join(f"{k}={escape_property(v)}" for k, v in props)
         lines.append(f"::{level} {prop_text}::{escape_data(message)}")
+    plain = len(plain_lines)
     if plain:
+        token = "querylint-" + hashlib.sha256("\n".join(plain_lines).encode("utf-8", "surrogatepass")).hexdigest()[:32]
+        lines.append(f"::stop-commands::{token}")
+        lines.extend(plain_lines)
+        lines.append(f"::{token}::")
         noun = "finding was" if plain == 1 else "findings were"
         lines.append(
             "::notice::"

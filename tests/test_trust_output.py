@@ -1,0 +1,121 @@
+"""Issue 13, items 2-4: the project's text (paths, identifiers, messages, SQL) is escaped for every
+format querylint writes, and paths are reported as they are on disk.
+
+Each test reproduces an attack on a real project in a temporary folder: a file name that forges a
+GitHub annotation, identifiers and paths that end an ``advise`` comment and drop tables, a file
+name with a backslash reported as another file.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from querylint.cli import main
+
+INJECTED = "::error file=app.py,line=1::INJECTED"
+HOSTILE = f"z\n{INJECTED}\n.sql"  # a legal file name on POSIX
+HOSTILE_SHOWN = f"z\\n{INJECTED}\\n.sql"  # how the reports must show it
+STAR = "`SELECT *` on `{t}` fetches every column, including ones the application may not use"
+CI_VARS = ("GITHUB_WORKSPACE", "GITHUB_REPOSITORY", "GITHUB_SHA", "GITHUB_SERVER_URL", "CI_PROJECT_DIR")
+
+
+@pytest.fixture(autouse=True)
+def _plain_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for var in (*CI_VARS, "FORCE_COLOR"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("NO_COLOR", "1")
+
+
+def _check(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
+    code = main(["check", "--no-cache", *argv])
+    out, err = capsys.readouterr()
+    assert code == 1, err
+    return out
+
+
+@pytest.fixture
+def hostile(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """12 warnings (QL101) and 12 errors (QL411 add-required-column) in files named ``HOSTILE``."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pyproject.toml").write_text("[tool.querylint]\n")
+    (tmp_path / HOSTILE).write_text("".join(f"SELECT * FROM t{i};\n" for i in range(12)))
+    (tmp_path / "migrations").mkdir()
+    (tmp_path / "migrations" / HOSTILE).write_text(
+        "".join(f"ALTER TABLE orders ADD COLUMN c{i} text NOT NULL;\n" for i in range(12))
+    )
+    return tmp_path
+
+
+def _commands(out: str) -> list[str]:
+    """The lines GitHub's runner reads as workflow commands: ``::`` after leading blanks, or ``##[``
+    anywhere (the legacy syntax, still parsed)."""
+    return [line for line in out.split("\n") if line.lstrip().startswith("::") or "##[" in line]
+
+
+# -- item 2: GitHub annotations ------------------------------------------------------------------
+def test_github_plain_lines_past_the_cap_forge_no_annotation(hostile: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = _check(capsys, "--output-format", "github", ".")
+    lines = out.splitlines()
+    assert len(lines) == len(out.split("\n")) - 1  # no CR or other line break besides the LFs
+    commands = _commands(out)
+    token = re.fullmatch(r"::stop-commands::(querylint-[0-9a-f]{32})", commands[20])
+    assert token is not None
+    kinds = [re.match(r"::([\w-]+)[ :]", c).group(1) for c in commands]  # type: ignore[union-attr]
+    assert sorted(kinds[:20]) == ["error"] * 10 + ["warning"] * 10
+    assert kinds[20:] == ["stop-commands", token.group(1), "notice"]
+    escaped = "z%0A%3A%3Aerror file=app.py%2Cline=1%3A%3AINJECTED%0A.sql"
+    assert all(f"file={escaped}," in c or f"file=migrations/{escaped}," in c for c in commands[:20])
+    # the 5 findings past the cap: plain lines, one each, the name escaped, inside stop-commands
+    i = lines.index(commands[20])
+    add = "`ALTER TABLE ... ADD COLUMN` takes an ACCESS EXCLUSIVE lock on `orders` to add `{c}` NOT NULL without a default: " \
+          "it fails as soon as `orders` has a row, and inserts from running code that omit it fail"
+    assert lines[i + 1 : i + 7] == [
+        f"migrations/{HOSTILE_SHOWN}:11:1: QL404 {add.format(c='c10')}",
+        f"migrations/{HOSTILE_SHOWN}:12:1: QL404 {add.format(c='c11')}",
+        f"{HOSTILE_SHOWN}:10:8: QL101 {STAR.format(t='t9')}",
+        f"{HOSTILE_SHOWN}:11:8: QL101 {STAR.format(t='t10')}",
+        f"{HOSTILE_SHOWN}:12:8: QL101 {STAR.format(t='t11')}",
+        f"::{token.group(1)}::",
+    ]
+    assert lines[-1].startswith("::notice::querylint: 5 findings were not annotated")
+    assert len(lines) == i + 8
+    assert not any(line.startswith(INJECTED) for line in lines)
+
+
+def test_github_path_starting_with_a_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "::warning::x.sql").write_text("".join(f"SELECT * FROM t{i};\n" for i in range(11)))
+    (tmp_path / "q.sql").write_text('SELECT * FROM "##[error]legacy";\n')
+    out = _check(capsys, "--output-format", "github", ".")
+    assert f"./::warning::x.sql:11:8: QL101 {STAR.format(t='t10')}" in out.splitlines()
+    for fmt in ("full", "concise"):
+        out = _check(capsys, "--output-format", fmt, ".")
+        assert _commands(out) == []
+        assert f"./::warning::x.sql:1:8: QL101 [select-star] {STAR.format(t='t0')}" in out.splitlines()
+        assert "q.sql:1:8: QL101 [select-star] " + STAR.format(t="#\\x23[error]legacy") in out.splitlines()
+
+
+# -- item 2: concise / full ----------------------------------------------------------------------
+@pytest.mark.parametrize("fmt", ["concise", "full"])
+def test_line_formats_keep_one_finding_per_line(fmt: str, hostile: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (hostile / "q.sql").write_text('SELECT * FROM "evil\r\n::error file=a.py,line=1::X";\n')
+    out = _check(capsys, "--output-format", fmt, ".")
+    assert _commands(out) == []
+    assert len(out.splitlines()) == len(out.split("\n")) - 1
+    heads = [line for line in out.splitlines() if re.match(r"\S.*:\d+:\d+: QL\d{3} ", line)]
+    assert len(heads) == 12 + 13 + 1  # QL101 x 12, QL404 x 12, QL416, and q.sql's QL101
+    assert f"{HOSTILE_SHOWN}:1:8: QL101 [select-star] {STAR.format(t='t0')}" in heads
+    assert "q.sql:1:8: QL101 [select-star] " + STAR.format(t="evil\\r\\n::error file=a.py,line=1::X") in heads
+
+
+def test_full_frame_shows_control_characters_and_keeps_the_carets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    # a lone CR ends a line for GitHub's runner and for editors; ESC starts a terminal sequence
+    (tmp_path / "q.sql").write_text("SELECT '\r::error::x', '##[error]y', '\x1b[2J', * FROM t;\n")
+    out = _check(capsys, "--output-format", "full", "q.sql")
+    shown = "1 | SELECT '␍::error::x', '#\\x23[error]y', '␛[2J', * FROM t;"
+    assert out.splitlines()[1:4] == ["  |", shown, "  | " + " " * (shown.index("*") - 4) + "^"]
+    assert _commands(out) == []
