@@ -8,6 +8,7 @@ name with a backslash reported as another file.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -119,3 +120,75 @@ def test_full_frame_shows_control_characters_and_keeps_the_carets(tmp_path: Path
     shown = "1 | SELECT '␍::error::x', '#\\x23[error]y', '␛[2J', * FROM t;"
     assert out.splitlines()[1:4] == ["  |", shown, "  | " + " " * (shown.index("*") - 4) + "^"]
     assert _commands(out) == []
+
+
+# -- item 2: markdown ----------------------------------------------------------------------------
+def test_markdown_path_cannot_leave_its_code_span(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a`<img src=x>`|b\n- [x](https:evil.example)\n.sql").write_text("SELECT * FROM t;\n")
+    out = _check(capsys, "--output-format", "markdown", ".")
+    findings = out.split("#### Findings\n\n", 1)[1]
+    assert findings == "- ``a`<img src=x>`|b\\n- [x](https:evil.example)\\n.sql:1`` QL101 " + STAR.format(t="t") + "\n"
+    assert code_span_of("`a``b`") == "``` `a``b` ```"
+
+
+def code_span_of(text: str) -> str:
+    from querylint.reporters.markdown import code_span
+
+    return code_span(text)
+
+
+# -- item 4: paths as they are on disk -----------------------------------------------------------
+@pytest.fixture
+def backslash(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """``back\\slash.sql`` (one file) next to ``back/slash.sql`` (a file in a folder)."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "back\\slash.sql").write_text("SELECT * FROM t1;\n")
+    (tmp_path / "back").mkdir()
+    (tmp_path / "back" / "slash.sql").write_text("SELECT id FROM t2;\n")
+    return tmp_path
+
+
+def test_backslash_paths_are_reported_as_on_disk(backslash: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    on_disk = "back\\slash.sql"
+    assert _check(capsys, "--output-format", "concise", ".") == f"{on_disk}:1:8: QL101 [select-star] {STAR.format(t='t1')}\n"
+    assert _check(capsys, "--output-format", "full", ".").startswith(f"{on_disk}:1:8: QL101 ")
+    assert _check(capsys, "--output-format", "github", ".").startswith(f"::warning file={on_disk},line=1,")
+    assert json.loads(_check(capsys, "--output-format", "json", "."))[0]["filename"] == str(backslash / on_disk)
+    assert json.loads(_check(capsys, "--output-format", "gitlab", "."))[0]["location"]["path"] == on_disk
+    sarif = json.loads(_check(capsys, "--output-format", "sarif", "."))
+    assert sarif["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "back%5Cslash.sql"
+    assert f"- `{on_disk}:1` QL101 " in _check(capsys, "--output-format", "markdown", ".")
+
+
+def test_baseline_keeps_a_backslash_in_the_path(backslash: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", "--no-cache", "--write-baseline", "bl.json", "."]) == 0
+    capsys.readouterr()
+    assert [f["path"] for f in json.loads((backslash / "bl.json").read_text())["findings"]] == ["back\\slash.sql"]
+    assert main(["check", "--no-cache", "--baseline", "bl.json", "."]) == 0
+    capsys.readouterr()
+    # the same finding in the other file is not the recorded one
+    (backslash / "back" / "slash.sql").write_text("SELECT * FROM t1;\n")
+    assert _check(capsys, "--output-format", "concise", "--baseline", "bl.json", ".") == (
+        f"back/slash.sql:1:8: QL101 [select-star] {STAR.format(t='t1')}\n"
+    )
+
+
+def test_diff_scope_keeps_a_backslash_in_the_path(backslash: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import subprocess
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@x", *args], cwd=backslash, check=True, capture_output=True)
+
+    git("init", "-q")
+    git("add", ".")
+    git("commit", "-q", "-m", "base")
+    (backslash / "back" / "slash.sql").write_text("SELECT * FROM t2;\n")  # changed: reported
+    (backslash / "back\\slash.sql").write_text("SELECT * FROM t1;\n")  # unchanged: not reported
+    out = _check(capsys, "--output-format", "concise", "--diff-base", "HEAD", ".")
+    assert out == f"back/slash.sql:1:8: QL101 [select-star] {STAR.format(t='t2')}\n"
+    (backslash / "back\\slash.sql").write_text("SELECT * FROM t3;\n")
+    out = _check(capsys, "--output-format", "concise", "--diff-base", "HEAD", ".")
+    assert out.splitlines() == [f"back/slash.sql:1:8: QL101 [select-star] {STAR.format(t='t2')}",
+                                f"back\\slash.sql:1:8: QL101 [select-star] {STAR.format(t='t3')}"]

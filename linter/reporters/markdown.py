@@ -4,16 +4,20 @@ A heading with the totals, a table of findings by rule (code, name linked to its
 and the list of findings (``path:line`` — linked to the file on GitHub when the
 ``GITHUB_SERVER_URL`` / ``GITHUB_REPOSITORY`` / ``GITHUB_SHA`` of a workflow run are set), at
 most ``MAX_LISTED`` of them. Text outside code spans is escaped so a message cannot open HTML
-or break a table.
+or break a table. A path is the project's text too: it is shown in a code span fenced with more
+backticks than it holds (so a backtick in a file name cannot close it), on one line (control
+characters escaped), and linked percent-encoded.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections import Counter
 from typing import TYPE_CHECKING
 
-from querylint.reporters._shared import ci_path, diagnostic_range, rule_url
+from querylint.reporters._escape import visible
+from querylint.reporters._shared import ci_path, diagnostic_range, display_path, rule_url
 
 if TYPE_CHECKING:
     from querylint.engine import RunResult
@@ -45,8 +49,17 @@ def escape(text: str) -> str:
     return "".join(out)
 
 
+def code_span(text: str) -> str:
+    """``text`` as one inline code span: the fence is longer than any backtick run inside it."""
+    text = visible(text)
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith(("`", " ")) or text.endswith(("`", " ")) else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
 def _link(path: str, line: int, ctx: ReportContext) -> str:
-    label = f"`{path}:{line}`"
+    label = code_span(f"{path}:{line}")
     server = os.environ.get("GITHUB_SERVER_URL", "https://github.com")
     repo, sha = os.environ.get("GITHUB_REPOSITORY"), os.environ.get("GITHUB_SHA")
     if not (repo and sha):
@@ -77,7 +90,7 @@ def render(result: RunResult, ctx: ReportContext) -> str:
     lines += ["", "#### Findings", ""]
     for d in diags[:MAX_LISTED]:
         r = diagnostic_range(result, d)
-        lines.append(f"- {_link(d.span.path.replace(chr(92), '/'), r.line, ctx)} {d.code} {escape(d.message)}")
+        lines.append(f"- {_link(display_path(d.span.path), r.line, ctx)} {d.code} {escape(d.message)}")
     if len(diags) > MAX_LISTED:
         lines.append(f"- … and {_plural(len(diags) - MAX_LISTED, 'more finding')}")
     return "\n".join(lines) + "\n"
