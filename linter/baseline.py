@@ -189,4 +189,5 @@ def apply(baseline: Baseline, diagnostics: Iterable[Diagnostic], sources: dict[s
 
 
 def _posix(path: str) -> str:
-    return path.replace("\\", "/")
+    """The path with ``/`` for the platform's separator; a backslash on POSIX is part of a name."""
+    return path.replace(os.sep, "/") if os.sep != "/" else path

@@ -139,7 +139,9 @@ def filter_diagnostics(
     """The findings whose span touches a changed line (see the module docs)."""
     kept = []
     for d in diagnostics:
-        path = d.span.path.replace("\\", "/")
+        # git names files with ``/``; only the platform's separator differs (a backslash on
+        # POSIX is part of the name: ``back\\slash.sql`` is not ``back/slash.sql``)
+        path = d.span.path.replace(os.sep, "/") if os.sep != "/" else d.span.path
         fc = changes.get(path)
         if fc is None:
             continue

@@ -7,6 +7,7 @@ ends on the line it covers rather than at column 1 of the next one.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -60,8 +61,12 @@ def diagnostic_range(result: RunResult, d: Diagnostic) -> Range:
 
 
 def display_path(path: str) -> str:
-    """Project-relative path with forward slashes (reports never show backslashes)."""
-    return path.replace("\\", "/")
+    """Project-relative path with forward slashes, as it is on disk otherwise.
+
+    Only the platform's own separator is turned into ``/`` (on Windows); on POSIX a backslash
+    is an ordinary file-name character, and ``back\\slash.sql`` is not ``back/slash.sql``.
+    """
+    return path.replace(os.sep, "/") if os.sep != "/" else path
 
 
 def rule_class(code: str) -> type[Rule] | None:
@@ -81,8 +86,6 @@ def ci_path(path: str, root: str, workspace_var: str) -> str:
     their path in the repository; a project whose root is a subfolder must say
     ``backend/app/q.sql``, not ``app/q.sql``. Outside CI the project-relative path is kept.
     """
-    import os
-
     rel = display_path(path)
     workspace = os.environ.get(workspace_var)
     if not workspace or os.path.isabs(rel):

@@ -14,7 +14,7 @@ import json
 import os
 from typing import TYPE_CHECKING, Any
 
-from querylint.reporters._shared import rule_url, span_range
+from querylint.reporters._shared import display_path, rule_url, span_range
 
 if TYPE_CHECKING:
     from querylint.diagnostics import Diagnostic
@@ -66,4 +66,4 @@ def _edit_range(start: int, end: int, src: SourceFile | None) -> tuple[dict[str,
 
 def _absolute(root: str, path: str) -> str:
     full = path if os.path.isabs(path) else os.path.join(root, path)
-    return os.path.normpath(full).replace("\\", "/")
+    return display_path(os.path.normpath(full))
