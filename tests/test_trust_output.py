@@ -192,3 +192,113 @@ def test_diff_scope_keeps_a_backslash_in_the_path(backslash: Path, capsys: pytes
     out = _check(capsys, "--output-format", "concise", "--diff-base", "HEAD", ".")
     assert out.splitlines() == [f"back/slash.sql:1:8: QL101 [select-star] {STAR.format(t='t2')}",
                                 f"back\\slash.sql:1:8: QL101 [select-star] {STAR.format(t='t3')}"]
+
+
+# -- item 3: advise --------------------------------------------------------------------------------
+SENTINELS = ("sentinel_a", "sentinel_b", "sentinel_c", "sentinel_d", "sentinel_e")
+EVIL_TABLE = "ord\n; drop table sentinel_a; --"  # lower case: the schema keeps it as written
+EVIL_COLUMN = "cust\n; drop table sentinel_b; --"
+
+
+def _psql(dsn: str, script: Path) -> None:
+    import subprocess
+
+    proc = subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", dsn, "-f", str(script)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+
+
+def _sentinels_left(conn: object) -> list[str]:
+    rows = conn.execute(  # type: ignore[attr-defined]
+        "SELECT relname FROM pg_class WHERE relname = ANY(%s) AND relkind = 'r' ORDER BY 1", (list(SENTINELS),)).fetchall()
+    return [r[0] for r in rows]
+
+
+def test_advise_sql_comments_and_identifiers_drop_nothing(scratch_db: str, tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    import psycopg
+    from psycopg import sql
+    from querylint.advise.cli import main as advise
+
+    (tmp_path / "pyproject.toml").write_text("[tool.querylint]\n")
+    ddl = (
+        "CREATE TABLE customers (id bigint PRIMARY KEY);\n"
+        f'CREATE TABLE "{EVIL_TABLE}" (id bigint PRIMARY KEY, "{EVIL_COLUMN}" bigint NOT NULL, created_at timestamptz);\n'
+    )
+    (tmp_path / "schema\n; drop table sentinel_c; --.sql").write_text(ddl)
+    (tmp_path / "q\n; drop table sentinel_d; --.sql").write_text(
+        f'SELECT id FROM "{EVIL_TABLE}" WHERE "{EVIL_COLUMN}" = 5 ORDER BY created_at DESC LIMIT 20;\n')
+    assert advise([str(tmp_path), "--format", "sql"]) == 0
+    script = capsys.readouterr().out
+    name = "ord_drop_table_sentinel_a_cust_drop_table_sentinel_b_821e84_idx"
+    assert script.split("\n") == [
+        "-- querylint advise: 1 index",
+        "-- Run outside a transaction block: CREATE INDEX CONCURRENTLY cannot run inside one.",
+        "SET lock_timeout = '5s';",
+        "",
+        "-- ord\\n; drop table sentinel_a; --: serves 1 query",
+        "--   q\\n; drop table sentinel_d; --.sql:1:1",
+        f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {name} ON U&\"ord\\000A; drop table sentinel_a; --\" "
+        "(U&\"cust\\000A; drop table sentinel_b; --\", created_at DESC) INCLUDE (id);",
+        "",
+        "-- Rollback (run each statement on its own):",
+        f"-- DROP INDEX CONCURRENTLY IF EXISTS {name};",
+        "",
+    ]
+    (tmp_path / "advice.sql").write_text(script)
+    with psycopg.connect(scratch_db, autocommit=True) as conn:
+        for s in SENTINELS:
+            conn.execute(sql.SQL("CREATE TABLE {} (id int)").format(sql.Identifier(s)))
+        conn.execute(ddl)
+        _psql(scratch_db, tmp_path / "advice.sql")
+        assert _sentinels_left(conn) == list(SENTINELS)
+        rows = conn.execute("SELECT tablename, indexname FROM pg_indexes WHERE indexname = %s", (name,)).fetchall()
+        assert rows == [(EVIL_TABLE, name)]
+
+
+def test_advise_sql_quotes_by_postgresqls_rules(scratch_db: str, tmp_path: Path) -> None:
+    import psycopg
+    from querylint.advise.emit_sql import emit_sql
+    from querylint.advise.plan import IndexPlan
+    from querylint.diagnostics import IndexKey
+    from querylint.schema import Index
+
+    drop = "\n; DROP TABLE sentinel_e; --"
+    plans = [
+        # case kept, and a reason and an extended index's name that try to end their comment
+        IndexPlan("Order", (IndexKey("CustomerId"), IndexKey("created_at", descending=True)), name="Order_CustomerId_idx",
+                  reason="serves 1 query" + drop, extends=Index("Order", (IndexKey("CustomerId"),), name="old" + drop)),
+        # keywords PostgreSQL reserves (quote_ident quotes every keyword that is not unreserved)
+        IndexPlan("array", (IndexKey("case"), IndexKey("name")), name="array_case_idx"),
+        # project SQL that would not stay inside its statement: left out, said in a comment
+        IndexPlan("array", (IndexKey("case"),), predicate="true; DROP TABLE sentinel_e; --", name="array_p_idx"),
+        IndexPlan("array", (IndexKey(expression="lower(name)) WHERE true; DROP TABLE sentinel_e; SELECT (1"),), name="array_x_idx"),
+    ]
+    script = emit_sql(plans)
+    assert script.split("\n")[:14] == [
+        "-- querylint advise: 2 indexes",
+        "-- Run outside a transaction block: CREATE INDEX CONCURRENTLY cannot run inside one.",
+        "SET lock_timeout = '5s';",
+        "",
+        "-- Order: serves 1 query\\n; DROP TABLE sentinel_e; --",
+        "-- extends old\\n; DROP TABLE sentinel_e; --, which then becomes redundant",
+        'CREATE INDEX CONCURRENTLY IF NOT EXISTS "Order_CustomerId_idx" ON "Order" ("CustomerId", created_at DESC);',
+        "",
+        "-- array: ",
+        'CREATE INDEX CONCURRENTLY IF NOT EXISTS array_case_idx ON "array" ("case", name);',
+        "",
+        "-- skipped: array (case): its SQL does not stay one CREATE INDEX statement; write this index by hand",
+        "",
+        "-- skipped: array ((lower(name)) WHERE true; DROP TABLE sentinel_e; SELECT (1)): its SQL does not stay one "
+        "CREATE INDEX statement; write this index by hand",
+    ]
+    assert emit_sql(plans[:1], lock_timeout="5s'; DROP TABLE x; --").split("\n")[2] == "SET lock_timeout = '5s''; DROP TABLE x; --';"
+    (tmp_path / "advice.sql").write_text(script)
+    with psycopg.connect(scratch_db, autocommit=True) as conn:
+        conn.execute('CREATE TABLE sentinel_e (id int); CREATE TABLE "Order" ("CustomerId" bigint, created_at timestamptz);'
+                     'CREATE TABLE "array" ("case" int, name text)')
+        _psql(scratch_db, tmp_path / "advice.sql")
+        assert _sentinels_left(conn) == ["sentinel_e"]
+        rows = conn.execute("SELECT tablename, indexname FROM pg_indexes WHERE schemaname = 'public' ORDER BY 1").fetchall()
+        assert rows == [("Order", "Order_CustomerId_idx"), ("array", "array_case_idx")]
+

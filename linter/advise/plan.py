@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from querylint.advise.naming import index_name
+from querylint.advise.quoting import quote_ident, single_statement
 from querylint.diagnostics import IndexKey
 from querylint.indexing import (
     DEFAULT_MAX_KEYS,
@@ -68,19 +68,6 @@ def build_plan(project: ProjectIndex, max_keys: int = DEFAULT_MAX_KEYS) -> list[
     return out
 
 
-_SIMPLE = re.compile(r"^[a-z_][a-z0-9_$]*$")
-
-
-def quote_ident(name: str) -> str:
-    return name if _SIMPLE.match(name) and name.upper() not in _RESERVED else '"' + name.replace('"', '""') + '"'
-
-
-_RESERVED = {"ALL", "AND", "ANY", "AS", "ASC", "CHECK", "COLUMN", "CONSTRAINT", "CREATE", "DEFAULT", "DESC", "DISTINCT",
-             "DO", "ELSE", "END", "FOR", "FOREIGN", "FROM", "GRANT", "GROUP", "HAVING", "IN", "INTO", "LIMIT", "NOT",
-             "NULL", "OFFSET", "ON", "OR", "ORDER", "PRIMARY", "REFERENCES", "SELECT", "TABLE", "THEN", "TO", "UNION",
-             "UNIQUE", "USER", "USING", "WHEN", "WHERE", "WITH"}
-
-
 def key_sql(key: IndexKey) -> str:
     if key.column is not None:
         base = quote_ident(key.column)
@@ -106,3 +93,16 @@ def create_sql(p: IndexPlan) -> str:
 
 def drop_sql(p: IndexPlan) -> str:
     return f"DROP INDEX CONCURRENTLY IF EXISTS {quote_ident(p.name)};"
+
+
+def checked_sql(p: IndexPlan) -> tuple[str, str] | None:
+    """``(create, drop)`` when both are exactly the one statement meant, on one line; else None.
+
+    Identifiers are quoted here, but an expression key, an operator class and a partial
+    predicate are SQL text taken from the project: a plan whose text would not stay inside its
+    own statement is not written at all (the emitters say so).
+    """
+    create, drop = create_sql(p), drop_sql(p)
+    if single_statement(create, "IndexStmt") and single_statement(drop, "DropStmt"):
+        return create, drop
+    return None
