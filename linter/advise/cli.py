@@ -55,6 +55,7 @@ def render(project: ProjectIndex, plans: Sequence[IndexPlan], fmt: str, *, lock_
     from querylint.advise.emit_django import emit_django
     from querylint.advise.emit_sql import emit_sql
     from querylint.advise.model_edit import unified_diff
+    from querylint.advise.quoting import py_comment
 
     if fmt == "sql":
         return emit_sql(plans, lock_timeout=lock_timeout, locate=_locations(project, plans)), None
@@ -62,11 +63,11 @@ def render(project: ProjectIndex, plans: Sequence[IndexPlan], fmt: str, *, lock_
     out: list[str] = []
     for f in res.files:
         if f.old_text is None:
-            out.append(f"# --- new file: {f.path}\n{f.text}")
+            out.append(f"{py_comment('--- new file: ' + f.path)}\n{f.text}")
         else:
             out.append(unified_diff(f.path, f.old_text, f.text))
     for note in res.skipped:
-        out.append(f"# skipped: {note}\n")
+        out.append(f"{py_comment('skipped: ' + note)}\n")
     return "\n".join(out), res
 
 
@@ -83,6 +84,8 @@ def _locations(project: ProjectIndex, plans: Sequence[IndexPlan]) -> dict[str, s
 
 def write(project: ProjectIndex, plans: Sequence[IndexPlan], fmt: str, *, output: str | None = None, lock_timeout: str = "5s", log: TextIO = sys.stderr) -> list[str]:
     """Write the migration (and model edits); returns the absolute paths written."""
+    from querylint.reporters._escape import visible
+
     written: list[str] = []
     text, res = render(project, plans, fmt, lock_timeout=lock_timeout)
     if res is None:
@@ -98,9 +101,9 @@ def write(project: ProjectIndex, plans: Sequence[IndexPlan], fmt: str, *, output
                 fh.write(f.text)
             written.append(path)
         for note in res.skipped:
-            print(f"querylint advise: skipped: {note}", file=log)
+            print(f"querylint advise: skipped: {visible(note)}", file=log)
     for path in written:
-        print(f"querylint advise: wrote {os.path.relpath(path)}", file=log)
+        print(f"querylint advise: wrote {visible(os.path.relpath(path))}", file=log)
     return written
 
 

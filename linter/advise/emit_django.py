@@ -10,7 +10,7 @@ limits index names to 30 characters, so names are recomputed with that limit.
 from __future__ import annotations
 
 import ast
-import json
+import keyword
 import os
 import re
 from collections.abc import Sequence
@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from querylint.advise.model_edit import add_django_index
 from querylint.advise.naming import DJANGO_MAX, index_name
 from querylint.advise.plan import IndexPlan
+from querylint.advise.quoting import py_comment, py_str
 from querylint.indexing import _split_and
 from querylint.migration import MigrationFramework
 
@@ -170,7 +171,7 @@ def meta_base(project: ProjectIndex, model: DjangoModel) -> tuple[str | None, bo
 def _py_literal(sql: str) -> str | None:
     v = sql.strip()
     if re.fullmatch(r"'(?:[^']|'')*'", v):
-        return json.dumps(v[1:-1].replace("''", "'"))
+        return py_str(v[1:-1].replace("''", "'"))
     if re.fullmatch(r"-?\d+", v):
         return v
     if re.fullmatch(r"-?\d+\.\d+", v):
@@ -186,24 +187,27 @@ def condition_q(predicate: str, field_for: dict[str, str]) -> str | None:
     if terms is None:
         return None
     kwargs: list[str] = []
+
+    def name(column: str) -> str | None:
+        # a keyword argument must be a Python name: anything else is not written as code
+        field = field_for.get(column, column)
+        return field if field.isidentifier() and not keyword.iskeyword(field) else None
+
     for t in terms:
-        m = re.fullmatch(r"(\w+) IS (NOT )?NULL", t)
-        if m:
-            kwargs.append(f"{field_for.get(m.group(1), m.group(1))}__isnull={'False' if m.group(2) else 'True'}")
-            continue
-        m = re.fullmatch(r"NOT (\w+)", t)
-        if m:
-            kwargs.append(f"{field_for.get(m.group(1), m.group(1))}=False")
-            continue
-        m = re.fullmatch(r"(\w+)", t)
-        if m:
-            kwargs.append(f"{field_for.get(m.group(1), m.group(1))}=True")
-            continue
-        m = re.fullmatch(r"(\w+) = (.+)", t)
-        lit = _py_literal(m.group(2)) if m else None
-        if m is None or lit is None:
+        if m := re.fullmatch(r"(\w+) IS (NOT )?NULL", t):
+            arg, value = name(m.group(1)), "False" if m.group(2) else "True"
+            arg = arg and arg + "__isnull"
+        elif m := re.fullmatch(r"NOT (\w+)", t):
+            arg, value = name(m.group(1)), "False"
+        elif m := re.fullmatch(r"(\w+)", t):
+            arg, value = name(m.group(1)), "True"
+        elif (m := re.fullmatch(r"(\w+) = (.+)", t)) and (lit := _py_literal(m.group(2))) is not None:
+            arg, value = name(m.group(1)), lit
+        else:
             return None
-        kwargs.append(f"{field_for.get(m.group(1), m.group(1))}={lit}")
+        if arg is None:
+            return None
+        kwargs.append(f"{arg}={value}")
     return "models.Q(" + ", ".join(sorted(kwargs)) + ")"
 
 
@@ -218,20 +222,20 @@ def index_expr(p: IndexPlan, model: DjangoModel) -> tuple[str, list[tuple[str, s
     if any(k.expression for k in p.keys):
         for k in p.keys:
             if k.column is not None:
-                e = f'models.F("{model.fields.get(k.column, k.column)}")'
+                e = f"models.F({py_str(model.fields.get(k.column, k.column))})"
             else:
                 m = re.fullmatch(r"(lower|upper)\((\w+)\)", k.expression or "")
                 if m is None:
                     return None
                 func = _FUNCS[m.group(1)]
                 imports.append(("django.db.models.functions", func))
-                e = f'{func}("{model.fields.get(m.group(2), m.group(2))}")'
+                e = f"{func}({py_str(model.fields.get(m.group(2), m.group(2)))})"
             args.append(e + (".desc()" if k.descending else ""))
         if p.include:
             return None  # Django rejects include= with expressions
     else:
         fields = [("-" if k.descending else "") + model.fields.get(k.column or "", k.column or "") for k in p.keys]
-        args.append("fields=[" + ", ".join(f'"{f}"' for f in fields) + "]")
+        args.append("fields=[" + ", ".join(py_str(f) for f in fields) + "]")
     if any(k.nulls_first is not None or k.opclass for k in p.keys):
         return None
     if p.predicate:
@@ -240,8 +244,8 @@ def index_expr(p: IndexPlan, model: DjangoModel) -> tuple[str, list[tuple[str, s
             return None
         args.append(f"condition={q}")
     if p.include:
-        args.append("include=[" + ", ".join(f'"{model.fields.get(c, c)}"' for c in p.include) + "]")
-    args.append(f'name="{name}"')
+        args.append("include=[" + ", ".join(py_str(model.fields.get(c, c)) for c in p.include) + "]")
+    args.append(f"name={py_str(name)}")
     return "models.Index(" + ", ".join(args) + ")", imports
 
 
@@ -288,12 +292,12 @@ def emit_django(project: ProjectIndex, plans: Sequence[IndexPlan], *, migration_
                   "    # CREATE INDEX CONCURRENTLY cannot run inside a transaction.", "    atomic = False", "",
                   "    dependencies = ["]
         if leaves:
-            lines.append(f'        ("{app}", "{leaves[0]}"),')
+            lines.append(f"        ({py_str(app)}, {py_str(leaves[0])}),")
         lines += ["    ]", "", "    operations = ["]
         for model, p, code, imps in items:
-            lines.append(f"        # {p.table}: {p.reason}")
+            lines.append(f"        {py_comment(f'{p.table}: {p.reason}')}")
             lines.append("        AddIndexConcurrently(")
-            lines.append(f'            model_name="{model.model_name}",')
+            lines.append(f"            model_name={py_str(model.model_name)},")
             lines.append(f"            index={code},")
             lines.append("        ),")
             old, cur = edits.get(model.models_path, (None, None))

@@ -86,6 +86,7 @@ def add_django_index(text: str, class_name: str, index_expr: str, imports: Seque
     cst = _cst()
     try:
         module = cst.parse_module(text)
+        cst.parse_expression(index_expr)  # the emitters build it from quoted parts; never splice broken code
     except Exception:
         return None
     cls = _find_class(module, class_name)
@@ -119,6 +120,7 @@ def add_sqlalchemy_index(text: str, class_name: str, index_expr: str, imports: S
     cst = _cst()
     try:
         module = cst.parse_module(text)
+        cst.parse_expression(index_expr)  # the emitters build it from quoted parts; never splice broken code
     except Exception:
         return None
     cls = _find_class(module, class_name)
@@ -170,6 +172,26 @@ def module_alias(text: str, module_name: str) -> str | None:
 
 
 def unified_diff(path: str, old: str, new: str) -> str:
-    import difflib
+    """The edit as a unified diff for the terminal, one physical line per line of the file.
 
-    return "".join(difflib.unified_diff(old.splitlines(True), new.splitlines(True), f"a/{path}", f"b/{path}"))
+    Lines are split on LF only (``splitlines`` also splits on CR, NEL, U+2028...), and what a
+    line holds is escaped for a log read line by line: a lone CR, a ``##[`` or a context line
+    starting with ``::`` would otherwise be a GitHub runner command
+    (:mod:`querylint.reporters._escape`). ``--write`` writes the files themselves, unescaped.
+    """
+    import difflib
+    import re
+
+    from querylint.reporters._escape import line_text
+
+    def lines(text: str) -> list[str]:
+        return [x for x in re.split(r"(?<=\n)", text) if x]
+
+    out = []
+    for line in difflib.unified_diff(lines(old), lines(new), f"a/{path}", f"b/{path}"):
+        body = line[:-1] if line.endswith("\n") else line
+        eol = "\n" if line.endswith("\n") else ""
+        if body.endswith("\r") and eol:
+            body, eol = body[:-1], "\r\n"  # a CRLF file keeps its line ends
+        out.append(line_text(body) + eol)
+    return "".join(out)
