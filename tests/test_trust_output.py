@@ -394,3 +394,22 @@ def test_advise_alembic_revision_holds_hostile_text_only_as_data(tmp_path: Path)
     assert _comments(rev.text)[1] == "# Order: serves 1 query\\nimport os"
     printed, _ = render(project, plans, "alembic")
     assert printed.endswith("# skipped: Order (id): its SQL does not stay one CREATE INDEX statement; write this index by hand\n")
+
+
+# -- item 2: the JSON formats and markdown, printed into a CI log -----------------------------------
+@pytest.mark.parametrize("fmt", ["json", "sarif", "gitlab", "markdown"])
+def test_machine_formats_hold_no_runner_command(fmt: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """``##[error]`` anywhere in a line of a step's log is a command for GitHub's runner, so a JSON
+    report printed on stdout must not hold it: ``#`` is written ``\\u0023`` (the same JSON value)."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "q##[error]p.sql").write_text('SELECT * FROM "##[error]t", "##vso[task.complete]u";\n')
+    out = _check(capsys, "--output-format", fmt, ".")
+    assert "##[" not in out and "##vso[" not in out
+    assert len(out.splitlines()) == len(out.split("\n")) - 1
+    if fmt == "json":
+        [item] = json.loads(out)
+        assert item["message"] == STAR.format(t="##[error]t`, `##vso[task.complete]u")
+        assert item["filename"] == str(tmp_path / "q##[error]p.sql")
+    elif fmt == "markdown":
+        assert "- `q#\\x23[error]p.sql:1` QL101 " + STAR.format(t="#\\x23[error]t`, `#\\x23vso[task.complete]u") in out

@@ -47,6 +47,15 @@ def visible(text: str) -> str:
     return text
 
 
+def json_text(text: str) -> str:
+    """Serialised JSON with the ``#`` that would make ``##[`` / ``##vso[`` written ``\\u0023``.
+
+    ``#`` only occurs inside JSON strings, where ``\\u0023`` is the same character: the value
+    does not change, and a report printed into a CI log holds no runner command.
+    """
+    return _COMMAND.sub("\\\\u0023", text) if "##" in text else text
+
+
 def command_marks(line: str) -> set[int]:
     """Offsets of the ``#`` characters :func:`visible` rewrites (the second ``#`` of ``##[``)."""
     return {m.start() for m in _COMMAND.finditer(line)} if "##" in line else set()

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from querylint.baseline import fingerprint
 from querylint.diagnostics import Severity
+from querylint.reporters._escape import json_text
 from querylint.reporters._shared import ci_path, diagnostic_range
 
 if TYPE_CHECKING:
@@ -47,4 +48,4 @@ def render(result: RunResult, ctx: ReportContext) -> str:
                 "location": {"path": path, "lines": {"begin": r.line, "end": r.end_line}},
             }
         )
-    return json.dumps(items, indent=2, ensure_ascii=False) + "\n"
+    return json_text(json.dumps(items, indent=2, ensure_ascii=False)) + "\n"

@@ -14,6 +14,7 @@ import json
 import os
 from typing import TYPE_CHECKING, Any
 
+from querylint.reporters._escape import json_text
 from querylint.reporters._shared import display_path, rule_url, span_range
 
 if TYPE_CHECKING:
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
 def render(result: RunResult, ctx: ReportContext) -> str:
     root = os.path.abspath(ctx.root)
     items = [_item(d, result, root) for d in result.diagnostics]
-    return json.dumps(items, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return json_text(json.dumps(items, indent=2, sort_keys=True, ensure_ascii=False)) + "\n"
 
 
 def _item(d: Diagnostic, result: RunResult, root: str) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from querylint.diagnostics import Severity
+from querylint.reporters._escape import json_text
 from querylint.reporters._shared import (
     INFORMATION_URI,
     Range,
@@ -74,7 +75,7 @@ def render(result: RunResult, ctx: ReportContext) -> str:
             }
         ],
     }
-    return json.dumps(log, indent=2, ensure_ascii=False) + "\n"
+    return json_text(json.dumps(log, indent=2, ensure_ascii=False)) + "\n"
 
 
 def _rule(code: str, name: str, severity: Severity) -> dict[str, Any]:
