@@ -413,3 +413,30 @@ def test_machine_formats_hold_no_runner_command(fmt: str, tmp_path: Path, monkey
         assert item["filename"] == str(tmp_path / "q##[error]p.sql")
     elif fmt == "markdown":
         assert "- `q#\\x23[error]p.sql:1` QL101 " + STAR.format(t="#\\x23[error]t`, `#\\x23vso[task.complete]u") in out
+
+
+def test_advise_output_holds_no_runner_command(scratch_db: str, tmp_path: Path) -> None:
+    """``advise`` prints its SQL and Python on stdout, often in CI: ``##[`` is escaped in
+    identifiers, literals and Python strings, and still means the same name."""
+    import ast
+
+    import psycopg
+    from querylint.advise.emit_sql import emit_sql
+    from querylint.advise.plan import IndexPlan
+    from querylint.advise.quoting import py_str, sql_literal
+    from querylint.diagnostics import IndexKey
+
+    table = "##[error]t"
+    script = emit_sql([IndexPlan(table, (IndexKey("##vso[x]c"),), name="t_c_idx", reason="##[warning]r")],
+                      lock_timeout="##[notice]")
+    assert "##[" not in script and "##vso[" not in script
+    assert 'ON U&"#\\0023[error]t" (U&"#\\0023vso[x]c");' in script
+    assert sql_literal("##[notice]") == "E'#\\x23[notice]'"
+    assert py_str('"##[x') == '"\\"#\\x23[x"' and ast.literal_eval(py_str('"##[x')) == '"##[x'
+    (tmp_path / "advice.sql").write_text(script.replace("SET lock_timeout = E'#\\x23[notice]';", ""))
+    with psycopg.connect(scratch_db, autocommit=True) as conn:
+        conn.execute('CREATE TABLE "##[error]t" ("##vso[x]c" int)')
+        _psql(scratch_db, tmp_path / "advice.sql")
+        assert conn.execute("SELECT tablename, indexdef FROM pg_indexes WHERE indexname = 't_c_idx'").fetchall() == [
+            (table, 'CREATE INDEX t_c_idx ON public."##[error]t" USING btree ("##vso[x]c")')]
+        assert conn.execute("SELECT E'#\\x23[notice]'").fetchone()[0] == "##[notice]"

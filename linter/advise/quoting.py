@@ -17,6 +17,9 @@ must keep its case (``"Order"`` is not ``order``). So:
   (:func:`querylint.reporters._escape.visible`);
 - Python strings are double-quoted literals, with every character that is not printable
   escaped, so the generated files parse and a hostile name is only ever data;
+- ``##[`` (a GitHub runner command anywhere in a printed line) is written with its second ``#``
+  escaped in identifiers (``U&""``), literals (``E''``) and Python strings (``\\x23``): the
+  advice is printed on stdout, often in CI;
 - a statement built around SQL text from the project (an expression key, an operator class, a
   partial predicate) is parsed back with pglast and must be exactly the one statement meant,
   all on one line (:func:`single_statement`); otherwise the advisor skips that index and says so.
@@ -27,7 +30,7 @@ from __future__ import annotations
 import json
 import re
 
-from querylint.reporters._escape import char_escape, visible
+from querylint.reporters._escape import char_escape, command_marks, visible
 
 _SIMPLE = re.compile(r"[a-z_][a-z0-9_]*")
 
@@ -48,15 +51,16 @@ def quote_ident(name: str) -> str:
         _QUOTED_KEYWORDS = _keywords()
     if _SIMPLE.fullmatch(name) and name not in _QUOTED_KEYWORDS:
         return name
-    if name.isprintable():
+    marks = command_marks(name)
+    if name.isprintable() and not marks:
         return '"' + name.replace('"', '""') + '"'
     out = []
-    for ch in name:
+    for i, ch in enumerate(name):
         if ch == "\\":
             out.append("\\\\")
         elif ch == '"':
             out.append('""')
-        elif ch.isprintable():
+        elif ch.isprintable() and i not in marks:
             out.append(ch)
         else:
             cp = ord(ch)
@@ -66,15 +70,16 @@ def quote_ident(name: str) -> str:
 
 def sql_literal(text: str) -> str:
     """``text`` as a PostgreSQL string literal."""
-    if text.isprintable() and "\\" not in text:
+    marks = command_marks(text)
+    if text.isprintable() and "\\" not in text and not marks:
         return "'" + text.replace("'", "''") + "'"
     out = []
-    for ch in text:
+    for i, ch in enumerate(text):
         if ch == "\\":
             out.append("\\\\")
         elif ch == "'":
             out.append("''")
-        elif ch.isprintable():
+        elif ch.isprintable() and i not in marks:
             out.append(ch)
         else:
             cp = ord(ch)
@@ -96,9 +101,12 @@ def py_comment(text: str) -> str:
 def py_str(text: str) -> str:
     """``text`` as a double-quoted Python string literal, printable characters only."""
     body = json.dumps(text, ensure_ascii=False)
-    if body.isprintable():
-        return body
-    return "".join(ch if ch.isprintable() else char_escape(ch) for ch in body)
+    if not body.isprintable():
+        body = "".join(ch if ch.isprintable() else char_escape(ch) for ch in body)
+    # ``##[`` would be a GitHub runner command when the file is printed: its second ``#`` as
+    # ``\\x23`` is the same string (a ``#`` never follows an escaping backslash in this text)
+    marks = command_marks(body)
+    return "".join("\\x23" if i in marks else ch for i, ch in enumerate(body)) if marks else body
 
 
 def py_docstring_text(text: str) -> str:
