@@ -100,7 +100,11 @@ def parse_file(source: SourceFile, dialect: str = "postgres", *, sql: bool = Tru
             lineno = exc.lineno or 1
             col = (exc.offset or 1) - 1
             start = source.offset(lineno, col + 1) if lineno <= source.line_count else len(source.text)
-            pf.problems.append(ParseProblem(Span(source.path, start, min(len(source.text), start + 1)), f"Python syntax error: {exc.msg}"))
+            # syntax of a later Python than this one is named as such (the project's own target too)
+            from querylint.pyversion import syntax_error_message
+
+            message = syntax_error_message(source.text, exc, source.abspath)
+            pf.problems.append(ParseProblem(Span(source.path, start, min(len(source.text), start + 1)), message))
             return pf
         except (ValueError, RecursionError, MemoryError) as exc:
             pf.problems.append(ParseProblem(Span(source.path, 0, 0), f"Python file could not be parsed: {exc}"))

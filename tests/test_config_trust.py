@@ -1,0 +1,139 @@
+"""Configuration and Python-version errors through the real CLI: a file written for a later
+Python says which Python it needs and which one querylint runs on; a bad config key, value or
+glob is exit 2 with a message that names it (and the closest known name for a typo)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from querylint.cli import main
+from querylint.pyversion import minimum_python, syntax_error_message
+
+RUNS = f"{sys.version_info[0]}.{sys.version_info[1]}"
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".git").mkdir()  # the project's top: nothing above it is read
+    (tmp_path / "ok.py").write_text("x = 1\n", encoding="utf-8")
+    return tmp_path
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(["check", "--no-cache", "--output-format", "concise", *argv])
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err
+    return code, out, err
+
+
+# -- item 9: syntax of a later Python ----------------------------------------------------------
+
+LATER = [
+    # (source, line, column, construct, version)
+    ("x = 1\ndef first[T](a: T) -> T:\n    return a\n", 2, 10,
+     "a generic function (`def f[T]()`, PEP 695)", "3.12"),
+    ("class Box[T]:\n    pass\n", 1, 10, "a generic class (`class C[T]`, PEP 695)", "3.12"),
+    ("Vector = list\ntype Matrix = list[Vector]\n", 2, 6, "a `type` alias statement (PEP 695)", "3.12"),
+    ("type Pair[T] = tuple[T, T]\n", 1, 6, "a `type` alias statement (PEP 695)", "3.12"),
+    ("type Opt[T = int] = T | None\n", 1, 6, "a type parameter default (PEP 696)", "3.13"),
+    ('row = {"a": 1}\nlabel = f"{row["a"]}"\n', 2, 17,
+     "an f-string that reuses its own quotes inside a replacement field (PEP 701)", "3.12"),
+    ("names = []\ntext = f\"{'\\n'.join(names)}\"\n", 2, 29,
+     "a backslash inside an f-string's replacement field (PEP 701)", "3.12"),
+    ("n = 1\ns = f'''{\n    n  # the count\n}'''\n", 4, 5,
+     "a comment inside an f-string's replacement field (PEP 701)", "3.12"),
+    ("def f():\n    try:\n        pass\n    except KeyError, ValueError:\n        pass\n", 4, 12,
+     "`except A, B:` without parentheses (PEP 758)", "3.14"),
+    ('name = "x"\ngreeting = t"hello {name}"\n', 2, 13, 'a template string literal (`t"..."`, PEP 750)', "3.14"),
+]
+
+
+@pytest.mark.parametrize(("source", "line", "col", "what", "version"), LATER, ids=[c[3][:30] for c in LATER])
+def test_later_python_syntax_names_the_construct_and_both_versions(
+    project: Path, capsys: pytest.CaptureFixture[str], source: str, line: int, col: int, what: str, version: str
+) -> None:
+    if sys.version_info >= tuple(int(p) for p in version.split(".")):
+        pytest.skip(f"this Python parses {version} syntax")
+    (project / "new.py").write_text(source, encoding="utf-8")
+    code, out, err = run(capsys, "new.py")
+    assert (code, err) == (1, "")
+    assert out == (
+        f"new.py:{line}:{col}: QL001 [parse-error] this file uses {what}, syntax of Python {version}; querylint runs on "
+        f"Python {RUNS}, so the file was not checked (run querylint on Python >= {version})\n"
+    )
+
+
+@pytest.mark.skipif(sys.version_info >= (3, 12), reason="this Python parses 3.12 syntax")
+@pytest.mark.parametrize(
+    ("files", "said"),
+    [
+        ({"pyproject.toml": '[project]\nname = "app"\nrequires-python = ">=3.12,<4"\n'},
+         ", and the project targets Python >= 3.12 (requires-python in pyproject.toml)"),
+        ({"pyproject.toml": '[tool.ruff]\ntarget-version = "py313"\n'},
+         ", and the project targets Python >= 3.13 ([tool.ruff] target-version in pyproject.toml)"),
+        ({"ruff.toml": 'target-version = "py312"\n', "pyproject.toml": '[project]\nrequires-python = ">=3.9"\n'},
+         ", and the project targets Python >= 3.12 (target-version in ruff.toml)"),
+        ({"pyproject.toml": '[project]\nrequires-python = "~=3.10"\n'},
+         ", but the project targets Python >= 3.10 (requires-python in pyproject.toml), where it is a syntax error"),
+        ({"pyproject.toml": '\ufeff[project]\nrequires-python = ">= 3.12"\n'},
+         ", and the project targets Python >= 3.12 (requires-python in pyproject.toml)"),
+        ({"pyproject.toml": '[project]\nrequires-python = "<3.13"\n'}, ""),  # no lower bound: not claimed
+        ({"pyproject.toml": "[project\n"}, ""),  # not ours to report: the Python file is explained
+    ],
+)
+def test_the_projects_target_python_is_read_and_named(
+    project: Path, capsys: pytest.CaptureFixture[str], files: dict[str, str], said: str
+) -> None:
+    for name, text in files.items():
+        (project / name).write_text(text, encoding="utf-8")
+    (project / "pkg").mkdir()
+    (project / "pkg" / "new.py").write_text("type Id = int\n", encoding="utf-8")
+    code, out, _err = run(capsys, "--isolated", "pkg/new.py")
+    assert code == 1
+    assert out == (
+        f"pkg/new.py:1:6: QL001 [parse-error] this file uses a `type` alias statement (PEP 695), syntax of Python 3.12{said}; "
+        f"querylint runs on Python {RUNS}, so the file was not checked (run querylint on Python >= 3.12)\n"
+    )
+
+
+def test_a_plain_syntax_error_is_not_blamed_on_a_version(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # valid 3.12 constructs elsewhere in the file do not explain an error on another line
+    (project / "bad.py").write_text('type = 5\nlabel = f"{type}"\ndef f(:\n    pass\n', encoding="utf-8")
+    code, out, _err = run(capsys, "bad.py")
+    assert (code, out) == (1, "bad.py:3:7: QL001 [parse-error] Python syntax error: invalid syntax\n")
+
+
+def test_a_plain_syntax_error_in_a_project_for_a_later_python_says_so(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (project / "pyproject.toml").write_text('[project]\nrequires-python = ">=3.99"\n', encoding="utf-8")
+    (project / "bad.py").write_text("def f(:\n    pass\n", encoding="utf-8")
+    code, out, _err = run(capsys, "--isolated", "bad.py")
+    assert (code, out) == (
+        1,
+        "bad.py:1:7: QL001 [parse-error] Python syntax error: invalid syntax (the project targets Python >= 3.99 "
+        f"(requires-python in pyproject.toml) and querylint runs on Python {RUNS}: if this is newer syntax, run "
+        "querylint on Python >= 3.99)\n",
+    )
+
+
+def test_a_construct_this_python_knows_is_not_named() -> None:
+    # `except*` is 3.11: on an interpreter that runs a later Python, nothing is blamed on a version
+    source = "type X = int\n"
+    try:
+        compile(source, "x.py", "exec", dont_inherit=True, flags=0x400)  # PyCF_ONLY_AST
+        parsed = True
+    except SyntaxError as exc:
+        parsed = False
+        assert syntax_error_message(source, exc, running=(3, 12)) == "Python syntax error: invalid syntax"
+    assert parsed == (sys.version_info >= (3, 12))
+
+
+@pytest.mark.parametrize(
+    ("specifier", "minimum"),
+    [(">=3.12", (3, 12)), (">=3.8, <4", (3, 8)), ("~=3.11", (3, 11)), ("==3.12.*", (3, 12)), (">3.10", (3, 10)),
+     (">=3.10,!=3.11.*", (3, 10)), ("<3.13", None), ("python3", None)],
+)
+def test_requires_python_minimum(specifier: str, minimum: tuple[int, int] | None) -> None:
+    assert minimum_python(specifier) == minimum
