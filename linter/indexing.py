@@ -266,7 +266,7 @@ def _pred_table(p: Predicate, query: Query, names: dict[str, str]) -> str | None
 
 def is_low_cardinality(table: Table | None, column: str, value_text: str | None) -> bool:
     """Booleans and status-like columns compared with a literal (no statistics: a guess)."""
-    col = table.columns.get(column) if table is not None else None
+    col = table.column(column) if table is not None else None
     if col is not None and col.type is not None and col.type.split("(")[0].strip() in _BOOL_TYPES:
         return True
     if value_text is not None and value_text.lower() in ("true", "false"):
@@ -308,7 +308,7 @@ def _not_indexable(expression: str, table: Table) -> str | None:
     if not _TZ_DEPENDENT.search(expression) or "at time zone" in expression:
         return ""
     for name in re.findall(r"[a-z_][a-z0-9_]*", expression):
-        col = table.columns.get(name)
+        col = table.column(name)
         if col is None:
             continue
         if col.type is None:
@@ -365,13 +365,13 @@ def _table_need(query: Query, schema: Schema, table_name: str, names: dict[str, 
         if _pred_table(p, query, names) != table_name:
             continue
         column = p.column.lower()
-        if p.expression is None and column not in table.columns:
+        if p.expression is None and table.column(column) is None:
             return None  # a column we do not know: the schema is incomplete, say nothing
         if p.value.kind is ValueKind.COLUMN:
             continue  # a join condition, handled through joins
         expression = norm_expression(p.expression) if p.expression is not None else None
         year = _DJANGO_YEAR.fullmatch(expression or "")
-        if query.origin is Origin.DJANGO and year and year.group(2) in table.columns and (p.op is Op.EQ or p.op.is_range):
+        if query.origin is Origin.DJANGO and year and table.column(year.group(2)) is not None and (p.op is Op.EQ or p.op.is_range):
             # Django turns ``created__year=2024`` (and gt/gte/lt/lte) into a range on the bare
             # column (``BETWEEN '2024-01-01' AND '2024-12-31...'``): no EXTRACT reaches PostgreSQL
             if range_key is None:
@@ -421,7 +421,7 @@ def _table_need(query: Query, schema: Schema, table_name: str, names: dict[str, 
         ok = True
         for o in query.order_by:
             ot = names.get(o.table.lower(), o.table.lower()) if o.table else table_name
-            if ot != table_name or (o.expression is None and o.column.lower() not in table.columns):
+            if ot != table_name or (o.expression is None and table.column(o.column) is None):
                 ok = False
                 break
             k = IndexKey(column=o.column.lower()) if o.expression is None else IndexKey(expression=norm_expression(o.expression))
@@ -441,7 +441,7 @@ def _table_need(query: Query, schema: Schema, table_name: str, names: dict[str, 
     keycols = {k.column for k in equality + sort + ([range_key] if range_key else []) if k.column}
     if query.columns and kind is NeedKind.FILTER:
         extra = [c.lower() for c in query.columns if c.lower() not in keycols]
-        if 0 < len(extra) <= 2 and all(re.fullmatch(r"\w+", c) and c in table.columns for c in extra):
+        if 0 < len(extra) <= 2 and all(re.fullmatch(r"\w+", c) and table.column(c) is not None for c in extra):
             include = tuple(extra)
     confidence = Confidence.HIGH if kind is NeedKind.FILTER else Confidence.MEDIUM
     if query.confidence is not Confidence.HIGH:
@@ -589,6 +589,9 @@ class MergedSuggestion:
     extends: Index | None = None  # an existing index that becomes a left prefix of this one
     name: str = ""
     model: str | None = None
+    #: the table as the schema declares it (None: not in the schema): where the suggestion is
+    #: written, names keep their declared case (``"Order"`` is not ``order``)
+    declared: Table | None = None
 
     def as_index(self) -> Index:
         return Index(table=self.table, keys=self.keys, predicate=self.predicate, include=self.include, name=self.name)
@@ -598,11 +601,45 @@ class MergedSuggestion:
         for n in self.needs:
             if n.query.span not in spans:
                 spans.append(n.query.span)
-        return IndexSuggestion(table=self.table, keys=self.keys, predicate=self.predicate, include=self.include, name=self.name, serves=tuple(spans), model=self.model)
+        table, keys, predicate, include = self.spelled()
+        return IndexSuggestion(table=table, keys=keys, predicate=predicate, include=include, name=self.name, serves=tuple(spans), model=self.model)
+
+    def spelled(self) -> tuple[str, tuple[IndexKey, ...], str | None, tuple[str, ...]]:
+        """``(table, keys, predicate, include)`` with the names as the schema declares them."""
+        t = self.declared
+        if t is None:
+            return self.table, self.keys, self.predicate, self.include
+        return (t.declared, tuple(_respelled_key(k, t) for k in self.keys),
+                respell(self.predicate, t) if self.predicate else self.predicate,
+                tuple(t.column_spelling(c) for c in self.include))
 
     @property
     def text(self) -> str:
         return suggestion_text(self.table, self.keys, self.predicate, self.include)
+
+
+def _respelled_key(key: IndexKey, table: Table) -> IndexKey:
+    if key.column is not None:
+        return replace(key, column=table.column_spelling(key.column))
+    if key.expression is not None:
+        return replace(key, expression=respell(key.expression, table))
+    return key
+
+
+def respell(sql: str, table: Table) -> str:
+    """``sql`` (normalised: lower case, no quotes) with each column whose declared name is not
+    lower case written as that name, quoted (``customerid`` -> ``"CustomerId"``)."""
+    spelled = {c.lower(): c for c in table.columns if c != c.lower()}
+    if not spelled:
+        return sql
+    out: list[str] = []
+    for i, part in enumerate(re.split(r"('(?:[^']|'')*')", sql)):
+        if i % 2 == 0:
+            part = re.sub(r"\b[a-z_][a-z0-9_$]*\b",
+                          lambda m: '"' + spelled[m.group(0)].replace('"', '""') + '"' if m.group(0) in spelled else m.group(0),
+                          part)
+        out.append(part)
+    return "".join(out)
 
 
 def suggestion_text(table: str, keys: tuple[IndexKey, ...], predicate: str | None, include: tuple[str, ...] = ()) -> str:
@@ -784,6 +821,7 @@ def merge(results: list[NeedResult], schema: Schema, max_keys: int = DEFAULT_MAX
             if tbl is not None:
                 m.extends = _extended_index(m, tbl)
             m.name = index_name(table, m.keys, predicate)
+            m.declared = tbl
         out.extend(merged)
     return out
 

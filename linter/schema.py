@@ -66,6 +66,31 @@ class Table:
     model: str | None = None  # ORM class ("app_label.Model" for Django, class name for SQLAlchemy)
     provenance: Span | None = None
     sources: set[str] = field(default_factory=set)  # "django-model", "migration", "sql", ...
+    #: the name as declared where it differs from the lower-case key (``"Order"``): tables are
+    #: looked up without case, but what querylint writes for PostgreSQL must name the real one
+    spelled: str | None = None
+
+    @property
+    def declared(self) -> str:
+        """The table's name as PostgreSQL knows it."""
+        return self.spelled or self.name
+
+    def column(self, name: str) -> Column | None:
+        """Column ``name``, matched without case when no column has exactly that name."""
+        col = self.columns.get(name)
+        if col is None and self.columns:
+            col = self.columns.get(self.column_spelling(name))
+        return col
+
+    def column_spelling(self, name: str) -> str:
+        """The declared spelling of column ``name`` (matched without case), else ``name``."""
+        if name in self.columns:
+            return name
+        low = name.lower()
+        for declared in self.columns:
+            if declared.lower() == low:
+                return declared
+        return name
 
 
 @fast_pickle
@@ -80,8 +105,10 @@ class Schema:
         key = name.lower()
         t = self.tables.get(key)
         if t is None:
-            t = Table(name=key, provenance=provenance)
+            t = Table(name=key, provenance=provenance, spelled=name if name != key else None)
             self.tables[key] = t
+        elif t.spelled is None and name != key:
+            t.spelled = name
         return t
 
     def drop_table(self, name: str) -> None:
@@ -92,6 +119,7 @@ class Schema:
         if t is None:
             return
         t.name = new.lower()
+        t.spelled = new if new != t.name else None
         t.indexes = [replace(i, table=t.name) for i in t.indexes]
         t.foreign_keys = [replace(f, table=t.name) for f in t.foreign_keys]
         self.tables[t.name] = t

@@ -69,5 +69,6 @@ class UnindexedForeignKey(ProjectRule):
                     f"Foreign key `{table.name}` ({cols}) -> `{fk.ref_table}` has no index leading with {cols}: deletes on `{fk.ref_table}` and joins from it scan `{table.name}`",
                     help=f"Add index {table.name} ({cols})",
                     related=related,
-                    suggestion=IndexSuggestion(table=table.name, keys=keys, name=name, model=table.model),
+                    suggestion=IndexSuggestion(table=table.declared, keys=tuple(IndexKey(column=table.column_spelling(c)) for c in fk.columns),
+                                              name=name, model=table.model),
                 )

@@ -71,7 +71,7 @@ def _kwargs(p: IndexPlan, text_fn: str) -> list[str]:
 def find_sqlalchemy_model(project: ProjectIndex, table: str) -> tuple[str, str] | None:
     """(models path, class name) of the declarative class whose ``__tablename__`` is ``table``."""
     for model in project.models.models.values():
-        if model.framework.value == "sqlalchemy" and model.table.lower() == table:
+        if model.framework.value == "sqlalchemy" and model.table.lower() == table.lower():
             return model.path, model.class_name
     for path, pf in sorted(project.files.items()):
         if not path.endswith(".py") or pf.tree is None or "__tablename__" not in pf.source.text:

@@ -79,7 +79,7 @@ def resolve_model(project: ProjectIndex, table: str) -> DjangoModel | None:
         if m.framework is MigrationFramework.DJANGO and m.app_label:
             apps.setdefault(m.app_label, os.path.dirname(m.path))
     for model in project.models.models.values():
-        if model.framework.value == "django" and model.table.lower() == table and not model.abstract and not model.proxy:
+        if model.framework.value == "django" and model.table.lower() == table.lower() and not model.abstract and not model.proxy:
             app = model.key.split(".", 1)[0]
             mig_dir = apps.get(app, os.path.join(os.path.dirname(model.path), "migrations"))
             fields = {f.column: f.name for f in model.fields.values()}

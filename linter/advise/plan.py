@@ -45,7 +45,8 @@ def build_plan(project: ProjectIndex, max_keys: int = DEFAULT_MAX_KEYS) -> list[
             if n.query.span not in spans:
                 spans.append(n.query.span)
         plural = "query" if len(spans) == 1 else "queries"
-        plans.append(IndexPlan(s.table, s.keys, s.predicate, s.include, s.name, f"serves {len(spans)} {plural}", spans, s.extends))
+        table, keys, predicate, include = s.spelled()  # "Order" is not order
+        plans.append(IndexPlan(table, keys, predicate, include, s.name, f"serves {len(spans)} {plural}", spans, s.extends))
     uncertain = uncertain_tables(project)
     for table in project.schema.tables.values():
         if table.name in uncertain:
@@ -54,11 +55,13 @@ def build_plan(project: ProjectIndex, max_keys: int = DEFAULT_MAX_KEYS) -> list[
             if not fk.columns or fk_is_indexed(table, fk.columns) or (fk.provenance is not None and is_test_path(fk.provenance.path)):
                 continue
             want = [c.lower() for c in fk.columns]
-            if any(p.table == table.name and not p.predicate and sorted(key_ident(k) for k in p.keys[: len(want)]) == sorted(want) for p in plans):
+            if any(p.table.lower() == table.name and not p.predicate and sorted(key_ident(k) for k in p.keys[: len(want)]) == sorted(want) for p in plans):
                 continue  # a suggested index already leads with the FK columns
             keys = tuple(IndexKey(column=c) for c in want)
             spans = [fk.provenance] if fk.provenance else []
-            plans.append(IndexPlan(table.name, keys, None, (), index_name(table.name, keys), f"foreign key {table.name} ({', '.join(want)}) -> {fk.ref_table}", spans))
+            declared = tuple(IndexKey(column=table.column_spelling(c)) for c in want)
+            plans.append(IndexPlan(table.declared, declared, None, (), index_name(table.name, keys),
+                                   f"foreign key {table.name} ({', '.join(want)}) -> {fk.ref_table}", spans))
     seen: set[str] = set()
     out: list[IndexPlan] = []
     for p in sorted(plans, key=lambda p: (p.table, p.name)):

@@ -129,7 +129,7 @@ def apply_op(schema: Schema, op: MigrationOp) -> None:
     source = _SOURCE.get(op.framework, "migration")
     table = op.table.lower() if op.table else None
     if k is OpKind.CREATE_TABLE and table:
-        t = schema.ensure_table(table, span)
+        t = schema.ensure_table(op.table or table, span)  # as declared: "Order" keeps its case
         t.sources.add(source)
         if t.provenance is None:
             t.provenance = span
@@ -168,7 +168,7 @@ def apply_op(schema: Schema, op: MigrationOp) -> None:
             other.foreign_keys = [replace(f, ref_table=new) if f.ref_table == table else f for f in other.foreign_keys]
     elif k is OpKind.ADD_COLUMN and table and op.column is not None:
         c = op.column
-        t = schema.ensure_table(table, span)
+        t = schema.ensure_table(op.table or table, span)
         t.sources.add(source)
         t.columns[c.name] = Column(c.name, c.type, nullable=c.nullable and not c.primary_key,
                                    default=c.default if op.framework is not MigrationFramework.DJANGO else None,
@@ -336,7 +336,7 @@ def overlay_models(project: ProjectIndex) -> None:
         for name, mt in model_schema.tables.items():
             t = schema.table(name)
             if t is None:
-                t = schema.ensure_table(name, mt.provenance)
+                t = schema.ensure_table(mt.declared, mt.provenance)
                 t.model = mt.model
             t.sources.update(mt.sources or {"model"})
             for cname, col in mt.columns.items():
