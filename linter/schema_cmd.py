@@ -28,6 +28,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from querylint.project import ProjectIndex
+from querylint.reporters._escape import visible
 from querylint.schema import Index, Schema
 from querylint.source import Span
 
@@ -49,10 +50,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         cfg = load_config(args.paths, config_file=args.config, isolated=args.isolated)
         project = Engine(cfg, rules=[]).build_index(args.paths, whole_project=False)
     except ConfigError as exc:
-        print(f"querylint: error: {exc}", file=sys.stderr)
+        print(f"querylint: error: {visible(str(exc))}", file=sys.stderr)
         return 2
     for err in project.facts.get("index_errors", []):
-        print(f"querylint: warning: {err}", file=sys.stderr)
+        print(f"querylint: warning: {visible(str(err))}", file=sys.stderr)
     if args.output_format == "json":
         sys.stdout.write(json.dumps(schema_json(project), indent=2) + "\n")
     else:
@@ -130,7 +131,7 @@ def schema_text(project: ProjectIndex, schema: Schema | None = None) -> str:
     lines: list[str] = []
     for name in sorted(schema.tables):
         t = schema.tables[name]
-        head = t.name
+        head = t.declared
         if t.model:
             head += f"  (model {t.model})"
         where = _where_text(project, t.provenance)
@@ -157,4 +158,5 @@ def schema_text(project: ProjectIndex, schema: Schema | None = None) -> str:
                 lines.append(f"    {label}({', '.join(f.columns)}) -> {f.ref_table} ({', '.join(f.ref_columns)})  "
                              f"{_where_text(project, f.provenance)}".rstrip())
         lines.append("")
-    return "\n".join(lines)
+    # names, types, defaults and paths come from the project: one line each, whatever they hold
+    return "\n".join(visible(line) for line in lines)

@@ -101,3 +101,20 @@ def test_paths_limit_the_schema_and_empty_project(project: Path, capsys: pytest.
 
 def test_bad_arguments_exit_2(project: Path) -> None:
     assert main(["--output-format", "xml"]) == 2
+
+
+def test_text_keeps_hostile_names_on_their_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """A table or column name with a newline (or a file name with one) cannot add a line of its own."""
+    (tmp_path / "pyproject.toml").write_text("[tool.querylint]\n")
+    (tmp_path / "db\nFAKE.sql").write_text('CREATE TABLE "Evil\nfake_table (id)" (id bigint PRIMARY KEY, "c\n::error::x" text);\n')
+    monkeypatch.chdir(tmp_path)
+    assert main(["."]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        'Evil\\nfake_table (id)  db\\nFAKE.sql:1',
+        "  columns:",
+        "    id            bigint  not null, primary key  db\\nFAKE.sql:1",
+        "    c\\n::error::x  text    null  db\\nFAKE.sql:1",
+        "  indexes:",
+        "    Evil\\nfake_table (id)_pkey (id) [primary, implicit]  db\\nFAKE.sql:1",
+    ]

@@ -137,7 +137,7 @@ def apply_op(schema: Schema, op: MigrationOp) -> None:
             t.columns[c.name] = Column(c.name, c.type, nullable=c.nullable and not c.primary_key, default=c.default,
                                        primary_key=c.primary_key, provenance=span)
         pk = [c.name for c in op.columns if c.primary_key]
-        pk_name = f"{table}_pkey"  # PostgreSQL's name for an unnamed primary key
+        pk_name = f"{t.declared}_pkey"  # PostgreSQL's name for an unnamed primary key
         if op.framework is MigrationFramework.SQL and op.sql:
             table_pk, named = _table_constraints(schema, table, op)
             pk = pk or table_pk
