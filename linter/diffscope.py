@@ -118,6 +118,8 @@ def changed_lines(base: str, root: str = ".") -> dict[str, FileChanges]:
         _git(["rev-parse", "--is-inside-work-tree"], root)
     except ConfigError:
         raise ConfigError(f"the diff scope needs a git repository, and {root} is not inside one") from None
+    if base.startswith("-"):  # git would read it as an option, not a revision
+        raise ConfigError(f"--diff-base: `{base}` is not a revision")
     try:
         merge_base = _git(["merge-base", base, "HEAD"], root).strip()
     except ConfigError as exc:
@@ -125,7 +127,7 @@ def changed_lines(base: str, root: str = ".") -> dict[str, FileChanges]:
             f"cannot find the merge base of `{base}` and HEAD ({exc}); in CI, fetch the base branch "
             "(actions/checkout with `fetch-depth: 0`)"
         ) from None
-    diff = _git(["diff", "--unified=0", "--no-color", "--no-ext-diff", "--relative", "--src-prefix=a/", "--dst-prefix=b/", merge_base, "--"], root)
+    diff = _git(["diff", "--unified=0", "--no-color", "--no-ext-diff", "--no-textconv", "--relative", "--src-prefix=a/", "--dst-prefix=b/", merge_base, "--"], root)
     changes = parse_diff(diff)
     for name in _git(["ls-files", "--others", "--exclude-standard", "-z"], root).split("\0"):
         if name:

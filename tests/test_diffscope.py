@@ -128,3 +128,22 @@ def test_end_to_end_with_the_engine(repo: Path) -> None:
     assert sorted(d.span.path for d in result.diagnostics) == ["db/a.sql", "db/old.sql"]
     kept = diffscope.filter_diagnostics(result.diagnostics, result.sources, changes)
     assert [(d.code, d.span.path) for d in kept] == [("QL001", "db/a.sql")]
+
+
+def test_a_base_that_reads_as_an_option_is_refused(repo: Path) -> None:
+    with pytest.raises(ConfigError, match=r"^--diff-base: `--output=x` is not a revision$"):
+        diffscope.changed_lines("--output=x", str(repo))
+    assert not (repo / "x").exists()
+
+
+def test_textconv_drivers_are_not_run(repo: Path) -> None:
+    """Lines are those of the files as stored, and no configured diff driver runs for them."""
+    marker = repo.parent / "textconv-ran"
+    git(repo, "config", "diff.conv.textconv", f"sh -c 'touch {marker}; cat \"$0\"'")
+    write(repo, ".gitattributes", "*.sql diff=conv\n")
+    lines = BASE_SQL.splitlines(keepends=True)
+    lines[4] = "SELECT * FROM t5;\n"
+    write(repo, "db/a.sql", "".join(lines))
+    changes = diffscope.changed_lines("main", str(repo))
+    assert changes["db/a.sql"].ranges == [(5, 5)]
+    assert not marker.exists()
