@@ -83,7 +83,8 @@ def _shown(path: str) -> str:
 
 def _read_toml(path: str) -> dict[str, Any]:
     try:
-        with open(path, encoding="utf-8") as fh:
+        # utf-8-sig: TOML files saved by Windows editors start with a BOM, which TOML forbids
+        with open(path, encoding="utf-8-sig") as fh:
             text = fh.read()
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read config file {_shown(path)}: {exc}") from None
@@ -241,6 +242,9 @@ def load_config(
     With ``isolated`` no file is read and the root is the working directory.
     """
     cwd = os.path.abspath(cwd or os.getcwd())
+    if isolated and config_file is not None:
+        # as ruff does: --isolated means "read no configuration file", so naming one is a mistake
+        raise ConfigError(f"--config {config_file} cannot be used with --isolated (which ignores every configuration file)")
     if isolated:
         return Config(root=cwd)
     if config_file is not None:

@@ -137,3 +137,25 @@ def test_a_construct_this_python_knows_is_not_named() -> None:
 )
 def test_requires_python_minimum(specifier: str, minimum: tuple[int, int] | None) -> None:
     assert minimum_python(specifier) == minimum
+
+
+# -- item 11: a config file with a BOM, --isolated with --config ------------------------------
+
+
+@pytest.mark.parametrize("config", ["missing.toml", "querylint.toml"])
+def test_isolated_with_config_is_rejected_as_ruff_does(project: Path, capsys: pytest.CaptureFixture[str], config: str) -> None:
+    (project / "querylint.toml").write_text("select = ['QL0']\n", encoding="utf-8")
+    assert run(capsys, "--isolated", "--config", config, "ok.py") == (
+        2, "", f"querylint: error: --config {config} cannot be used with --isolated (which ignores every configuration file)\n"
+    )
+
+
+@pytest.mark.parametrize("name", ["querylint.toml", "pyproject.toml"])
+def test_a_config_file_with_a_utf8_bom_is_read(project: Path, capsys: pytest.CaptureFixture[str], name: str) -> None:
+    # Windows editors save TOML with a BOM: the settings apply (here: only QL001, so the SQL
+    # file's SELECT * is not reported, its syntax error is)
+    table = "[tool.querylint]\n" if name == "pyproject.toml" else ""
+    (project / name).write_bytes(b"\xef\xbb\xbf" + f'{table}select = ["QL001"]\n'.encode())
+    (project / "q.sql").write_text("SELECT * FROM users;\nSELEC 1;\n", encoding="utf-8")
+    code, out, err = run(capsys, "q.sql")
+    assert (code, out, err) == (1, 'q.sql:2:1: QL001 [parse-error] SQL syntax error: syntax error at or near "SELEC"\n', "")
