@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from querylint import __version__
-from querylint.config import Config, ConfigError, load_config
+from querylint.config import Config, ConfigError, check_exclude, load_config
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -213,8 +213,10 @@ def config_from_args(args: argparse.Namespace, paths: Sequence[str]) -> Config:
         registry.expand(ignore, what="rule selector in --ignore")
         changes["ignore"] = changes.get("ignore", cfg.ignore) + ignore
     if args.exclude:
+        check_exclude(args.exclude, "--exclude")
         changes["exclude"] = tuple(args.exclude)
     if args.extend_exclude:
+        check_exclude(args.extend_exclude, "--extend-exclude")
         changes["extend_exclude"] = cfg.extend_exclude + tuple(args.extend_exclude)
     if args.force_exclude:
         changes["force_exclude"] = True

@@ -51,6 +51,22 @@ _NOT_KEYS = {"root", "config_path", "rule_options", "cache"}
 _SELECTOR_KEYS = ("select", "ignore", "extend_select")
 
 
+def shown_value(value: str) -> str:
+    """A user's string in a message: in backticks, or as a Python literal when it holds a
+    backtick or a control character (a line break must not start a line of its own), or is empty."""
+    return f"`{value}`" if value and value.isprintable() and "`" not in value else repr(value)
+
+
+def check_exclude(patterns: Sequence[str], what: str) -> None:
+    """Every exclude pattern valid as a gitignore-style pattern."""
+    from querylint.discovery import exclude_pattern_error
+
+    for pattern in patterns:
+        problem = exclude_pattern_error(pattern)
+        if problem is not None:
+            raise ConfigError(f"{what}: invalid pattern {shown_value(pattern)}: {problem}")
+
+
 def _fields() -> dict[str, Any]:
     import dataclasses
 
@@ -208,6 +224,7 @@ def config_from_table(table: dict[str, Any], *, where: str, root: str, config_pa
             ):
                 raise ConfigError(f"{where}: `per-file-ignores` must be a table of glob = [rule selectors]")
             for glob, sels in value.items():
+                _check_file_glob(glob, f"{where}: `per-file-ignores`")
                 try:
                     registry.expand(sels)
                 except ConfigError as exc:
@@ -224,10 +241,22 @@ def config_from_table(table: dict[str, Any], *, where: str, root: str, config_pa
                 registry.expand(values[name])
             except ConfigError as exc:
                 raise ConfigError(f"{where}: `{name.replace('_', '-')}`: {exc}") from None
+    for name in ("exclude", "extend_exclude"):
+        if name in values:
+            check_exclude(values[name], f"{where}: `{name.replace('_', '-')}`")
     fmt = values.get("output_format")
     if fmt is not None and fmt not in FORMATS:
         raise ConfigError(f"{where}: unknown output-format `{fmt}` (expected one of: {', '.join(FORMATS)})")
     return Config(root=root, config_path=config_path, **values)
+
+
+def _check_file_glob(glob: str, what: str) -> None:
+    """A ``per-file-ignores`` glob (fnmatch-style, matched against the file's path)."""
+    from querylint.discovery import glob_error
+
+    problem = "it is empty" if not glob.strip() else glob_error(glob)
+    if problem is not None:
+        raise ConfigError(f"{what}: invalid glob {shown_value(glob)}: {problem}")
 
 
 def load_config(

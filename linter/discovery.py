@@ -52,6 +52,59 @@ def display_path(abspath: str, root: str) -> str:
 _PLAIN_NAME = re.compile(r"[^/*?\[\]!\\#\s][^/*?\[\]\\\s]*")
 
 
+def glob_error(pattern: str) -> str | None:
+    """Why ``pattern`` can match nothing as a glob (a reversed character range, a ``[`` never
+    closed, a lone trailing backslash), or None. pathspec raises on some of these and fnmatch
+    silently matches nothing, so every glob key is checked with this up front."""
+    i, n = 0, len(pattern)
+    while i < n:
+        c = pattern[i]
+        if c == "\\":
+            if i + 1 == n:
+                return "it ends with a lone backslash (write `\\\\` for a literal one)"
+            i += 2
+        elif c == "[":
+            j = i + 1
+            if j < n and pattern[j] in "!^":
+                j += 1
+            if j < n and pattern[j] == "]":  # a `]` first in the class is literal
+                j += 1
+            while j < n and pattern[j] != "]":
+                if j + 2 < n and pattern[j + 1] == "-" and pattern[j + 2] != "]":
+                    lo, hi = pattern[j], pattern[j + 2]
+                    if lo > hi:
+                        return f"the character range `{lo}-{hi}` is empty (`{lo}` sorts after `{hi}`)"
+                    j += 3
+                else:
+                    j += 1
+            if j >= n:
+                return "its `[` is never closed (write `[[]` for a literal `[`)"
+            i = j + 1
+        else:
+            i += 1
+    return None
+
+
+def exclude_pattern_error(pattern: str) -> str | None:
+    """Why ``pattern`` is not a valid gitignore-style exclude pattern, or None."""
+    if _PLAIN_NAME.fullmatch(pattern):
+        return None  # no need for pathspec (a twentieth of a second to import)
+    problem = glob_error(pattern)
+    if problem is not None:
+        return problem
+    import warnings
+
+    from pathspec import GitIgnoreSpec
+
+    try:
+        with warnings.catch_warnings():  # `[[` is a "possible nested set" to re: still valid
+            warnings.simplefilter("ignore")
+            GitIgnoreSpec.from_lines([pattern])
+    except (ValueError, re.error):
+        return "it is not a valid gitignore-style pattern"
+    return None
+
+
 def _git_top(folder: str) -> str | None:
     d = folder
     while True:
@@ -143,9 +196,16 @@ class Matcher:
 
                 try:
                     with open(gi, encoding="utf-8", errors="replace") as fh:
-                        spec = GitIgnoreSpec.from_lines(fh.read().splitlines())
+                        lines = fh.read().splitlines()
                 except OSError:
-                    spec = None
+                    lines = []
+                try:
+                    spec = GitIgnoreSpec.from_lines(lines)
+                except (ValueError, re.error):
+                    # git skips a pattern it cannot read (`[z-a]`, a lone `\`): so do we
+                    spec = GitIgnoreSpec.from_lines(
+                        line for line in lines if exclude_pattern_error(line) is None
+                    )
             self._gitignores[folder] = spec
         return self._gitignores[folder]
 

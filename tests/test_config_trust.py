@@ -159,3 +159,46 @@ def test_a_config_file_with_a_utf8_bom_is_read(project: Path, capsys: pytest.Cap
     (project / "q.sql").write_text("SELECT * FROM users;\nSELEC 1;\n", encoding="utf-8")
     code, out, err = run(capsys, "q.sql")
     assert (code, out, err) == (1, 'q.sql:2:1: QL001 [parse-error] SQL syntax error: syntax error at or near "SELEC"\n', "")
+
+
+# -- item 10: every glob is checked up front: exit 2 naming the key and the pattern ----------
+
+BAD_GLOBS = [
+    # (querylint.toml, the error after "querylint: error: querylint.toml: ")
+    ('exclude = ["**/[z-a]"]\n', "`exclude`: invalid pattern `**/[z-a]`: the character range `z-a` is empty (`z` sorts after `a`)"),
+    ('extend-exclude = ["build", "gen\\\\"]\n',
+     "`extend-exclude`: invalid pattern `gen\\`: it ends with a lone backslash (write `\\\\` for a literal one)"),
+    ('extend-exclude = ["!"]\n', "`extend-exclude`: invalid pattern `!`: it is not a valid gitignore-style pattern"),
+    ('[per-file-ignores]\n"[z-a]/*.py" = ["QL1"]\n',
+     "`per-file-ignores`: invalid glob `[z-a]/*.py`: the character range `z-a` is empty (`z` sorts after `a`)"),
+    ('[per-file-ignores]\n"tests/[ab.py" = ["QL1"]\n',
+     "`per-file-ignores`: invalid glob `tests/[ab.py`: its `[` is never closed (write `[[]` for a literal `[`)"),
+    ('[per-file-ignores]\n"" = ["QL1"]\n', "`per-file-ignores`: invalid glob '': it is empty"),
+]
+
+
+@pytest.mark.parametrize(("toml", "error"), BAD_GLOBS, ids=[e[:40] for _t, e in BAD_GLOBS])
+def test_a_bad_glob_in_the_config_is_exit_2_naming_it(project: Path, capsys: pytest.CaptureFixture[str], toml: str, error: str) -> None:
+    (project / "querylint.toml").write_text(toml, encoding="utf-8")
+    assert run(capsys, "ok.py") == (2, "", f"querylint: error: querylint.toml: {error}\n")
+
+
+BAD_GLOB_FLAGS = [
+    (["--extend-exclude", "\\"], "--extend-exclude: invalid pattern `\\`: it ends with a lone backslash (write `\\\\` for a literal one)"),
+    (["--exclude", "build", "--exclude", "**/[z-a]"],
+     "--exclude: invalid pattern `**/[z-a]`: the character range `z-a` is empty (`z` sorts after `a`)"),
+]
+
+
+@pytest.mark.parametrize(("flags", "error"), BAD_GLOB_FLAGS, ids=[" ".join(f)[:40] for f, _e in BAD_GLOB_FLAGS])
+def test_a_bad_glob_flag_is_exit_2_naming_it(project: Path, capsys: pytest.CaptureFixture[str], flags: list[str], error: str) -> None:
+    assert run(capsys, *flags, "ok.py") == (2, "", f"querylint: error: {error}\n")
+
+
+def test_a_bad_gitignore_line_is_skipped_as_git_skips_it(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # `[z-a]` and a lone `\` are patterns git cannot use; the good lines still apply
+    (project / ".gitignore").write_text("[z-a]\n\\\ngenerated/\n", encoding="utf-8")
+    (project / "generated").mkdir()
+    (project / "generated" / "bad.py").write_text("def f(:\n", encoding="utf-8")
+    (project / "bad.py").write_text("def f(:\n", encoding="utf-8")
+    assert run(capsys, ".") == (1, "bad.py:1:7: QL001 [parse-error] Python syntax error: invalid syntax\n", "")
