@@ -18,7 +18,14 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from querylint import __version__
-from querylint.config import Config, ConfigError, check_exclude, load_config
+from querylint.config import (
+    Config,
+    ConfigError,
+    check_exclude,
+    check_postgres_version,
+    check_selectors,
+    load_config,
+)
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -43,10 +50,14 @@ class _UsageError(Exception):
     pass
 
 
-def _selectors(values: list[str] | None) -> tuple[str, ...] | None:
+def _selectors(values: list[str] | None, flag: str) -> tuple[str, ...] | None:
+    """The selectors of a repeatable, comma-separated flag; a flag that names none
+    (``--select ""``) is an error, not "the default set"."""
     if values is None:
         return None
-    return tuple(s.strip() for v in values for s in v.split(",") if s.strip())
+    out = tuple(s.strip() for v in values for s in v.split(",") if s.strip())
+    check_selectors(out or ("",), "", what=f"rule selector in {flag}")
+    return out
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -197,20 +208,17 @@ def config_from_args(args: argparse.Namespace, paths: Sequence[str]) -> Config:
     from querylint import registry
 
     changes: dict[str, Any] = {}
-    select = _selectors(args.select)
+    select = _selectors(args.select, "--select")
     if select is not None:
-        registry.expand(select, what="rule selector in --select")
         changes["select"] = select
         changes["extend_select"] = ()
-    extend = _selectors(args.extend_select)
+    extend = _selectors(args.extend_select, "--extend-select")
     if extend is not None:
-        registry.expand(extend, what="rule selector in --extend-select")
         changes["extend_select"] = changes.get("extend_select", cfg.extend_select) + extend
         # a rule named on the command line beats an ignore from the config file
         changes["ignore"] = tuple(s for s in cfg.ignore if not (registry.expand([s]) <= registry.expand(extend)))
-    ignore = _selectors(args.ignore)
+    ignore = _selectors(args.ignore, "--ignore")
     if ignore is not None:
-        registry.expand(ignore, what="rule selector in --ignore")
         changes["ignore"] = changes.get("ignore", cfg.ignore) + ignore
     if args.exclude:
         check_exclude(args.exclude, "--exclude")
@@ -221,6 +229,7 @@ def config_from_args(args: argparse.Namespace, paths: Sequence[str]) -> Config:
     if args.force_exclude:
         changes["force_exclude"] = True
     if args.postgres_version is not None:
+        check_postgres_version(args.postgres_version, "--postgres-version")
         changes["postgres_version"] = args.postgres_version
     if args.output_format is not None:
         changes["output_format"] = args.output_format

@@ -51,10 +51,39 @@ _NOT_KEYS = {"root", "config_path", "rule_options", "cache"}
 _SELECTOR_KEYS = ("select", "ignore", "extend_select")
 
 
+#: the PostgreSQL majors querylint can advise for: 9 stands for 9.x (the rules tell "before 11",
+#: "12 and later", "before 14" apart), up to the newest major
+POSTGRES_MAJORS = range(9, 20)
+
+
+def _suggest(word: str, known: Sequence[str]) -> str:
+    """``; did you mean `select`?`` for the known name closest to a typo, or nothing."""
+    import difflib
+
+    close = difflib.get_close_matches(word, list(known), n=1, cutoff=0.6)
+    return f"; did you mean `{close[0]}`?" if close else ""
+
+
 def shown_value(value: str) -> str:
     """A user's string in a message: in backticks, or as a Python literal when it holds a
     backtick or a control character (a line break must not start a line of its own), or is empty."""
     return f"`{value}`" if value and value.isprintable() and "`" not in value else repr(value)
+
+
+def check_selectors(selectors: Sequence[str], where: str, what: str = "rule selector") -> None:
+    """Every selector non-empty and known (a typo gets the closest rule name)."""
+    from querylint import registry
+
+    prefix = f"{where}: " if where else ""
+    for sel in selectors:
+        if not sel.strip():
+            raise ConfigError(f"{prefix}empty {what} (name a rule code like QL101, a prefix like QL1, a rule name like select-star, or ALL)")
+        try:
+            registry.expand([sel], what=what)
+        except ConfigError as exc:
+            # names only: a close code (QL429 for QL99) is a different rule, not a typo's fix
+            names = [r.name for r in registry.all_rules()]
+            raise ConfigError(f"{prefix}{exc}{_suggest(sel.strip().lower(), names)}") from None
 
 
 def check_exclude(patterns: Sequence[str], what: str) -> None:
@@ -65,6 +94,31 @@ def check_exclude(patterns: Sequence[str], what: str) -> None:
         problem = exclude_pattern_error(pattern)
         if problem is not None:
             raise ConfigError(f"{what}: invalid pattern {shown_value(pattern)}: {problem}")
+
+
+def check_postgres_version(version: int, what: str) -> None:
+    """A PostgreSQL major querylint can advise for (not 0, not 99, not 9.6's 96)."""
+    if version not in POSTGRES_MAJORS:
+        raise ConfigError(
+            f"{what}: unsupported PostgreSQL major version {version} "
+            f"(expected {POSTGRES_MAJORS[0]} to {POSTGRES_MAJORS[-1]}, e.g. 15 for PostgreSQL 15.4)"
+        )
+
+
+def _check_dialect(dialect: str, what: str) -> None:
+    """``postgres`` (read with pglast) or a dialect sqlglot reads (transpiled to PostgreSQL)."""
+    from querylint.sql.parse import POSTGRES
+
+    if dialect.lower() in POSTGRES:
+        return
+    from sqlglot.dialects import Dialects
+
+    known = [d.value for d in Dialects if d.value and d.value not in POSTGRES]
+    if dialect.lower() not in known:
+        raise ConfigError(
+            f"{what}: unknown SQL dialect {shown_value(dialect)}{_suggest(dialect.lower(), [*POSTGRES, *known])} "
+            f"(expected postgres, or one of sqlglot's: {', '.join(sorted(known))})"
+        )
 
 
 def _fields() -> dict[str, Any]:
@@ -186,18 +240,25 @@ def _rule_options(table: Any, where: str) -> dict[str, dict[str, Any]]:
     for key, opts in table.items():
         rule = registry.find_rule(key)
         if rule is None:
-            raise ConfigError(f"{where}: unknown rule `{key}` in [rules.{key}]")
+            names = [r.name for r in registry.all_rules()]
+            raise ConfigError(f"{where}: unknown rule {shown_value(key)} in [rules.{key}]{_suggest(key, names)}")
         if not isinstance(opts, dict):
             raise ConfigError(f"{where}: [rules.{key}] must be a table of options")
         checked: dict[str, Any] = {}
         for oname, value in opts.items():
             if oname not in rule.options:
                 known = ", ".join(sorted(rule.options)) or "none"
-                raise ConfigError(f"{where}: unknown option `{oname}` for rule {rule.name} (known options: {known})")
+                hint = _suggest(oname, list(rule.options))
+                raise ConfigError(f"{where}: unknown option {shown_value(oname)} for rule {rule.name}{hint} (known options: {known})")
             default = rule.options[oname]
             conv = _check_type(value, default)
             if conv is None:
                 raise ConfigError(f"{where}: option `{oname}` of rule {rule.name} must be {_kind(default)}, got {value!r}")
+            # counts, depths and thresholds: a negative one has no meaning, unless the rule
+            # declares the option signed
+            signed = getattr(rule, "signed_options", ())
+            if isinstance(default, int) and not isinstance(default, bool) and default >= 0 and conv < 0 and oname not in signed:
+                raise ConfigError(f"{where}: option `{oname}` of rule {rule.name} must be a non-negative integer, got {conv}")
             checked[oname] = conv
         out.setdefault(rule.name, {}).update(checked)
     return out
@@ -205,7 +266,6 @@ def _rule_options(table: Any, where: str) -> dict[str, dict[str, Any]]:
 
 def config_from_table(table: dict[str, Any], *, where: str, root: str, config_path: str | None = None) -> Config:
     """Validate one ``[tool.querylint]`` table into a :class:`Config`."""
-    from querylint import registry
     from querylint.reporters import FORMATS
 
     fields = _fields()
@@ -216,7 +276,8 @@ def config_from_table(table: dict[str, Any], *, where: str, root: str, config_pa
             continue
         name = key.replace("-", "_")
         if name not in fields or "_" in key:
-            raise ConfigError(f"{where}: unknown key `{key}`")
+            known = [k.replace("_", "-") for k in fields] + ["rules"]
+            raise ConfigError(f"{where}: unknown key {shown_value(key)}{_suggest(key.replace('_', '-'), known)}")
         default = fields[name]
         if name == "per_file_ignores":
             if not isinstance(value, dict) or not all(
@@ -225,10 +286,7 @@ def config_from_table(table: dict[str, Any], *, where: str, root: str, config_pa
                 raise ConfigError(f"{where}: `per-file-ignores` must be a table of glob = [rule selectors]")
             for glob, sels in value.items():
                 _check_file_glob(glob, f"{where}: `per-file-ignores`")
-                try:
-                    registry.expand(sels)
-                except ConfigError as exc:
-                    raise ConfigError(f"{where}: per-file-ignores[{glob!r}]: {exc}") from None
+                check_selectors(sels, f"{where}: per-file-ignores[{glob!r}]")
             values[name] = tuple((g, tuple(s)) for g, s in value.items())
             continue
         conv = _check_type(value, default)
@@ -237,16 +295,19 @@ def config_from_table(table: dict[str, Any], *, where: str, root: str, config_pa
         values[name] = conv
     for name in _SELECTOR_KEYS:
         if name in values:
-            try:
-                registry.expand(values[name])
-            except ConfigError as exc:
-                raise ConfigError(f"{where}: `{name.replace('_', '-')}`: {exc}") from None
+            check_selectors(values[name], f"{where}: `{name.replace('_', '-')}`")
     for name in ("exclude", "extend_exclude"):
         if name in values:
             check_exclude(values[name], f"{where}: `{name.replace('_', '-')}`")
     fmt = values.get("output_format")
     if fmt is not None and fmt not in FORMATS:
-        raise ConfigError(f"{where}: unknown output-format `{fmt}` (expected one of: {', '.join(FORMATS)})")
+        raise ConfigError(f"{where}: unknown output-format {shown_value(fmt)}{_suggest(fmt, FORMATS)} (expected one of: {', '.join(FORMATS)})")
+    if "postgres_version" in values:
+        check_postgres_version(values["postgres_version"], f"{where}: `postgres-version`")
+    if values.get("max_file_size", 0) < 0:
+        raise ConfigError(f"{where}: `max-file-size` must be a non-negative number of bytes, got {values['max_file_size']}")
+    if "sql_dialect" in values:
+        _check_dialect(values["sql_dialect"], f"{where}: `sql-dialect`")
     return Config(root=root, config_path=config_path, **values)
 
 

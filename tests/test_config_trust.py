@@ -202,3 +202,79 @@ def test_a_bad_gitignore_line_is_skipped_as_git_skips_it(project: Path, capsys: 
     (project / "generated" / "bad.py").write_text("def f(:\n", encoding="utf-8")
     (project / "bad.py").write_text("def f(:\n", encoding="utf-8")
     assert run(capsys, ".") == (1, "bad.py:1:7: QL001 [parse-error] Python syntax error: invalid syntax\n", "")
+
+
+# -- item 11: every bad config value is exit 2 naming the key and the value ------------------
+
+SQLGLOT = (
+    "athena, bigquery, clickhouse, databricks, dax, doris, dremio, drill, druid, duckdb, dune, exasol, fabric, hive, "
+    "materialize, mysql, oracle, presto, prql, redshift, risingwave, snowflake, solr, spark, spark2, sqlite, starrocks, "
+    "tableau, teradata, trino, tsql"
+)
+EMPTY = "empty rule selector (name a rule code like QL101, a prefix like QL1, a rule name like select-star, or ALL)"
+UNKNOWN = "(expected a rule code like QL101, a prefix like QL1, or a rule name like select-star)"
+
+BAD_CONFIG = [
+    # (querylint.toml, the error after "querylint: error: querylint.toml: ")
+    ('[per-file-ignores]\n"a.py" = [" "]\n', f"per-file-ignores['a.py']: {EMPTY}"),
+    ('sql-dialect = "nonsense"\n', f"`sql-dialect`: unknown SQL dialect `nonsense` (expected postgres, or one of sqlglot's: {SQLGLOT})"),
+    ('sql-dialect = "mysq"\n',
+     f"`sql-dialect`: unknown SQL dialect `mysq`; did you mean `mysql`? (expected postgres, or one of sqlglot's: {SQLGLOT})"),
+    ('select = [""]\n', f"`select`: {EMPTY}"),
+    ('ignore = ["QL1", ""]\n', f"`ignore`: {EMPTY}"),
+    ('select = ["slect-star"]\n', f"`select`: unknown rule selector `slect-star` {UNKNOWN}; did you mean `select-star`?"),
+    ("max-file-size = -1\n", "`max-file-size` must be a non-negative number of bytes, got -1"),
+    ("postgres-version = -1\n", "`postgres-version`: unsupported PostgreSQL major version -1 (expected 9 to 19, e.g. 15 for PostgreSQL 15.4)"),
+    ("postgres-version = 0\n", "`postgres-version`: unsupported PostgreSQL major version 0 (expected 9 to 19, e.g. 15 for PostgreSQL 15.4)"),
+    ("postgres-version = 99\n", "`postgres-version`: unsupported PostgreSQL major version 99 (expected 9 to 19, e.g. 15 for PostgreSQL 15.4)"),
+    ("[rules.offset-pagination]\nthreshold = -5\n", "option `threshold` of rule offset-pagination must be a non-negative integer, got -5"),
+    ("[rules.missing-index]\nmax-keys = -1\n", "option `max-keys` of rule missing-index must be a non-negative integer, got -1"),
+    ("[rules.offset-pagnation]\nthreshold = 5\n", "unknown rule `offset-pagnation` in [rules.offset-pagnation]; did you mean `offset-pagination`?"),
+    ("[rules.offset-pagination]\nthreshhold = 5\n",
+     "unknown option `threshhold` for rule offset-pagination; did you mean `threshold`? (known options: threshold)"),
+    ('selct = ["QL1"]\n', "unknown key `selct`; did you mean `select`?"),
+    ("max_file_size = 10\n", "unknown key `max_file_size`; did you mean `max-file-size`?"),
+    ('output-format = "jsn"\n',
+     "unknown output-format `jsn`; did you mean `json`? (expected one of: full, concise, json, github, sarif, gitlab, markdown)"),
+    ('"sel\\nect" = []\n', "unknown key 'sel\\nect'; did you mean `select`?"),  # a line break cannot start a line of its own
+]
+
+
+@pytest.mark.parametrize(("toml", "error"), BAD_CONFIG, ids=[e[:40] for _t, e in BAD_CONFIG])
+def test_a_bad_config_value_is_exit_2_naming_it(project: Path, capsys: pytest.CaptureFixture[str], toml: str, error: str) -> None:
+    (project / "querylint.toml").write_text(toml, encoding="utf-8")
+    assert run(capsys, "ok.py") == (2, "", f"querylint: error: querylint.toml: {error}\n")
+
+
+BAD_FLAGS = [
+    (["--select", ""], f"{EMPTY.replace('selector', 'selector in --select', 1)}"),
+    (["--ignore", " , "], f"{EMPTY.replace('selector', 'selector in --ignore', 1)}"),
+    (["--extend-select", "n-plus-on"], f"unknown rule selector in --extend-select `n-plus-on` {UNKNOWN}; did you mean `n-plus-one`?"),
+    (["--postgres-version", "0"], "--postgres-version: unsupported PostgreSQL major version 0 (expected 9 to 19, e.g. 15 for PostgreSQL 15.4)"),
+    (["--postgres-version", "99"], "--postgres-version: unsupported PostgreSQL major version 99 (expected 9 to 19, e.g. 15 for PostgreSQL 15.4)"),
+]
+
+
+@pytest.mark.parametrize(("flags", "error"), BAD_FLAGS, ids=[" ".join(f)[:40] for f, _e in BAD_FLAGS])
+def test_a_bad_flag_value_is_exit_2_naming_it(project: Path, capsys: pytest.CaptureFixture[str], flags: list[str], error: str) -> None:
+    (project / "querylint.toml").write_text("select = ['QL0']\n", encoding="utf-8")
+    assert run(capsys, *flags, "ok.py") == (2, "", f"querylint: error: {error}\n")
+
+
+def test_accepted_edge_values_keep_their_documented_meaning(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # 0 is a valid threshold (every OFFSET is deep), 9 stands for PostgreSQL 9.x, a dialect is
+    # matched case-insensitively, a trailing comma in --select names nothing more
+    (project / "querylint.toml").write_text(
+        'postgres-version = 9\nsql-dialect = "PostgreSQL"\nmax-file-size = 0\n[rules.offset-pagination]\nthreshold = 0\n',
+        encoding="utf-8",
+    )
+    (project / "empty.sql").write_text("", encoding="utf-8")
+    assert run(capsys, "--select", "QL001,", "empty.sql") == (0, "", "")
+
+
+def test_a_rule_may_declare_an_option_signed(project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from querylint.rules.offset_pagination import OffsetPagination
+
+    monkeypatch.setattr(OffsetPagination, "signed_options", ("threshold",), raising=False)
+    (project / "querylint.toml").write_text("[rules.offset-pagination]\nthreshold = -5\n", encoding="utf-8")
+    assert run(capsys, "ok.py") == (0, "", "")
