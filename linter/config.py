@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 
@@ -40,6 +40,10 @@ class Config:
     rule_options: dict[str, dict[str, Any]] = field(default_factory=dict)  # by rule name
     cache: bool = True
     cache_dir: str = ".querylint_cache"
+    #: the Python the project targets (``requires-python`` / ruff's ``target-version`` above the
+    #: root), as a cache key only: a file that does not parse names it in its message, so a run
+    #: cached before it changed must not be reused (each file's own is found as it is parsed)
+    python_target: str = ""
 
 
 # -- loading ---------------------------------------------------------------------------------
@@ -47,7 +51,7 @@ class Config:
 # Every Config field (except the ones below) is a config key: ``snake_case`` -> ``kebab-case``,
 # type-checked against the field's default. Fields added later by other parts of querylint
 # become keys automatically.
-_NOT_KEYS = {"root", "config_path", "rule_options", "cache"}
+_NOT_KEYS = {"root", "config_path", "rule_options", "cache", "python_target"}
 _SELECTOR_KEYS = ("select", "ignore", "extend_select")
 
 
@@ -331,6 +335,20 @@ def load_config(
 
     With ``isolated`` no file is read and the root is the working directory.
     """
+    from querylint.pyversion import project_target
+
+    cfg = _load_config(paths, config_file=config_file, isolated=isolated, cwd=cwd)
+    target = project_target(cfg.root)
+    return replace(cfg, python_target=f"{target.version} {target.where}") if target is not None else cfg
+
+
+def _load_config(
+    paths: Sequence[str] = (),
+    *,
+    config_file: str | None = None,
+    isolated: bool = False,
+    cwd: str | None = None,
+) -> Config:
     cwd = os.path.abspath(cwd or os.getcwd())
     if isolated and config_file is not None:
         # as ruff does: --isolated means "read no configuration file", so naming one is a mistake

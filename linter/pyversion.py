@@ -22,7 +22,6 @@ import sys
 import tokenize
 from bisect import bisect_right
 from dataclasses import dataclass
-from functools import lru_cache
 
 Version = tuple[int, int]
 
@@ -370,10 +369,10 @@ def _folder_target(folder: str) -> Target | None:
     return None
 
 
-@lru_cache(maxsize=256)
 def project_target(folder: str) -> Target | None:
     """The Python the nearest ``pyproject.toml`` / ``ruff.toml`` above ``folder`` targets (up to
-    the git work tree's top), or None."""
+    the git work tree's top), or None. Read afresh each time (a language server outlives edits
+    of pyproject.toml): asked once a run for the cache key, and by each file that does not parse."""
     d = os.path.abspath(folder)
     while True:
         found = _folder_target(d)

@@ -99,6 +99,21 @@ def test_the_projects_target_python_is_read_and_named(
     )
 
 
+@pytest.mark.skipif(sys.version_info >= (3, 12), reason="this Python parses 3.12 syntax")
+def test_a_warm_run_sees_a_new_requires_python(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # the cached run of the same files must not be reused once the project's target changed
+    (project / "new.py").write_text("type Id = int\n", encoding="utf-8")
+    for version in ("3.12", "3.13"):
+        (project / "pyproject.toml").write_text(f'[project]\nrequires-python = ">={version}"\n', encoding="utf-8")
+        code = main(["check", "--output-format", "concise", "new.py"])
+        out, _err = capsys.readouterr()
+        assert (code, out) == (1, (
+            "new.py:1:6: QL001 [parse-error] this file uses a `type` alias statement (PEP 695), syntax of Python 3.12, "
+            f"and the project targets Python >= {version} (requires-python in pyproject.toml); querylint runs on Python "
+            f"{RUNS}, so the file was not checked (run querylint on Python >= 3.12)\n"
+        ))
+
+
 def test_a_plain_syntax_error_is_not_blamed_on_a_version(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     # valid 3.12 constructs elsewhere in the file do not explain an error on another line
     (project / "bad.py").write_text('type = 5\nlabel = f"{type}"\ndef f(:\n    pass\n', encoding="utf-8")
