@@ -6,15 +6,31 @@ findings are kept too (:class:`RunCache`): keyed by the code, the configuration 
 command, and valid while every project file has the size, mtime and content it had when the
 run read it. Entries are written atomically (a temporary file then ``os.replace``), so two runs
 at once never read a half-written entry; an entry that cannot be read is ignored and
-rewritten. The folder carries a ``CACHEDIR.TAG`` and a ``.gitignore`` of ``*`` so backups and
-git leave it alone.
+rewritten.
+
+A cache file may come from anywhere (a pull request can commit one), and unpickling runs code,
+so nothing is unpickled that this user did not write on this machine: every file is
+``MAGIC`` + a MAC + the pickle, the MAC keyed by a per-user secret kept outside the project
+(:func:`cache_key`: ``$QUERYLINT_CACHE_KEY_DIR``, else ``$XDG_CACHE_HOME/querylint``, else
+``~/.cache/querylint``; 32 random bytes, created 0600 in a 0700 folder) and computed over the
+entry's name (kind, path, digest) and the whole content; it is checked with
+``hmac.compare_digest`` before ``pickle.loads``. A file written with another key, for another
+name, changed by one bit or truncated is a miss, never an error; a key file that is not this
+user's private regular file (or none can be made: a read-only home) turns the cache off with
+one note on stderr.
+
+The folder carries a ``CACHEDIR.TAG`` and a ``.gitignore`` of ``*`` so backups and git leave it
+alone.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import os
 import pickle
+import stat
+import sys
 import tempfile
 import time
 from collections.abc import Sequence
@@ -25,7 +41,15 @@ from querylint import __version__
 from querylint.slotstate import fast_pickle
 
 _TAG = "Signature: 8a477f597d28d172789f06886806bc55\n# This file is a cache directory tag created by querylint.\n"
-_MISS = object()
+
+#: what every cache file starts with: this format (a MAC, then a pickle), version 1
+MAGIC = b"QLC\x01"
+#: HMAC-SHA256 (with the CPU's SHA instructions a little faster here than keyed BLAKE2b:
+#: ~18 ms for the 21 MB index entry of mlflow-skinny)
+MAC_SIZE = 32
+KEY_DIR_ENV = "QUERYLINT_CACHE_KEY_DIR"
+_KEY_FILE = "cache.key"
+_KEY_SIZE = 32
 
 
 _PACKAGE_DIGEST: str | None = None
@@ -68,8 +92,6 @@ def dist_version(dist: str) -> str:
 
 def _parsers() -> tuple[str, ...]:
     """The Python and the SQL parsers' versions: their trees are what the findings come from."""
-    import sys
-
     return (sys.version, *(f"{dist} {dist_version(dist)}" for dist in ("pglast", "sqlglot")))
 
 
@@ -78,11 +100,139 @@ def bytes_digest(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
+# -- the key -------------------------------------------------------------------------------
+
+class _NoKey(Exception):
+    """Why this process has no cache key (the cache is then off)."""
+
+
+#: key folder -> its key, or None when refused (a run of this process asks once per folder)
+_KEYS: dict[str, bytes | None] = {}
+#: key folders found inside a project (noted once)
+_INSIDE_NOTED: set[str] = set()
+
+
+def key_dir() -> str:
+    """The folder of the cache key: the user's, outside every project."""
+    override = os.environ.get(KEY_DIR_ENV)
+    if override:
+        return os.path.abspath(override)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = xdg if xdg and os.path.isabs(xdg) else os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "querylint")
+
+
+def cache_key() -> bytes | None:
+    """This user's cache key, created on first use; None (and one note on stderr) when there is
+    none to trust: the cache is then off."""
+    folder = key_dir()
+    if folder not in _KEYS:
+        try:
+            _KEYS[folder] = _read_key(folder)
+        except _NoKey as exc:
+            _KEYS[folder] = None
+            _note(f"the cache is off: {exc}")
+    return _KEYS[folder]
+
+
+def _note(message: str) -> None:
+    from querylint.reporters._escape import visible
+
+    print(f"querylint: warning: {visible(message)}", file=sys.stderr)
+
+
+def _read_key(folder: str) -> bytes:
+    path = os.path.join(folder, _KEY_FILE)
+    try:
+        return _open_key(path)
+    except FileNotFoundError:
+        pass
+    try:
+        _create_key(folder, path)
+    except OSError as exc:
+        raise _NoKey(f"cannot create its key {path}: {exc.strerror or exc}") from None
+    try:
+        return _open_key(path)
+    except OSError as exc:
+        raise _NoKey(f"cannot read its key {path}: {exc.strerror or exc}") from None
+
+
+def _open_key(path: str) -> bytes:
+    """The key in ``path``, which must be this user's regular file that nobody else can read
+    (not a link: ``O_NOFOLLOW``); FileNotFoundError when absent."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError:
+        raise
+    except OSError as exc:  # ELOOP: a symbolic link; EACCES...
+        raise _NoKey(f"its key {path} cannot be opened: {exc.strerror or exc}") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise _NoKey(f"its key {path} is not a regular file")
+        if hasattr(os, "geteuid") and st.st_uid != os.geteuid():
+            raise _NoKey(f"its key {path} belongs to another user")
+        if st.st_mode & 0o077:
+            raise _NoKey(f"its key {path} can be read by others (mode {stat.S_IMODE(st.st_mode):o}; it must be 600)")
+        data = os.read(fd, _KEY_SIZE + 1)
+    except OSError as exc:
+        raise _NoKey(f"its key {path} cannot be read: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+    if len(data) != _KEY_SIZE:
+        raise _NoKey(f"its key {path} is not {_KEY_SIZE} bytes long")
+    return data
+
+
+def _create_key(folder: str, path: str) -> None:
+    """32 random bytes in ``path``, complete or not there at all: written to a temporary file
+    (0600) and linked to ``path``, which fails if another process made it first (then both use
+    that one)."""
+    os.makedirs(folder, mode=0o700, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-")  # O_CREAT | O_EXCL, mode 0600
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(os.urandom(_KEY_SIZE))
+            fh.flush()
+            os.fsync(fh.fileno())
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass  # another run made it meanwhile
+        except OSError:  # no hard links here: create it exclusively
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+            with os.fdopen(fd, "wb") as fh:
+                with open(tmp, "rb") as src:
+                    fh.write(src.read())
+    finally:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+
+
+def _mac(key: bytes, name: bytes, payload: bytes | memoryview) -> bytes:
+    """The MAC of an entry: its name, this format's header and its content."""
+    h = hmac.new(key, len(name).to_bytes(4, "big") + name + MAGIC, "sha256")
+    h.update(payload)
+    return h.digest()
+
+
+# -- the cache folder ----------------------------------------------------------------------
+
+def _is_within(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
 class Cache:
-    """``get(kind, path, digest)`` / ``put(kind, path, digest, value)``; disabled: always misses."""
+    """``get(kind, path, digest)`` / ``put(kind, path, digest, value)``; disabled: always misses.
+
+    Enabled only with this user's key (:func:`cache_key`).
+    """
 
     def __init__(self, folder: str | None, *, enabled: bool = True) -> None:
-        self.enabled = enabled and folder is not None
+        self.key = cache_key() if enabled and folder is not None else None
+        self.enabled = self.key is not None
         self.folder = folder or ""
         self.base = os.path.join(self.folder, "v" + __version__)
         self.hits = 0
@@ -91,26 +241,37 @@ class Cache:
 
     @classmethod
     def for_config(cls, config: Any, root: str | None = None) -> Cache:
-        """The cache of a run: ``<root>/<config.cache_dir>``, off when ``config.cache`` is false."""
-        if config is None:
+        """The cache of a run: ``<root>/<config.cache_dir>``, off when ``config.cache`` is false.
+
+        A key folder inside the project turns the cache off.
+        """
+        if config is None or not getattr(config, "cache", True):
             return cls(None, enabled=False)
         base = root if root is not None else getattr(config, "root", ".")
         folder = os.path.join(base, getattr(config, "cache_dir", ".querylint_cache"))
-        return cls(folder, enabled=bool(getattr(config, "cache", True)))
+        keys = key_dir()
+        if _is_within(os.path.realpath(keys), os.path.realpath(base)):  # a key the project could hold
+            if keys not in _INSIDE_NOTED:
+                _INSIDE_NOTED.add(keys)
+                _note(f"the cache is off: its key folder {keys} is inside the project "
+                      f"(set {KEY_DIR_ENV} or XDG_CACHE_HOME to a folder outside it)")
+            return cls(None, enabled=False)
+        return cls(folder)
+
+    def _name(self, kind: str, path: str, digest: str) -> bytes:
+        return f"{kind}\0{path}\0{digest}".encode("utf-8", "surrogatepass")
 
     def _file(self, kind: str, path: str, digest: str) -> str:
-        key = hashlib.blake2b(f"{kind}\0{path}\0{digest}".encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+        key = hashlib.blake2b(self._name(kind, path, digest), digest_size=16).hexdigest()
         safe_kind = "".join(c if c.isalnum() or c in "-_" else "_" for c in kind)
         return os.path.join(self.base, safe_kind, key[:2], key + ".pickle")
 
     def get(self, kind: str, path: str, digest: str) -> Any:
-        """The cached value, or ``None`` when absent, unreadable or disabled."""
+        """The cached value, or ``None`` when absent, unreadable, not authentic or disabled."""
         if not self.enabled:
             return None
-        try:
-            with open(self._file(kind, path, digest), "rb") as fh:
-                value = pickle.load(fh)
-        except Exception:  # absent, truncated, written by an incompatible version: a miss
+        value = self._read(self._file(kind, path, digest), self._name(kind, path, digest))
+        if value is _MISS:
             self.misses += 1
             return None
         self.hits += 1
@@ -119,18 +280,41 @@ class Cache:
     def put(self, kind: str, path: str, digest: str, value: Any) -> None:
         if not self.enabled:
             return
-        self._write(self._file(kind, path, digest), value)
+        self._write(self._file(kind, path, digest), self._name(kind, path, digest), value)
 
-    def _write(self, target: str, value: Any) -> None:
-        """Pickle ``value`` to ``target`` atomically (a temporary file, then ``os.replace``)."""
+    def _read(self, target: str, name: bytes) -> Any:
+        """The value in ``target`` if it is this format and its MAC is right (checked before
+        anything is unpickled), else ``_MISS``."""
+        assert self.key is not None
         try:
+            with open(target, "rb") as fh:
+                data = fh.read()
+        except OSError:
+            return _MISS
+        head = len(MAGIC) + MAC_SIZE
+        if len(data) <= head or not data.startswith(MAGIC):
+            return _MISS  # absent, truncated, another format (an older querylint's plain pickle)
+        view = memoryview(data)
+        if not hmac.compare_digest(view[len(MAGIC):head], _mac(self.key, name, view[head:])):
+            return _MISS  # written with another key or for another entry, or changed since
+        try:
+            return pickle.loads(view[head:])
+        except Exception:  # authentic but not loadable here (a class gone since): a miss
+            return _MISS
+
+    def _write(self, target: str, name: bytes, value: Any) -> None:
+        """Pickle ``value`` to ``target`` atomically (a temporary file, then ``os.replace``)."""
+        assert self.key is not None
+        try:
+            payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
             self._prepare()
             folder = os.path.dirname(target)
             os.makedirs(folder, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".pickle")
             try:
                 with os.fdopen(fd, "wb") as fh:
-                    pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
+                    fh.write(MAGIC + _mac(self.key, name, payload))
+                    fh.write(payload)
                 os.replace(tmp, target)
             except BaseException:
                 try:
@@ -146,22 +330,23 @@ class Cache:
         safe_kind = "".join(c if c.isalnum() or c in "-_" else "_" for c in kind)
         return os.path.join(self.base, safe_kind, "pack.pickle")
 
+    @staticmethod
+    def _pack_name(kind: str) -> bytes:
+        return b"pack\0" + kind.encode("utf-8", "surrogatepass")
+
     def get_pack(self, kind: str) -> dict[tuple[str, str], Any]:
-        """Every ``(path, digest) -> value`` of ``kind``; empty when absent, corrupt or disabled."""
+        """Every ``(path, digest) -> value`` of ``kind``; empty when absent, corrupt, not authentic
+        or disabled."""
         if not self.enabled:
             return {}
-        try:
-            with open(self._pack_file(kind), "rb") as fh:
-                pack = pickle.load(fh)
-        except Exception:
-            return {}
+        pack = self._read(self._pack_file(kind), self._pack_name(kind))
         return pack if isinstance(pack, dict) else {}
 
     def put_pack(self, kind: str, pack: dict[tuple[str, str], Any]) -> None:
         """Replace the pack of ``kind`` (atomically: a reader sees the old one or the new one)."""
         if not self.enabled:
             return
-        self._write(self._pack_file(kind), pack)
+        self._write(self._pack_file(kind), self._pack_name(kind), pack)
 
     def _prepare(self) -> None:
         if self._ready:
@@ -175,6 +360,9 @@ class Cache:
                     fh.write(text)
                 os.replace(tmp, path)
         self._ready = True
+
+
+_MISS = object()
 
 
 #: a file changed this close (ns) before the manifest's snapshot may change again within the
