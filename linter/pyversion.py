@@ -23,11 +23,14 @@ import tokenize
 from bisect import bisect_right
 from dataclasses import dataclass
 
+from querylint.slotstate import fast_pickle
+
 Version = tuple[int, int]
 
 RUNNING: Version = (sys.version_info[0], sys.version_info[1])
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class Construct:
     """Syntax of a later Python, found on lines ``first``..``last`` (1-based)."""
@@ -38,6 +41,7 @@ class Construct:
     last: int
 
 
+@fast_pickle
 @dataclass(frozen=True, slots=True)
 class Target:
     """The lowest Python the project says it runs on, and where it says so."""
