@@ -19,8 +19,12 @@ name, changed by one bit or truncated is a miss, never an error; a key file that
 user's private regular file (or none can be made: a read-only home) turns the cache off with
 one note on stderr.
 
-The folder carries a ``CACHEDIR.TAG`` and a ``.gitignore`` of ``*`` so backups and git leave it
-alone.
+``cache-dir`` must be a folder of its own (:func:`check_cache_dir`): not the project root nor
+a folder above it, and either absent, empty or holding only querylint's cache (its
+``CACHEDIR.TAG``); anything else is a configuration error. A folder querylint creates gets a
+``CACHEDIR.TAG`` and a ``.gitignore`` of ``*`` at once, so backups and git leave it alone; an
+empty folder that was already there gets the tag only (it marks the folder querylint's), never
+a ``.gitignore``.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ import hashlib
 import hmac
 import os
 import pickle
+import re
 import stat
 import sys
 import tempfile
@@ -220,8 +225,60 @@ def _mac(key: bytes, name: bytes, payload: bytes | memoryview) -> bytes:
 
 # -- the cache folder ----------------------------------------------------------------------
 
+#: the folders of querylint's cache inside a cache folder (one per version)
+_VERSION_FOLDER = re.compile(r"v\d[\w.+!-]*")
+
+
 def _is_within(path: str, folder: str) -> bool:
     return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def check_cache_dir(folder: str, root: str, setting: str) -> None:
+    """Refuse (:class:`~querylint.config.ConfigError`, exit 2) a cache folder querylint would
+    hide from git and from itself: the project root or a folder above it, a path that is not a
+    folder, or a folder holding anything but querylint's cache (its ``CACHEDIR.TAG``, its
+    ``.gitignore`` and its version folders)."""
+    from querylint.config import ConfigError
+    from querylint.reporters._escape import visible
+
+    real, real_root = os.path.realpath(folder), os.path.realpath(root)
+    rel = os.path.relpath(real, real_root)
+    # inside the project or above it: as the setting names it from the root; elsewhere: absolute
+    shown = visible(rel if not rel.startswith("..") or set(rel.split(os.sep)) == {".."} else real)
+    head = f"`cache-dir` = {visible(repr(setting))}: {shown} is"
+    if _is_within(real_root, real):
+        raise ConfigError(f"{head} the project root or a folder holding it: querylint would write its cache among "
+                          "the project's files; set `cache-dir` to a folder of its own (the default is \".querylint_cache\")")
+    if not os.path.lexists(folder):
+        return
+    if not os.path.isdir(folder):
+        raise ConfigError(f"{head} not a folder: set `cache-dir` to a folder of its own")
+    try:
+        entries = sorted(os.listdir(folder))
+    except OSError as exc:
+        raise ConfigError(f"{head} a folder that cannot be read: {exc.strerror or exc}") from None
+    foreign = _foreign_entries(folder, entries)
+    if foreign:
+        raise ConfigError(f"{head} a folder that holds files that are not querylint's cache "
+                          f"(e.g. {visible(repr(foreign[0]))}): querylint would write its cache among them; set "
+                          "`cache-dir` to a folder of its own (the default is \".querylint_cache\")")
+
+
+def _foreign_entries(folder: str, entries: Sequence[str]) -> list[str]:
+    """What in ``folder`` is not querylint's cache: everything unless its ``CACHEDIR.TAG`` is
+    querylint's, then anything but the tag, ``.gitignore``, version folders and temporary files."""
+    rest = [e for e in entries if not e.startswith(".tmp-")]
+    if not rest:
+        return []
+    try:
+        with open(os.path.join(folder, "CACHEDIR.TAG"), encoding="utf-8") as fh:
+            ours = fh.read(len(_TAG) + 1) == _TAG
+    except (OSError, UnicodeDecodeError):
+        ours = False
+    if not ours:
+        return rest
+    return [e for e in rest if e not in ("CACHEDIR.TAG", ".gitignore")
+            and not (_VERSION_FOLDER.fullmatch(e) and os.path.isdir(os.path.join(folder, e)))]
 
 
 class Cache:
@@ -243,12 +300,15 @@ class Cache:
     def for_config(cls, config: Any, root: str | None = None) -> Cache:
         """The cache of a run: ``<root>/<config.cache_dir>``, off when ``config.cache`` is false.
 
-        A key folder inside the project turns the cache off.
+        A ``cache-dir`` that :func:`check_cache_dir` refuses raises
+        :class:`~querylint.config.ConfigError`; a key folder inside the project turns the cache off.
         """
         if config is None or not getattr(config, "cache", True):
             return cls(None, enabled=False)
         base = root if root is not None else getattr(config, "root", ".")
-        folder = os.path.join(base, getattr(config, "cache_dir", ".querylint_cache"))
+        setting = getattr(config, "cache_dir", ".querylint_cache")
+        folder = os.path.join(base, setting)
+        check_cache_dir(folder, base, setting)
         keys = key_dir()
         if _is_within(os.path.realpath(keys), os.path.realpath(base)):  # a key the project could hold
             if keys not in _INSIDE_NOTED:
@@ -308,6 +368,8 @@ class Cache:
         try:
             payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
             self._prepare()
+            if not self.enabled:
+                return
             folder = os.path.dirname(target)
             os.makedirs(folder, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".pickle")
@@ -349,16 +411,30 @@ class Cache:
         self._write(self._pack_file(kind), self._pack_name(kind), pack)
 
     def _prepare(self) -> None:
+        """Make the cache folder before the first write. A folder made here gets the tag and a
+        ``.gitignore``; one that was there, if empty, the tag only; one holding anything else
+        (made meanwhile, or a folder never checked by :func:`check_cache_dir`) turns the cache off."""
         if self._ready:
             return
-        os.makedirs(self.base, exist_ok=True)
-        for name, text in (("CACHEDIR.TAG", _TAG), (".gitignore", "*\n")):
+        parent = os.path.dirname(os.path.abspath(self.folder))
+        os.makedirs(parent, exist_ok=True)
+        try:
+            os.mkdir(self.folder)
+            created = True
+        except FileExistsError:
+            created = False
+            if _foreign_entries(self.folder, os.listdir(self.folder)):
+                self.enabled = False
+                return
+        names = [("CACHEDIR.TAG", _TAG), (".gitignore", "*\n")] if created else [("CACHEDIR.TAG", _TAG)]
+        for name, text in names:
             path = os.path.join(self.folder, name)
             if not os.path.exists(path):
                 fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-")
                 with os.fdopen(fd, "w", encoding="utf-8") as fh:
                     fh.write(text)
                 os.replace(tmp, path)
+        os.makedirs(self.base, exist_ok=True)
         self._ready = True
 
 

@@ -1,8 +1,9 @@
 """The cache can neither run code nor change findings unless this user wrote it on this machine.
 
-Issue 13, items 1 and 5: every cache file carries a MAC keyed by a per-user secret kept
+Issue 13, items 1, 5 and 6: every cache file carries a MAC keyed by a per-user secret kept
 outside the project (and bound to the entry's name), verified before anything is unpickled;
-the key file is refused when it is not this user's private regular file.
+the key file is refused when it is not this user's private regular file; and a ``cache-dir``
+that is the project root, or a folder holding other files, is refused with exit code 2.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import pytest
 from querylint import cache as cache_mod
 from querylint import engine as engine_mod
 from querylint.cache import Cache, cache_key
+from querylint.cli import main
 from querylint.config import Config
 from querylint.engine import Engine, RunResult
 
@@ -265,3 +267,85 @@ def test_key_folder_inside_the_project_is_refused(tmp_path: Path, monkeypatch: p
     err = capsys.readouterr().err
     assert err.count("querylint: warning:") == 1 and "inside the project" in err
 
+
+# -- (e) cache-dir ---------------------------------------------------------------------------
+
+def _cli_project(tmp_path: Path, cache_dir: str, monkeypatch: pytest.MonkeyPatch) -> Path:
+    root = tmp_path / "proj"
+    (root / "app").mkdir(parents=True)
+    (root / "app" / "views.sql").write_text("SELECT * FROM orders;\n", encoding="utf-8")
+    (root / "pyproject.toml").write_text(f'[tool.querylint]\ncache-dir = "{cache_dir}"\n', encoding="utf-8")
+    monkeypatch.chdir(root)
+    return root
+
+
+@pytest.mark.parametrize(("cache_dir", "shown", "why"), [
+    ("", ".", "the project root"),
+    (".", ".", "the project root"),
+    ("app", "app", "holds files that are not querylint's cache"),
+    ("app/", "app", "holds files that are not querylint's cache"),
+    ("..", "..", "the project root"),
+])
+def test_cache_dir_that_is_the_project_or_holds_its_files_is_refused(
+        cache_dir: str, shown: str, why: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    root = _cli_project(tmp_path, cache_dir, monkeypatch)
+    before = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*"))
+    assert main(["check", "--output-format", "concise", "."]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith(f"querylint: error: `cache-dir` = {cache_dir!r}: {shown} is ")
+    assert why in err and err.count("\n") == 1
+    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*")) == before  # nothing written
+    assert not (root / ".gitignore").exists() and not (root / "app" / ".gitignore").exists()
+    assert main(["check", "--no-cache", "--output-format", "concise", "."]) == 1  # the cache off: nothing to refuse
+    assert "QL101" in capsys.readouterr().out
+
+
+def test_fresh_cache_dir_gets_gitignore_and_tag(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    root = _cli_project(tmp_path, ".cache/ql", monkeypatch)
+    assert main(["check", "--output-format", "concise", "."]) == 1
+    assert (root / ".cache" / "ql" / ".gitignore").read_text(encoding="utf-8") == "*\n"
+    assert (root / ".cache" / "ql" / "CACHEDIR.TAG").read_text(encoding="utf-8").startswith("Signature: ")
+    assert not (root / ".cache" / ".gitignore").exists()  # only in the folder it is the cache of
+    assert main(["check", "--output-format", "concise", "."]) == 1  # its own folder: accepted again
+    assert capsys.readouterr().out.count("QL101") == 2
+
+
+def test_existing_empty_folder_is_used_without_gitignore(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    root = _cli_project(tmp_path, "build-cache", monkeypatch)
+    (root / "build-cache").mkdir()
+    assert main(["check", "--output-format", "concise", "."]) == 1
+    assert not (root / "build-cache" / ".gitignore").exists()  # not created by querylint
+    assert (root / "build-cache" / "CACHEDIR.TAG").exists()  # marks it querylint's from now on
+    assert _cache_files_of(root / "build-cache")
+    assert main(["check", "--output-format", "concise", "."]) == 1
+    assert not (root / "build-cache" / ".gitignore").exists()
+    assert capsys.readouterr().out.count("QL101") == 2
+    (root / "build-cache" / "notes.txt").write_text("mine\n", encoding="utf-8")
+    assert main(["check", "--output-format", "concise", "."]) == 2  # it holds a file of the user's now
+    assert "holds files that are not querylint's cache" in capsys.readouterr().err
+
+
+def test_committed_tag_does_not_make_a_project_folder_a_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    root = _cli_project(tmp_path, "app", monkeypatch)
+    (root / "app" / "CACHEDIR.TAG").write_text(cache_mod._TAG, encoding="utf-8")
+    assert main(["check", "--output-format", "concise", "."]) == 2
+    assert "`cache-dir` = 'app': app is " in capsys.readouterr().err
+    assert not (root / "app" / ".gitignore").exists()
+
+
+
+def test_cache_dir_outside_the_project_is_named_absolute(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    elsewhere = tmp_path / "shared"
+    elsewhere.mkdir()
+    (elsewhere / "data.csv").write_text("1\n", encoding="utf-8")
+    _cli_project(tmp_path, str(elsewhere), monkeypatch)
+    assert main(["check", "--output-format", "concise", "."]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"querylint: error: `cache-dir` = {str(elsewhere)!r}: {elsewhere} is a folder that holds")
+    assert "'data.csv'" in err
