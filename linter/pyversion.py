@@ -59,7 +59,7 @@ def syntax_error_message(text: str, exc: SyntaxError, abspath: str = "", running
     line = exc.lineno or 1
     target = project_target(os.path.dirname(abspath)) if abspath else None
     try:
-        constructs = later_constructs(text)
+        constructs = later_constructs(text, line)
     except (RecursionError, MemoryError):  # literals nested thousands deep: no explanation
         constructs = []
     found = [c for c in constructs if c.first <= line <= c.last and c.version > running]
@@ -80,15 +80,28 @@ def syntax_error_message(text: str, exc: SyntaxError, abspath: str = "", running
                   f"(run querylint on Python >= {_v(c.version)})")
 
 
-def later_constructs(text: str) -> list[Construct]:
-    """Every construct of a Python later than 3.11 found in ``text``, in no particular order."""
-    return _string_constructs(text) + _statement_constructs(text)
+def later_constructs(text: str, line: int | None = None) -> list[Construct]:
+    """Every construct of a Python later than 3.11 found in ``text``, in no particular order.
+
+    With ``line``, the statements are read only from that line to the end of its statement:
+    every statement construct starts on the line Python reports it at, and ``tokenize`` over a
+    whole large file costs about what parsing it did.
+    """
+    if line is None:
+        return _string_constructs(text) + _statement_constructs(text)
+    lines = text.split("\n")  # as Python counts lines (splitlines also splits at a form feed)
+    found = _string_constructs(text)
+    if 0 < line <= len(lines) and _KEYWORDS.search(lines[line - 1]):
+        found += _statement_constructs("\n".join(lines[line - 1 :]), line - 1, one_statement=True)
+    return found
 
 
 # -- string literals (PEP 701 f-strings, PEP 750 template strings) ------------------------------
 
 _PREFIXES = {"", "r", "u", "b", "br", "rb", "f", "fr", "rf", "t", "tr", "rt"}
 _WORD = re.compile(r"\w+")
+#: a comment, or a literal's quote with the word before it (its prefix, when it is one)
+_NEXT = re.compile(r"#|\w*['\"]")
 
 
 class _Strings:
@@ -107,21 +120,15 @@ class _Strings:
     def scan(self) -> list[Construct]:
         text, i, n = self.text, 0, len(self.text)
         while i < n:
-            c = text[i]
-            if c == "#":
-                j = text.find("\n", i)
+            m = _NEXT.search(text, i)  # the next comment or literal (the code between is skipped)
+            if m is None:
+                break
+            if m.group() == "#":
+                j = text.find("\n", m.end())
                 i = n if j < 0 else j
-            elif c in "'\"":
-                i = self.literal(i, "")
-            elif c.isalnum() or c == "_":
-                m = _WORD.match(text, i)
-                end = m.end() if m else i + 1
-                if end < n and text[end] in "'\"" and text[i:end].lower() in _PREFIXES:
-                    i = self.literal(end, text[i:end].lower())
-                else:
-                    i = end
-            else:
-                i += 1
+                continue
+            prefix = m.group()[:-1].lower()
+            i = self.literal(m.end() - 1, prefix if prefix in _PREFIXES else "")
         return self.found
 
     def literal(self, i: int, prefix: str) -> int:
@@ -228,15 +235,19 @@ def _string_constructs(text: str) -> list[Construct]:
 # -- statements (PEP 695 / 696 type parameters and aliases, PEP 758 except) ---------------------
 
 _STATEMENT_START = {tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT}
+_KEYWORDS = re.compile(r"\b(?:def|class|type|except)\b")
 
 
-def _tokens(text: str) -> list[tokenize.TokenInfo]:
-    """The tokens ``tokenize`` reads before it gives up (it does on an unclosed bracket)."""
+def _tokens(text: str, one_statement: bool = False) -> list[tokenize.TokenInfo]:
+    """The tokens ``tokenize`` reads before it gives up (it does on an unclosed bracket), up to
+    the end of the first statement with ``one_statement``."""
     out: list[tokenize.TokenInfo] = []
     try:
         for tok in tokenize.generate_tokens(io.StringIO(text).readline):
             if tok.type not in (tokenize.COMMENT, tokenize.NL):
                 out.append(tok)
+            if one_statement and tok.type == tokenize.NEWLINE:
+                break
     except (tokenize.TokenError, SyntaxError):
         pass
     return out
@@ -265,8 +276,9 @@ def _type_params(what: str, default: bool, first: int, last: int) -> Construct:
     return Construct(what, (3, 12), first, last)
 
 
-def _statement_constructs(text: str) -> list[Construct]:
-    toks = _tokens(text)
+def _statement_constructs(text: str, offset: int = 0, *, one_statement: bool = False) -> list[Construct]:
+    """The statement constructs of ``text``, whose first line is line ``offset + 1``."""
+    toks = _tokens(text, one_statement)
     out: list[Construct] = []
     start = True
     for i, tok in enumerate(toks):
@@ -277,11 +289,11 @@ def _statement_constructs(text: str) -> list[Construct]:
         if tok.string in ("def", "class") and nxt.type == tokenize.NAME and after.string == "[":
             end, default = _bracket_end(toks, i + 2)
             what = "a generic function (`def f[T]()`, PEP 695)" if tok.string == "def" else "a generic class (`class C[T]`, PEP 695)"
-            out.append(_type_params(what, default, tok.start[0], toks[end - 1].end[0]))
+            out.append(_type_params(what, default, offset + tok.start[0], offset + toks[end - 1].end[0]))
         elif tok.string == "type" and at_start and nxt.type == tokenize.NAME:
             end, default = _bracket_end(toks, i + 2) if after.string == "[" else (i + 2, False)
             if end < len(toks) and toks[end].string == "=":
-                out.append(_type_params("a `type` alias statement (PEP 695)", default, tok.start[0], toks[end].end[0]))
+                out.append(_type_params("a `type` alias statement (PEP 695)", default, offset + tok.start[0], offset + toks[end].end[0]))
         elif tok.string == "except":
             j, depth, comma = i + 1, 0, False
             if nxt.string == "*":
@@ -302,7 +314,7 @@ def _statement_constructs(text: str) -> list[Construct]:
                 j += 1
             if comma:
                 last = toks[min(j, len(toks) - 1)].end[0]
-                out.append(Construct("`except A, B:` without parentheses (PEP 758)", (3, 14), tok.start[0], last))
+                out.append(Construct("`except A, B:` without parentheses (PEP 758)", (3, 14), offset + tok.start[0], offset + last))
     return out
 
 
