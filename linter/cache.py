@@ -216,6 +216,10 @@ def _create_key(folder: str, path: str) -> None:
             pass
 
 
+def _open_no_follow(path: str, flags: int) -> int:
+    return os.open(path, flags | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+
+
 def _mac(key: bytes, name: bytes, payload: bytes | memoryview) -> bytes:
     """The MAC of an entry: its name, this format's header and its content."""
     h = hmac.new(key, len(name).to_bytes(4, "big") + name + MAGIC, "sha256")
@@ -266,7 +270,8 @@ def check_cache_dir(folder: str, root: str, setting: str) -> None:
 
 def _foreign_entries(folder: str, entries: Sequence[str]) -> list[str]:
     """What in ``folder`` is not querylint's cache: everything unless its ``CACHEDIR.TAG`` is
-    querylint's, then anything but the tag, ``.gitignore``, version folders and temporary files."""
+    querylint's, then anything but the tag, ``.gitignore``, version folders (not links) and
+    temporary files."""
     rest = [e for e in entries if not e.startswith(".tmp-")]
     if not rest:
         return []
@@ -278,7 +283,12 @@ def _foreign_entries(folder: str, entries: Sequence[str]) -> list[str]:
     if not ours:
         return rest
     return [e for e in rest if e not in ("CACHEDIR.TAG", ".gitignore")
-            and not (_VERSION_FOLDER.fullmatch(e) and os.path.isdir(os.path.join(folder, e)))]
+            and not (_VERSION_FOLDER.fullmatch(e) and _is_real_folder(os.path.join(folder, e)))]
+
+
+def _is_real_folder(path: str) -> bool:
+    """A folder, not a link to one (a committed link would send the cache's writes elsewhere)."""
+    return os.path.isdir(path) and not os.path.islink(path)
 
 
 class Cache:
@@ -346,9 +356,12 @@ class Cache:
         """The value in ``target`` if it is this format and its MAC is right (checked before
         anything is unpickled), else ``_MISS``."""
         assert self.key is not None
-        try:
-            with open(target, "rb") as fh:
-                data = fh.read()
+        try:  # not through a link, not a device or a FIFO: a regular file, as long as it says
+            with open(target, "rb", opener=_open_no_follow) as fh:
+                st = os.fstat(fh.fileno())
+                if not stat.S_ISREG(st.st_mode):
+                    return _MISS
+                data = fh.read(st.st_size)
         except OSError:
             return _MISS
         head = len(MAGIC) + MAC_SIZE
@@ -371,6 +384,8 @@ class Cache:
             if not self.enabled:
                 return
             folder = os.path.dirname(target)
+            if not _is_within(os.path.realpath(folder), os.path.realpath(self.base)):
+                return  # a link in the cache (committed?) would take the write elsewhere
             os.makedirs(folder, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".pickle")
             try:

@@ -159,6 +159,36 @@ def test_one_changed_byte_anywhere_in_an_entry_is_a_miss(tmp_path: Path) -> None
     assert cache.get("models", "a.py", "d1") == value
 
 
+
+def test_entry_that_is_a_link_is_a_miss(tmp_path: Path) -> None:
+    """Only the regular files the cache wrote are read: a committed link could name an endless
+    device (``/dev/zero``) or a file of the user's; here it names an authentic entry moved away."""
+    cache = Cache(str(tmp_path / "c"))
+    cache.put("models", "a.py", "d1", "facts")
+    entry = Path(cache._file("models", "a.py", "d1"))
+    moved = tmp_path / "elsewhere.pickle"
+    entry.rename(moved)
+    entry.symlink_to(moved)
+    assert cache.get("models", "a.py", "d1") is None
+    entry.unlink()
+    entry.mkdir()
+    assert cache.get("models", "a.py", "d1") is None
+    assert (cache.hits, cache.misses) == (0, 2)
+
+
+def test_writes_do_not_follow_a_link_out_of_the_cache(tmp_path: Path) -> None:
+    cache = Cache(str(tmp_path / "c"))
+    cache.put("models", "a.py", "d1", "facts")
+    kind_folder = Path(cache._file("models", "a.py", "d1")).parent.parent
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    shutil.rmtree(kind_folder)
+    kind_folder.symlink_to(outside)
+    cache.put("models", "b.py", "d2", "facts")
+    cache.put_pack("models", {("b.py", "d2"): 1})
+    assert list(outside.iterdir()) == []
+
+
 # -- (c) an entry written with another key, or for another name, is a miss -------------------
 
 def test_cache_written_with_another_key_is_a_miss(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -238,12 +268,12 @@ def test_refused_key_file_turns_the_cache_off_with_one_note(
     assert "the cache is off" in err and str(path) in err
 
 
-def test_unwritable_key_folder_turns_the_cache_off(_key_dir: Path, tmp_path: Path,
+def test_unwritable_key_folder_turns_the_cache_off(_key_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                     capsys: pytest.CaptureFixture[str]) -> None:
     if os.geteuid() == 0:
         blocker = _key_dir.parent / "file"  # root writes anywhere: a folder below a file cannot exist
         blocker.write_text("", encoding="utf-8")
-        os.environ[cache_mod.KEY_DIR_ENV] = str(blocker / "querylint")
+        monkeypatch.setenv(cache_mod.KEY_DIR_ENV, str(blocker / "querylint"))
     else:
         _key_dir.parent.chmod(0o500)
     capsys.readouterr()
@@ -349,3 +379,17 @@ def test_cache_dir_outside_the_project_is_named_absolute(tmp_path: Path, monkeyp
     err = capsys.readouterr().err
     assert err.startswith(f"querylint: error: `cache-dir` = {str(elsewhere)!r}: {elsewhere} is a folder that holds")
     assert "'data.csv'" in err
+
+
+def test_committed_link_in_the_cache_folder_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """A committed ``.querylint_cache`` with querylint's tag and a version folder that is a link
+    (to a folder of the project, or anywhere): the cache's writes would follow it."""
+    root = _cli_project(tmp_path, ".querylint_cache", monkeypatch)
+    (root / ".querylint_cache").mkdir()
+    (root / ".querylint_cache" / "CACHEDIR.TAG").write_text(cache_mod._TAG, encoding="utf-8")
+    (root / ".querylint_cache" / "v0.1.0").symlink_to(root / "app")
+    assert main(["check", "--output-format", "concise", "."]) == 2
+    assert "`cache-dir` = '.querylint_cache': .querylint_cache is a folder that holds files that are not " \
+           "querylint's cache (e.g. 'v0.1.0')" in capsys.readouterr().err
+    assert sorted(p.name for p in (root / "app").iterdir()) == ["views.sql"]
