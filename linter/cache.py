@@ -248,7 +248,8 @@ def check_cache_dir(folder: str, root: str, setting: str) -> None:
     real, real_root = os.path.realpath(folder), os.path.realpath(root)
     rel = os.path.relpath(real, real_root)
     # inside the project or above it: as the setting names it from the root; elsewhere: absolute
-    shown = visible(rel if not rel.startswith("..") or set(rel.split(os.sep)) == {".."} else real)
+    parts = rel.split(os.sep)
+    shown = visible(rel if os.pardir not in parts or set(parts) == {os.pardir} else real)
     head = f"`cache-dir` = {visible(repr(setting))}: {shown} is"
     if _is_within(real_root, real):
         raise ConfigError(f"{head} the project root or a folder holding it: querylint would write its cache among "
@@ -276,7 +277,7 @@ def _foreign_entries(folder: str, entries: Sequence[str]) -> list[str]:
     if not rest:
         return []
     try:
-        with open(os.path.join(folder, "CACHEDIR.TAG"), encoding="utf-8") as fh:
+        with open(os.path.join(folder, "CACHEDIR.TAG"), encoding="utf-8", opener=_open_no_follow) as fh:
             ours = fh.read(len(_TAG) + 1) == _TAG
     except (OSError, UnicodeDecodeError):
         ours = False

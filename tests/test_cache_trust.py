@@ -393,3 +393,26 @@ def test_committed_link_in_the_cache_folder_is_refused(tmp_path: Path, monkeypat
     assert "`cache-dir` = '.querylint_cache': .querylint_cache is a folder that holds files that are not " \
            "querylint's cache (e.g. 'v0.1.0')" in capsys.readouterr().err
     assert sorted(p.name for p in (root / "app").iterdir()) == ["views.sql"]
+
+
+def test_folder_of_the_project_named_with_dots_is_named_as_set(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    root = _cli_project(tmp_path, "..data", monkeypatch)
+    (root / "..data").mkdir()
+    (root / "..data" / "rows.sql").write_text("SELECT 1;\n", encoding="utf-8")
+    assert main(["check", "--output-format", "concise", "."]) == 2
+    assert "`cache-dir` = '..data': ..data is a folder that holds files that are not querylint's cache " \
+           "(e.g. 'rows.sql')" in capsys.readouterr().err
+
+
+def test_tag_that_is_a_link_does_not_make_a_folder_querylints(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """The tag is read without following a link (a link to a device or a FIFO would not end)."""
+    root = _cli_project(tmp_path, "cache", monkeypatch)
+    real_tag = tmp_path / "tag"
+    real_tag.write_text(cache_mod._TAG, encoding="utf-8")
+    (root / "cache").mkdir()
+    (root / "cache" / "CACHEDIR.TAG").symlink_to(real_tag)
+    assert main(["check", "--output-format", "concise", "."]) == 2
+    assert "`cache-dir` = 'cache': cache is a folder that holds files that are not querylint's cache " \
+           "(e.g. 'CACHEDIR.TAG')" in capsys.readouterr().err
