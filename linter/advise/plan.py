@@ -45,8 +45,8 @@ def build_plan(project: ProjectIndex, max_keys: int = DEFAULT_MAX_KEYS) -> list[
             if n.query.span not in spans:
                 spans.append(n.query.span)
         plural = "query" if len(spans) == 1 else "queries"
-        table, keys, predicate, include = s.spelled()  # "Order" is not order
-        plans.append(IndexPlan(table, keys, predicate, include, s.name, f"serves {len(spans)} {plural}", spans, s.extends))
+        declared, keys, predicate, include = s.spelled()  # "Order" is not order
+        plans.append(IndexPlan(declared, keys, predicate, include, s.name, f"serves {len(spans)} {plural}", spans, s.extends))
     uncertain = uncertain_tables(project)
     for table in project.schema.tables.values():
         if table.name in uncertain:
@@ -59,8 +59,8 @@ def build_plan(project: ProjectIndex, max_keys: int = DEFAULT_MAX_KEYS) -> list[
                 continue  # a suggested index already leads with the FK columns
             keys = tuple(IndexKey(column=c) for c in want)
             spans = [fk.provenance] if fk.provenance else []
-            declared = tuple(IndexKey(column=table.column_spelling(c)) for c in want)
-            plans.append(IndexPlan(table.declared, declared, None, (), index_name(table.name, keys),
+            declared_keys = tuple(IndexKey(column=table.column_spelling(c)) for c in want)
+            plans.append(IndexPlan(table.declared, declared_keys, None, (), index_name(table.name, keys),
                                    f"foreign key {table.name} ({', '.join(want)}) -> {fk.ref_table}", spans))
     seen: set[str] = set()
     out: list[IndexPlan] = []
