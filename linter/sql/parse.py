@@ -4,17 +4,36 @@ pglast (libpg_query) reports statement and node locations as *character* offsets
 text it was given (it converts libpg_query's byte offsets), so spans stay right on non-ASCII
 text; a statement's span starts at its first token (comments before it are not part of it)
 and ends at its last (trailing whitespace and the ``;`` are not part of it).
+
+Depth is bounded here, once for every later step: pglast converts the parser's tree to Python
+recursively in C (a left-deep chain of ~28,000 joins or ``1+1+...`` overflowed the process stack),
+and the walks after it (SQL -> IR, the rules, pglast's deparser, pickling to and from the
+workers and the cache) recurse once or more per level. So a long fragment is parsed on a thread
+whose stack grows with its length, and a statement nested deeper than :data:`MAX_SQL_DEPTH`
+levels is a parse problem on its own first line (the other statements are checked): every walk
+over a tree that gets through stays far from Python's recursion limit.
 """
 
 from __future__ import annotations
 
 import re
+import threading
+from typing import Any
 
 from querylint.project import ParseProblem
 from querylint.source import Span
 from querylint.sqlsource import SqlFragment, SqlStatement
 
 _AT_INDEX = re.compile(r", at index (\d+)$")
+
+#: deepest statement checked, in tree levels (a join, a subquery, an operator each nest one or
+#: two): real queries stay under 40; pickling, the deepest-recursing walk, fails near 250
+MAX_SQL_DEPTH = 100
+#: a fragment this long cannot nest deep enough to trouble the C stack of any thread (8 MiB; a
+#: level takes ~300 bytes, and a level takes at least 2 characters): it is parsed in place
+_SMALL_SQL = 16 * 1024
+#: stack bytes per character of SQL for the thread that parses a longer one (a generous 2x)
+_STACK_PER_CHAR = 320
 
 
 POSTGRES = ("postgres", "postgresql", "pg")
@@ -23,13 +42,12 @@ POSTGRES = ("postgres", "postgresql", "pg")
 def parse_fragment(fragment: SqlFragment, dialect: str = "postgres") -> tuple[list[SqlStatement], list[ParseProblem]]:
     if dialect.lower() not in POSTGRES:
         return parse_other_dialect(fragment, dialect.lower())
-    from pglast import parse_sql
     from pglast.parser import ParseError
 
     fragment = _without_psql_commands(fragment)
     sql = fragment.sql
     try:
-        raw = parse_sql(sql)
+        raw = _parse_sql(sql)
     except ParseError as exc:
         msg = str(exc.args[0]) if exc.args else str(exc)
         loc = getattr(exc, "location", None)
@@ -42,6 +60,9 @@ def parse_fragment(fragment: SqlFragment, dialect: str = "postgres") -> tuple[li
             msg = msg[: m.start()]
         pos = pos if pos is not None else 0
         span = fragment.file_span(pos, min(len(sql), pos + 1))
+        if msg.strip().startswith(("memory exhausted", "stack depth limit exceeded")):
+            # bison's stack (10,000 open parentheses or subqueries) or libpg_query's depth check
+            return [], [ParseProblem(span, f"SQL nested deeper than PostgreSQL's parser allows ({msg.strip()}): not checked")]
         if fragment.in_python and _AT_PARAMETER.fullmatch(msg.strip()):
             # the parameter querylint put in place of `%s` / `:name`: the Python code binds a
             # value where the SQL needs a name or keyword (`FROM :table`)
@@ -51,6 +72,7 @@ def parse_fragment(fragment: SqlFragment, dialect: str = "postgres") -> tuple[li
     except Exception as exc:  # pglast raises a few other errors on odd input
         return [], [ParseProblem(fragment.span, f"SQL could not be parsed: {exc}")]
     out: list[SqlStatement] = []
+    problems: list[ParseProblem] = []
     for r in raw:
         start = r.stmt_location or 0
         length = r.stmt_len or (len(sql) - start)
@@ -59,8 +81,69 @@ def parse_fragment(fragment: SqlFragment, dialect: str = "postgres") -> tuple[li
         text = sql[start:end]
         stripped = len(text) - len(text.lstrip())
         trailing = len(text) - len(text.rstrip())
-        out.append(SqlStatement(fragment, r.stmt, start + stripped, max(start + stripped, end - trailing)))
-    return out, []
+        s_start, s_end = start + stripped, max(start + stripped, end - trailing)
+        if sql_depth(r.stmt) > MAX_SQL_DEPTH:
+            problems.append(ParseProblem(fragment.file_span(s_start, min(s_end, s_start + 1)),
+                                         f"SQL nested deeper than {MAX_SQL_DEPTH} levels: not checked"))
+            continue
+        out.append(SqlStatement(fragment, r.stmt, s_start, s_end))
+    return out, problems
+
+
+def sql_depth(node: Any) -> int:
+    """The number of nodes on the longest path from ``node`` down (tuples do not count), found
+    with an explicit stack; it stops counting just past :data:`MAX_SQL_DEPTH`."""
+    from pglast import ast
+
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(node, 1)]
+    while stack:
+        n, depth = stack.pop()
+        if isinstance(n, tuple):
+            stack.extend((x, depth) for x in n if isinstance(x, (tuple, ast.Node)))
+            continue
+        if depth > deepest:
+            deepest = depth
+            if deepest > MAX_SQL_DEPTH:
+                return deepest
+        for name in n:
+            v = getattr(n, name)
+            if isinstance(v, (tuple, ast.Node)):
+                stack.append((v, depth + 1))
+    return deepest
+
+
+def _parse_sql(sql: str) -> Any:
+    """pglast's ``parse_sql``; a long text on a thread with a stack to match (see the module)."""
+    from pglast import parse_sql
+
+    if len(sql) <= _SMALL_SQL:
+        return parse_sql(sql)
+    out: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            out["raw"] = parse_sql(sql)
+        except BaseException as exc:  # handed to the caller's thread, raised there
+            out["exc"] = exc
+
+    with _STACK_SIZE_LOCK:  # the size applies to every thread started meanwhile
+        old = threading.stack_size(min(_MAX_STACK, 32 * 1024 * 1024 + len(sql) * _STACK_PER_CHAR))
+        try:
+            worker = threading.Thread(target=run, name="querylint-parse-sql", daemon=True)
+            worker.start()
+        finally:
+            threading.stack_size(old)
+    worker.join()
+    if "exc" in out:
+        raise out["exc"]
+    return out["raw"]
+
+
+_STACK_SIZE_LOCK = threading.Lock()
+#: the largest stack asked for (a 5 MiB fragment, the default max-file-size, needs 1.6 GiB of
+#: address space; pages are only committed as the recursion reaches them)
+_MAX_STACK = 4 * 1024 * 1024 * 1024 - 4096
 
 
 _AT_PARAMETER = re.compile(r'syntax error at or near "\$\d+"')
@@ -89,7 +172,6 @@ def parse_other_dialect(fragment: SqlFragment, dialect: str) -> tuple[list[SqlSt
     skipped, not reported.
     """
     import sqlglot
-    from pglast import parse_sql
     from sqlglot.dialects.dialect import Dialect
     from sqlglot.tokenizer_core import TokenType
 
@@ -131,11 +213,14 @@ def parse_other_dialect(fragment: SqlFragment, dialect: str) -> tuple[list[SqlSt
         file_start = fragment.file_offset(s)
         for pg_sql in pg:
             try:
-                raw = parse_sql(pg_sql)
+                raw = _parse_sql(pg_sql)
             except Exception:
                 continue
             frag = SqlFragment(fragment.path, pg_sql, ((0, file_start, 0),), Span(fragment.path, file_start, fragment.file_offset(e)), fragment.context)
             for r in raw:
+                if sql_depth(r.stmt) > MAX_SQL_DEPTH:
+                    problems.append(ParseProblem(fragment.file_span(s, s + 1), f"SQL nested deeper than {MAX_SQL_DEPTH} levels: not checked"))
+                    continue
                 out.append(SqlStatement(frag, r.stmt, 0, len(pg_sql)))
     return out, problems
 

@@ -1,0 +1,109 @@
+"""Deep and huge SQL (issue 13, items 7 and 8): no input reaches a recursion limit or crashes
+pglast; too deep a statement is one QL001 on its own file and line, and the rest is checked.
+
+The SQL is generated here, in ``.sql`` files and in ``cursor.execute("...")`` (embedded SQL
+takes the same path). Timing is left to ``bench/``: linearity is checked by counting work.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from querylint.sql.parse import MAX_SQL_DEPTH
+
+DEEP = f"SQL nested deeper than {MAX_SQL_DEPTH} levels: not checked"
+STAR = "QL101 [select-star] `SELECT *` on `orders` fetches every column, including ones the application may not use"
+
+
+def deep_in(levels: int) -> str:
+    sql = "SELECT id FROM t0 WHERE id = 1"
+    for i in range(levels):
+        sql = f"SELECT id FROM t{i + 1} WHERE id IN ({sql})"
+    return sql
+
+
+def derived_tables(levels: int) -> str:
+    sql = "SELECT id FROM t0"
+    for i in range(levels):
+        sql = f"SELECT id FROM ({sql}) AS d{i}"
+    return sql
+
+
+def joins(count: int) -> str:
+    return "SELECT t0.id FROM t0" + "".join(f" JOIN t{i} ON t{i}.id = t{i - 1}.id" for i in range(1, count + 1))
+
+
+def plus_chain(terms: int) -> str:
+    return "SELECT " + "+".join(["1"] * terms)
+
+
+def ql(cwd: Path, *args: str) -> tuple[int, list[str], str]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "querylint", "check", "--no-cache", "--output-format", "concise", *args],
+        capture_output=True, text=True, cwd=cwd,
+    )
+    assert "Traceback" not in proc.stdout + proc.stderr
+    assert proc.returncode in (0, 1), (proc.returncode, proc.stderr[-2000:])  # not a crash (-11: pglast's C stack)
+    return proc.returncode, proc.stdout.splitlines(), proc.stderr
+
+
+CASES = {
+    "deep_in": deep_in(140),
+    "derived": derived_tables(330),
+    "joins": joins(1000),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_deep_statement_is_one_parse_error_on_its_file_and_line(tmp_path: Path, name: str) -> None:
+    (tmp_path / "views.py").write_text("def f(cursor):\n    cursor.execute('SELECT id FROM orders')\n", encoding="utf-8")
+    (tmp_path / "queries").mkdir()
+    # the statements around the deep one are still checked
+    (tmp_path / "queries" / f"{name}.sql").write_text(f"SELECT id FROM orders;\n{CASES[name]};\nSELECT * FROM orders;\n", encoding="utf-8")
+    (tmp_path / "embedded.py").write_text(f"def g(cursor):\n    cursor.execute('SELECT * FROM orders')\n    cursor.execute({CASES[name]!r})\n", encoding="utf-8")
+    code, out, err = ql(tmp_path, ".")
+    assert (code, err) == (1, "")
+    assert out == [
+        f"embedded.py:2:28: {STAR}",
+        f"embedded.py:3:21: QL001 [parse-error] {DEEP}",
+        f"queries/{name}.sql:2:1: QL001 [parse-error] {DEEP}",
+        f"queries/{name}.sql:3:8: {STAR}",
+    ]
+
+
+def test_a_statement_at_the_limit_is_checked(tmp_path: Path) -> None:
+    from pglast import parse_sql
+    from querylint.sql.parse import sql_depth
+
+    # the deepest join chain under the limit, with a `*` that reaches the application
+    n = next(n for n in range(MAX_SQL_DEPTH, 0, -1) if sql_depth(parse_sql(joins(n).replace("t0.id", "*", 1))[0].stmt) <= MAX_SQL_DEPTH)
+    assert n > MAX_SQL_DEPTH - 10
+    (tmp_path / "q.sql").write_text(joins(n).replace("t0.id", "*", 1) + ";\n", encoding="utf-8")
+    code, out, _ = ql(tmp_path, ".")
+    assert code == 1
+    assert out == ["q.sql:1:8: QL101 [select-star] `SELECT *` on `t0`, " + ", ".join(f"`t{i}`" for i in range(1, n + 1))
+                   + " fetches every column, including ones the application may not use"]
+
+
+def test_chains_that_crashed_pglast_are_parse_errors(tmp_path: Path) -> None:
+    """A left-deep chain (`1+1+...`, 30,000 joins) builds a tree pglast converts recursively in C:
+    it overflowed the process stack (segmentation fault) at ~28,000 levels."""
+    (tmp_path / "plus.sql").write_text("SELECT 1;\n" + plus_chain(40_000) + ";\n", encoding="utf-8")
+    (tmp_path / "joins.sql").write_text(joins(30_000) + ";\n", encoding="utf-8")
+    code, out, _ = ql(tmp_path, ".")
+    assert code == 1
+    assert out == [f"joins.sql:1:1: QL001 [parse-error] {DEEP}", f"plus.sql:2:1: QL001 [parse-error] {DEEP}"]
+
+
+def test_parentheses_deeper_than_the_parser_allows(tmp_path: Path) -> None:
+    (tmp_path / "parens.sql").write_text("SELECT 1;\nSELECT " + "(" * 20_000 + "1" + ")" * 20_000 + ";\n", encoding="utf-8")
+    (tmp_path / "in.sql").write_text(deep_in(5_000) + ";\n", encoding="utf-8")
+    code, out, _ = ql(tmp_path, ".")
+    assert code == 1
+    assert out == [
+        'in.sql:1:37774: QL001 [parse-error] SQL nested deeper than PostgreSQL\'s parser allows (memory exhausted at or near "("): not checked',
+        'parens.sql:2:10002: QL001 [parse-error] SQL nested deeper than PostgreSQL\'s parser allows (memory exhausted at or near "("): not checked',
+    ]
