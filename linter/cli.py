@@ -26,6 +26,7 @@ from querylint.config import (
     check_selectors,
     load_config,
 )
+from querylint.reporters._escape import visible
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -133,10 +134,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _main(argv)
     except _UsageError as exc:
-        print(f"querylint: error: {exc}", file=sys.stderr)
+        print(f"querylint: error: {visible(str(exc))}", file=sys.stderr)
         return EXIT_ERROR
-    except ConfigError as exc:
-        print(f"querylint: error: {exc}", file=sys.stderr)
+    except ConfigError as exc:  # names paths, patterns and values from the project
+        print(f"querylint: error: {visible(str(exc))}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         print("querylint: interrupted", file=sys.stderr)
@@ -148,7 +149,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_ERROR
     except Exception as exc:  # never a traceback to the user
-        print(f"querylint: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(f"querylint: internal error: {type(exc).__name__}: {visible(str(exc))}", file=sys.stderr)
         if "-v" in argv or "--verbose" in argv:
             traceback.print_exc(file=sys.stderr)
         else:
@@ -264,7 +265,7 @@ def check(args: argparse.Namespace) -> int:
 
     def warn(message: str) -> None:
         if not args.quiet:
-            print(f"querylint: warning: {message}", file=sys.stderr)
+            print(f"querylint: warning: {visible(message)}", file=sys.stderr)
 
     engine = Engine(cfg, verbose=args.verbose)
     engine.warn = warn
@@ -323,7 +324,8 @@ def check(args: argparse.Namespace) -> int:
     if args.verbose:
         for d in result.diagnostics:
             if d.details:
-                print(f"{d.span.path}: {d.code} [{d.name}] {d.message}\n{d.details}", file=sys.stderr)
+                details = "\n".join(visible(line) for line in d.details.splitlines())
+                print(f"{visible(d.span.path)}: {d.code} [{d.name}] {visible(d.message)}\n{details}", file=sys.stderr)
 
     if args.diff:
         sys.stdout.write(diff_text)

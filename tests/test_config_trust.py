@@ -293,3 +293,16 @@ def test_a_rule_may_declare_an_option_signed(project: Path, capsys: pytest.Captu
     monkeypatch.setattr(OffsetPagination, "signed_options", ("threshold",), raising=False)
     (project / "querylint.toml").write_text("[rules.offset-pagination]\nthreshold = -5\n", encoding="utf-8")
     assert run(capsys, "ok.py") == (0, "", "")
+
+
+def test_an_error_naming_project_text_stays_on_one_line(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """stderr is in the CI log too: a folder name with a newline cannot start a line of its own there."""
+    sub = project / "d\n::error file=ok.py::x"
+    sub.mkdir()
+    (sub / ".git").mkdir()
+    (sub / "ok.py").write_text("x = 1\n", encoding="utf-8")
+    (sub / "querylint.toml").write_text("select = [\n", encoding="utf-8")
+    code, out, err = run(capsys, str(sub.relative_to(project) / "ok.py"))
+    assert (code, out) == (2, "")
+    assert err.startswith("querylint: error: d\\n::error file=ok.py::x/querylint.toml: invalid TOML: ")
+    assert err.count("\n") == 1 and err.endswith("\n")
