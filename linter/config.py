@@ -260,8 +260,7 @@ def _rule_options(table: Any, where: str) -> dict[str, dict[str, Any]]:
                 raise ConfigError(f"{where}: option `{oname}` of rule {rule.name} must be {_kind(default)}, got {value!r}")
             # counts, depths and thresholds: a negative one has no meaning, unless the rule
             # declares the option signed
-            signed = getattr(rule, "signed_options", ())
-            if isinstance(default, int) and not isinstance(default, bool) and default >= 0 and conv < 0 and oname not in signed:
+            if isinstance(default, int) and not isinstance(default, bool) and default >= 0 and conv < 0 and oname not in rule.signed_options:
                 raise ConfigError(f"{where}: option `{oname}` of rule {rule.name} must be a non-negative integer, got {conv}")
             checked[oname] = conv
         out.setdefault(rule.name, {}).update(checked)

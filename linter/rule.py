@@ -85,6 +85,8 @@ class Rule:
     default_enabled: ClassVar[bool] = True
     #: option name -> default value; config values must have the same type
     options: ClassVar[Mapping[str, Any]] = {}
+    #: integer options that may be negative (every other integer option counts something: >= 0)
+    signed_options: ClassVar[frozenset[str]] = frozenset()
     VALID: ClassVar[Sequence[Example]] = ()
     INVALID: ClassVar[Sequence[Example]] = ()
     #: default path for examples without one

@@ -290,7 +290,7 @@ def test_accepted_edge_values_keep_their_documented_meaning(project: Path, capsy
 def test_a_rule_may_declare_an_option_signed(project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     from querylint.rules.offset_pagination import OffsetPagination
 
-    monkeypatch.setattr(OffsetPagination, "signed_options", ("threshold",), raising=False)
+    monkeypatch.setattr(OffsetPagination, "signed_options", frozenset({"threshold"}))
     (project / "querylint.toml").write_text("[rules.offset-pagination]\nthreshold = -5\n", encoding="utf-8")
     assert run(capsys, "ok.py") == (0, "", "")
 
