@@ -12,7 +12,7 @@ import os
 import traceback
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from querylint import discovery, registry, suppressions
 from querylint.cache import RunCache
@@ -316,7 +316,14 @@ class _SqlPool:
             self.executor = None
 
 
-def index_project(files: dict[str, ParsedFile], root: str, on_error: Callable[[str, BaseException], None], config: Config | None = None,
+class OnIndexError(Protocol):
+    """What ``index_project`` calls when a step fails: where, the exception, and the span of the
+    input that caused it when one file's is known (the QL000 lands there)."""
+
+    def __call__(self, where: str, exc: BaseException, span: Span | None = None, /) -> None: ...
+
+
+def index_project(files: dict[str, ParsedFile], root: str, on_error: OnIndexError, config: Config | None = None,
                   premade_models: Mapping[str, tuple[str, Any]] | None = None, partner: Any = None) -> ProjectIndex:
     """Phase one: models, migrations, schema, queries, call graph.
 
@@ -355,7 +362,7 @@ def index_project(files: dict[str, ParsedFile], root: str, on_error: Callable[[s
             try:
                 project.queries.extend(sqlfe.to_queries(st))
             except Exception as exc:
-                on_error(f"SQL -> IR in {pf.source.path}", exc)
+                on_error(f"SQL -> IR in {pf.source.path}", exc, st.span)
     return project
 
 
@@ -718,8 +725,10 @@ class Engine:
     def _index(self, files: dict[str, ParsedFile], targets: list[str], root: str) -> tuple[ProjectIndex, list[Diagnostic]]:
         index_errors: list[Diagnostic] = []
 
-        def on_error(where: str, exc: BaseException) -> None:
-            d = self.internal_error(Span(targets[0] if targets else ".", 0, 0), f"project indexing ({where})", exc)
+        def on_error(where: str, exc: BaseException, span: Span | None = None, /) -> None:
+            if span is None:  # a project-wide step: no one file caused it
+                span = Span(targets[0] if targets else ".", 0, 0)
+            d = self.internal_error(span, f"project indexing ({where})", exc)
             if d is not None:
                 index_errors.append(d)
 
@@ -858,7 +867,7 @@ class Engine:
             if src is not None:
                 files[cand.path] = parse_file(src, cfg.sql_dialect)
         errors: list[str] = []
-        project = index_project(files, os.path.abspath(cfg.root), lambda where, exc: errors.append(f"{where}: {type(exc).__name__}: {exc}"), config=cfg)
+        project = index_project(files, os.path.abspath(cfg.root), lambda where, exc, span=None: errors.append(f"{where}: {type(exc).__name__}: {exc}"), config=cfg)
         project.facts["index_errors"] = errors
         return project
 

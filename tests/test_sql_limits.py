@@ -10,8 +10,11 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+from querylint.config import Config
+from querylint.engine import Engine
 from querylint.sql.parse import MAX_SQL_DEPTH
 
 DEEP = f"SQL nested deeper than {MAX_SQL_DEPTH} levels: not checked"
@@ -106,4 +109,25 @@ def test_parentheses_deeper_than_the_parser_allows(tmp_path: Path) -> None:
     assert out == [
         'in.sql:1:37774: QL001 [parse-error] SQL nested deeper than PostgreSQL\'s parser allows (memory exhausted at or near "("): not checked',
         'parens.sql:2:10002: QL001 [parse-error] SQL nested deeper than PostgreSQL\'s parser allows (memory exhausted at or near "("): not checked',
+    ]
+
+
+def test_an_internal_error_in_sql_to_ir_lands_on_the_statement(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from querylint.sql import to_ir
+
+    (tmp_path / "views.py").write_text("x = 1\n", encoding="utf-8")
+    (tmp_path / "z").mkdir()  # after views.py, which the error was reported on
+    (tmp_path / "z" / "q.sql").write_text("SELECT 1;\n\nSELECT id FROM boom;\n", encoding="utf-8")
+    real = to_ir.to_queries
+
+    def flaky(st: Any) -> Any:
+        if "boom" in st.text:
+            raise ValueError("boom")
+        return real(st)
+
+    monkeypatch.setattr(to_ir, "to_queries", flaky)
+    monkeypatch.chdir(tmp_path)
+    result = Engine(Config(root=str(tmp_path), cache=False)).run(["."])
+    assert [(d.code, d.span.path, result.sources[d.span.path].location(d.span.start), d.message) for d in result.diagnostics] == [
+        ("QL000", "z/q.sql", (3, 1), "internal error in project indexing (SQL -> IR in z/q.sql): ValueError: boom"),
     ]
