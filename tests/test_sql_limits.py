@@ -16,6 +16,7 @@ import pytest
 from querylint.config import Config
 from querylint.engine import Engine
 from querylint.sql.parse import MAX_SQL_DEPTH
+from querylint.sqlsource import SqlFragment
 
 DEEP = f"SQL nested deeper than {MAX_SQL_DEPTH} levels: not checked"
 STAR = "QL101 [select-star] `SELECT *` on `orders` fetches every column, including ones the application may not use"
@@ -131,3 +132,56 @@ def test_an_internal_error_in_sql_to_ir_lands_on_the_statement(tmp_path: Path, m
     assert [(d.code, d.span.path, result.sources[d.span.path].location(d.span.start), d.message) for d in result.diagnostics] == [
         ("QL000", "z/q.sql", (3, 1), "internal error in project indexing (SQL -> IR in z/q.sql): ValueError: boom"),
     ]
+
+
+def _to_queries(sql: str) -> list[Any]:
+    from querylint.sql import parse_fragment, to_queries
+
+    frag = SqlFragment.whole_file("q.sql", sql)
+    statements, problems = parse_fragment(frag)
+    assert problems == []
+    return [q for st in statements for q in to_queries(st)]
+
+
+@pytest.mark.parametrize("width", [500, 2_000])
+def test_sql_to_ir_work_does_not_grow_with_columns_or_in_lists(width: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The SQL -> IR step deparsed the whole statement for its description (a tree walk per
+    statement as long as the statement) and built a pglast Visitor per selected column."""
+    from pglast import stream, visitors
+
+    calls = {"stream": 0, "visitor": 0}
+    real_stream, real_visitor = stream.RawStream.__call__, visitors.Visitor.__call__
+
+    def count_stream(self: Any, *a: Any, **k: Any) -> Any:
+        calls["stream"] += 1
+        return real_stream(self, *a, **k)
+
+    def count_visitor(self: Any, *a: Any, **k: Any) -> Any:
+        calls["visitor"] += 1
+        return real_visitor(self, *a, **k)
+
+    monkeypatch.setattr(stream.RawStream, "__call__", count_stream)
+    monkeypatch.setattr(visitors.Visitor, "__call__", count_visitor)
+    cols = ", ".join(f"c{i}" for i in range(width))
+    values = ", ".join(str(i) for i in range(width))
+    sql = f"SELECT {cols} FROM wide WHERE id IN ({values}) AND status = 'open'"
+    queries = _to_queries(sql + ";\n")
+    assert [(q.tables[0].name, len(q.columns), [(p.column, p.op.name) for p in q.predicates]) for q in queries] == [
+        ("wide", width, [("id", "IN"), ("status", "EQ")]),
+    ]
+    assert queries[0].description == sql[:199].rstrip() + "…"  # the statement's own text: too long to deparse
+    assert queries[0].predicates[0].value.text == "(" + values + ")"
+    # the two columns' texts for their spans (a RawStream runs one Visitor): no deparse or
+    # Visitor per column, per value or of the whole statement, whatever the width
+    assert calls == {"stream": 2, "visitor": 2}
+
+
+def test_a_short_statement_is_described_as_pglast_prints_it() -> None:
+    (q,) = _to_queries("select  id\n  from orders where customer_id = $1 -- recent\n;\n")
+    assert q.description == "SELECT id FROM orders WHERE customer_id = $1"
+
+
+def test_subqueries_are_found_in_the_order_they_were_before() -> None:
+    sql = ("SELECT (SELECT max(a) FROM t1), x FROM t0 WHERE y IN (SELECT b FROM t2 WHERE b IN (SELECT c FROM t3)) "
+           "AND EXISTS (SELECT 1 FROM t4) AND (z = 1 OR w IN (SELECT d FROM t5));\n")
+    assert [q.tables[0].name for q in _to_queries(sql)] == ["t0", "t2", "t3", "t4", "t5", "t1"]

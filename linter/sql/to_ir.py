@@ -12,6 +12,7 @@ of ``order_by``: no index can serve them.
 from __future__ import annotations
 
 import re
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,11 +41,33 @@ def sql_text(node: Any) -> str:
     from pglast.stream import RawStream
 
     try:
-        text = re.sub(r"\s+", " ", RawStream()(node)).strip()
+        text = _const_text(node)
+        if text is None:
+            text = RawStream()(node)
+        text = re.sub(r"\s+", " ", text).strip()
     except Exception:
         return ""
     # ``CAST(created_at AS date)`` reads as the user wrote it: ``created_at::date``
     return _CAST.sub(r"\1::\2", text)
+
+
+def _const_text(node: Any) -> str | None:
+    """What pglast's RawStream prints for a plain constant, without one: an ``IN`` list of 64,000
+    numbers deparsed each of its values with a stream of its own."""
+    from pglast import ast
+
+    if not isinstance(node, ast.A_Const):
+        return None
+    if node.isnull:
+        return "NULL"
+    val = node.val
+    if isinstance(val, ast.Integer):
+        return str(val.ival or 0)
+    if isinstance(val, ast.Float) and isinstance(val.fval, str):
+        return val.fval
+    if isinstance(val, ast.String) and isinstance(val.sval, str):
+        return "'" + val.sval.replace("'", "''") + "'"
+    return None
 
 
 _CAST = re.compile(r"\bCAST\(('(?:[^']|'')*'|[\w.\"]+) AS ([\w ]+(?:\(\d+(?:, ?\d+)?\))?)\)")
@@ -68,26 +91,41 @@ def to_queries(statement: SqlStatement) -> list[Query]:
 
 
 def column_refs(node: Any) -> list[Any]:
-    """Every ColumnRef inside ``node`` (not descending into sub-selects)."""
+    """Every ColumnRef inside ``node`` (not descending into sub-selects), in the order they are
+    written; an explicit stack, as every walk over a pglast tree here."""
     from pglast import ast
 
     out: list[Any] = []
-
-    def walk(n: Any) -> None:
+    stack: list[Any] = [node]
+    while stack:
+        n = stack.pop()
         if isinstance(n, ast.ColumnRef):
             out.append(n)
-            return
-        if isinstance(n, (ast.SubLink, ast.SelectStmt)):
-            return
-        if isinstance(n, tuple):
-            for x in n:
-                walk(x)
-            return
-        if isinstance(n, ast.Node):
-            for name in n:
-                walk(getattr(n, name))
+        elif isinstance(n, tuple):
+            stack.extend(reversed(n))
+        elif isinstance(n, ast.Node) and not isinstance(n, (ast.SubLink, ast.SelectStmt)):
+            stack.extend(getattr(n, name) for name in reversed(tuple(n)))
+    return out
 
-    walk(node)
+
+def outer_sublinks(node: Any) -> list[Any]:
+    """The SubLinks in ``node`` that no other SubLink holds, in the order pglast's Visitor
+    meets them (breadth first). Without a Visitor: building one (and its method table) for
+    every selected column was most of the time of a 5,000-column SELECT, and its walk pops
+    each list from the front (quadratic in a 64,000-value ``IN`` list)."""
+    from pglast import ast
+
+    out: list[Any] = []
+    todo: deque[Any] = deque((node,))
+    while todo:
+        item = todo.popleft()
+        for n in item if isinstance(item, tuple) else (item,):
+            if isinstance(n, ast.SubLink):
+                out.append(n)
+            elif isinstance(n, ast.Node):
+                todo.extend(v for v in (getattr(n, name) for name in n) if isinstance(v, (tuple, ast.Node)))
+            elif isinstance(n, tuple):
+                todo.append(n)
     return out
 
 
@@ -102,6 +140,23 @@ def colref_parts(ref: Any) -> tuple[str | None, str | None]:
     return qual, column
 
 
+def _description(st: SqlStatement) -> str:
+    """The statement as pglast prints it, on one line, cut at 200 characters. A long statement
+    is described by its own text instead: deparsing all of it to keep 200 characters took
+    0.2 s for 5,000 columns (and recursion as deep as the statement)."""
+    if len(st.text) <= _DEPARSED_UP_TO:
+        text = sql_text(st.node)
+    else:
+        text = ""
+    if not text:
+        text = re.sub(r"\s+", " ", st.text)
+    return text if len(text) <= _DESCRIBED else text[: _DESCRIBED - 1].rstrip() + "…"
+
+
+_DESCRIBED = 200
+_DEPARSED_UP_TO = 4000
+
+
 @dataclass
 class _Acc:
     predicates: list[Predicate] = field(default_factory=list)
@@ -113,8 +168,7 @@ class _Converter:
     def __init__(self, st: SqlStatement) -> None:
         self.st = st
         self.span = st.span
-        text = sql_text(st.node) or re.sub(r"\s+", " ", st.text)
-        self.description = text if len(text) <= 200 else text[:199].rstrip() + "…"
+        self.description = _description(st)
         self.ctes: set[str] = set()
         self.cte_aliases: dict[str, str] = {}  # alias of a CTE reference -> the CTE's name
 
@@ -324,19 +378,10 @@ class _Converter:
 
     def sublinks(self, node: Any, subs: list[Query]) -> None:
         from pglast import ast
-        from pglast.visitors import Visitor
 
-        conv = self
-
-        class _V(Visitor):
-            def visit_SubLink(self, _anc: Any, n: Any) -> Any:
-                if isinstance(n.subselect, ast.SelectStmt):
-                    subs.extend(conv.statement(n.subselect))
-                from pglast.visitors import Skip
-
-                return Skip
-
-        _V()(node)
+        for link in outer_sublinks(node):
+            if isinstance(link.subselect, ast.SelectStmt):
+                subs.extend(self.statement(link.subselect))
 
     def conditions(self, node: Any, aliases: dict[str, str], tables: list[TableRef], acc: _Acc, subs: list[Query], join_kind: str = "inner") -> None:
         from pglast import ast, enums
