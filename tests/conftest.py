@@ -54,3 +54,20 @@ def scratch_db(pg_dsn: str) -> Iterator[str]:
     finally:
         with psycopg.connect(pg_dsn, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cache_key_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The suite's cache key lives in a folder of its own, not in the user's ~/.cache/querylint
+    (a read-only home would turn the cache off and fail the cache tests); subprocesses inherit it."""
+    from querylint.cache import KEY_DIR_ENV
+
+    old = os.environ.get(KEY_DIR_ENV)
+    os.environ[KEY_DIR_ENV] = str(tmp_path_factory.mktemp("cache-key") / "querylint")
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop(KEY_DIR_ENV, None)
+        else:
+            os.environ[KEY_DIR_ENV] = old
