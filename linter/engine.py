@@ -855,7 +855,10 @@ class Engine:
 
         Used by ``querylint schema``. Indexing errors are collected in ``facts["index_errors"]``.
         """
+        from querylint.cache import Cache
+
         cfg = self.config
+        Cache.for_config(cfg, cfg.root)  # a cache-dir that is not a folder of its own: exit 2, as for check
         files: dict[str, ParsedFile] = {}
         cands = list(discovery.discover(paths, cfg))
         if whole_project:

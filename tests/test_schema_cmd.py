@@ -118,3 +118,17 @@ def test_text_keeps_hostile_names_on_their_line(tmp_path: Path, monkeypatch: pyt
         "  indexes:",
         "    Evil\\nfake_table (id)_pkey (id) [primary, implicit]  db\\nFAKE.sql:1",
     ]
+
+
+def test_a_cache_dir_that_is_not_its_own_folder_is_exit_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "pyproject.toml").write_text('[tool.querylint]\ncache-dir = "db"\n')
+    (tmp_path / "db").mkdir()
+    (tmp_path / "db" / "schema.sql").write_text(SCHEMA_SQL)
+    monkeypatch.chdir(tmp_path)
+    assert main(["."]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == ("querylint: error: `cache-dir` = 'db': db is a folder that holds files that are not querylint's cache "
+                   "(e.g. 'schema.sql'): querylint would write its cache among them; set `cache-dir` to a folder of its own "
+                   '(the default is ".querylint_cache")\n')
