@@ -7,7 +7,7 @@ kept in this repository: the trees come from local bare mirrors of the projects.
 
     python bench/recall/run.py --mirrors /work/.mirror [--only ID ...] [--fresh]
 
-For each case both trees (parent and fix) are exported with ``git archive`` (only the
+For each case both trees (parent and fix) are exported from the mirror (only the
 Python, SQL, template and configuration files, paths kept) into
 ``bench/corpus/recall/<owner+name>/<sha>/`` (gitignored, reused by later runs), and
 querylint runs on the whole exported project (so that its models are known)::
@@ -48,11 +48,11 @@ import re
 import shutil
 import subprocess
 import sys
-import tarfile
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import tomllib
 
 HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parent.parent
@@ -61,11 +61,24 @@ RESULTS = REPO_ROOT / "bench" / "results"
 
 # What querylint can read in a project: code, SQL, templates, configuration. Nothing else
 # is exported (images, fixtures, vendored JS make the trees large for no use).
-EXPORT_SUFFIXES = (".py", ".pyi", ".sql", ".html", ".jinja", ".jinja2", ".j2", ".txt", ".ini", ".cfg", ".toml")
+EXPORT_SUFFIXES = (
+    ".py",
+    ".pyi",
+    ".sql",
+    ".html",
+    ".jinja",
+    ".jinja2",
+    ".j2",
+    ".txt",
+    ".ini",
+    ".cfg",
+    ".toml",
+)
 
 
 def wanted(name: str) -> bool:
     return name.endswith(EXPORT_SUFFIXES)
+
 
 SHAPES = ("python-loop", "comprehension", "template", "serializer", "admin", "cross-function")
 KINDS = ("django", "sqlalchemy")
@@ -155,8 +168,7 @@ def parse_case(raw: dict[str, Any]) -> Case:
 def git(gitdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(
         ["git", "--git-dir", str(gitdir), "-c", "core.quotePath=false", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        capture_output=True,
         check=check,
     )
 
@@ -181,40 +193,73 @@ def has_commit(gitdir: Path, sha: str) -> bool:
 
 
 def export_tree(gitdir: Path, repo: str, sha: str) -> Path:
-    """The project's tree at ``sha`` under the corpus; exported once, then reused."""
+    """The project's tree at ``sha`` under the corpus (only the files querylint can read,
+    paths kept); exported once, then reused."""
     dest = CORPUS / repo.replace("/", "+") / sha
     if (dest / ".exported").is_file():
         return dest
     if dest.exists():
         shutil.rmtree(dest)
     dest.mkdir(parents=True)
-    archive = subprocess.Popen(
-        ["git", "--git-dir", str(gitdir), "archive", "--format=tar", sha],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    assert archive.stdout is not None
-    try:
-        # Streamed, and only the wanted members; the "data" filter refuses absolute paths,
-        # links out of the tree and device files.
-        with tarfile.open(fileobj=archive.stdout, mode="r|") as tar:
-            for member in tar:
-                if member.isfile() and wanted(member.name):
-                    tar.extract(member, dest, filter="data")
-    except (tarfile.TarError, OSError) as exc:
-        archive.kill()
-        archive.wait()
+    # Not `git archive`: a snapshot mirror may lack the blobs of large files (videos,
+    # images), and git archive stops at the first one. Only the wanted blobs are read.
+    listing = git(gitdir, "ls-tree", "-r", "-z", "--full-tree", sha, check=False)
+    if listing.returncode != 0:
         shutil.rmtree(dest, ignore_errors=True)
-        raise RuntimeError(f"exporting {sha} failed: {exc}") from None
-    err = archive.stderr.read().decode(errors="replace") if archive.stderr else ""
-    if archive.wait() != 0:
-        shutil.rmtree(dest, ignore_errors=True)
-        raise RuntimeError(f"git archive {sha} failed: {err.strip()}")
+        raise RuntimeError(
+            f"git ls-tree {sha} failed: {listing.stderr.decode(errors='replace').strip()}"
+        )
+    blobs: list[tuple[str, str]] = []
+    for entry in listing.stdout.split(b"\0"):
+        if not entry:
+            continue
+        meta, _, raw_path = entry.partition(b"\t")
+        mode, kind, oid = meta.decode().split()
+        path = raw_path.decode("utf-8", errors="surrogateescape")
+        parts = path.split("/")
+        # regular files only (no symlink, no submodule), and never a path out of the tree
+        if kind != "blob" or mode not in ("100644", "100755") or not wanted(path):
+            continue
+        if path.startswith("/") or ".." in parts or ".git" in parts:
+            continue
+        blobs.append((oid, path))
+    missing = write_blobs(gitdir, blobs, dest)
+    if missing:
+        (dest / ".missing").write_text("\n".join(missing) + "\n")
     # The corpus lies inside this repository, whose .gitignore ignores it: an empty .git
     # makes the exported tree its own work tree top, as in a checkout of the project.
     (dest / ".git").mkdir(exist_ok=True)
     (dest / ".exported").write_text(sha + "\n")
     return dest
+
+
+def write_blobs(gitdir: Path, blobs: list[tuple[str, str]], dest: Path) -> list[str]:
+    """Write each (oid, path) under ``dest`` with one ``git cat-file --batch``; the paths whose
+    blob the mirror lacks are returned."""
+    proc = subprocess.Popen(
+        ["git", "--git-dir", str(gitdir), "cat-file", "--batch"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    missing: list[str] = []
+    try:
+        for oid, path in blobs:
+            proc.stdin.write(oid.encode() + b"\n")
+            proc.stdin.flush()
+            header = proc.stdout.readline().split()
+            if len(header) != 3 or header[1] != b"blob":
+                missing.append(path)
+                continue
+            data = proc.stdout.read(int(header[2]))
+            proc.stdout.read(1)  # the newline after the content
+            target = dest / path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+    finally:
+        proc.stdin.close()
+        proc.wait()
+    return missing
 
 
 def querylint_fingerprint() -> str:
@@ -234,12 +279,24 @@ def run_querylint(tree: Path, python: str, fingerprint: str, fresh: bool) -> lis
     out = tree.parent / f"{tree.name}.out.json"
     proc = subprocess.run(
         [
-            python, "-m", "querylint", "check", "--no-cache", "--isolated", "--exit-zero",
-            "--output-format", "json", "--select", "QL2", "-q", "-o", str(out), ".",
+            python,
+            "-m",
+            "querylint",
+            "check",
+            "--no-cache",
+            "--isolated",
+            "--exit-zero",
+            "--output-format",
+            "json",
+            "--select",
+            "QL2",
+            "-q",
+            "-o",
+            str(out),
+            ".",
         ],
         cwd=tree,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        capture_output=True,
     )
     if proc.returncode != 0 or not out.is_file():
         raise RuntimeError(
@@ -247,7 +304,9 @@ def run_querylint(tree: Path, python: str, fingerprint: str, fresh: bool) -> lis
         )
     findings = []
     for f in json.loads(out.read_text()):
-        name = os.path.relpath(f["filename"], tree) if os.path.isabs(f["filename"]) else f["filename"]
+        name = (
+            os.path.relpath(f["filename"], tree) if os.path.isabs(f["filename"]) else f["filename"]
+        )
         findings.append(
             {
                 "code": f["code"],
@@ -266,7 +325,18 @@ def run_querylint(tree: Path, python: str, fingerprint: str, fresh: bool) -> lis
 
 def map_lines(gitdir: Path, parent: str, fix: str, path: str, lines: list[int]) -> list[int]:
     """The fix's lines that correspond to ``lines`` of the parent (through ``git diff -U0``)."""
-    proc = git(gitdir, "diff", "-U0", "--no-color", "--no-ext-diff", "--no-textconv", parent, fix, "--", path)
+    proc = git(
+        gitdir,
+        "diff",
+        "-U0",
+        "--no-color",
+        "--no-ext-diff",
+        "--no-textconv",
+        parent,
+        fix,
+        "--",
+        path,
+    )
     hunks = []
     for text in proc.stdout.decode(errors="replace").splitlines():
         m = HUNK.match(text)
@@ -298,8 +368,11 @@ def map_lines(gitdir: Path, parent: str, fix: str, path: str, lines: list[int]) 
 def hits(findings: list[dict[str, Any]], path: str, lines: list[int]) -> list[dict[str, Any]]:
     want = set(lines)
     return [
-        f for f in findings
-        if f["path"] == path and f["code"].startswith("QL2") and want & set(range(f["row"], f["end_row"] + 1))
+        f
+        for f in findings
+        if f["path"] == path
+        and f["code"].startswith("QL2")
+        and want & set(range(f["row"], f["end_row"] + 1))
     ]
 
 
@@ -310,10 +383,18 @@ def by_path(spots: list[Spot]) -> dict[str, list[int]]:
     return out
 
 
-def evaluate(case: Case, mirrors: Path, python: str, fingerprint: str, fresh: bool) -> dict[str, Any]:
+def evaluate(
+    case: Case, mirrors: Path, python: str, fingerprint: str, fresh: bool
+) -> dict[str, Any]:
     row: dict[str, Any] = {
-        "id": case.id, "repo": case.repo, "fix": case.fix, "parent": case.parent, "kind": case.kind,
-        "shape": case.shape, "same_function": case.same_function, "description": case.description,
+        "id": case.id,
+        "repo": case.repo,
+        "fix": case.fix,
+        "parent": case.parent,
+        "kind": case.kind,
+        "shape": case.shape,
+        "same_function": case.same_function,
+        "description": case.description,
         "loop": f"{case.loop.path}:{case.loop.line}",
         "queries": [f"{q.path}:{q.line}" for q in case.queries],
     }
@@ -380,15 +461,19 @@ def markdown(rows: list[dict[str, Any]], tot: dict[str, Any]) -> str:
     for r in rows:
         if r["status"] != "ok":
             verdict = f"{r['status']}: {r['reason'][:80]}"
-            out.append(f"| {r['id']} | {r['repo']} | {r['fix'][:10]} | {r['kind']} | {r['shape']} | "
-                       f"{'yes' if r['same_function'] else 'no'} | {verdict} | |")
+            out.append(
+                f"| {r['id']} | {r['repo']} | {r['fix'][:10]} | {r['kind']} | {r['shape']} | "
+                f"{'yes' if r['same_function'] else 'no'} | {verdict} | |"
+            )
             continue
         codes = sorted({f"{f['code']}@{f['row']}" for f in r["parent_findings"]})
         flagged = ("yes (" + ", ".join(codes) + ")") if r["parent_flagged"] else "no"
         breakers = sorted({f"{f['code']}@{f['row']}" for f in r["fix_findings"]})
         quiet = "yes" if r["fix_quiet"] else "no (" + ", ".join(breakers) + ")"
-        out.append(f"| {r['id']} | {r['repo']} | {r['fix'][:10]} | {r['kind']} | {r['shape']} | "
-                   f"{'yes' if r['same_function'] else 'no'} | {flagged} | {quiet} |")
+        out.append(
+            f"| {r['id']} | {r['repo']} | {r['fix'][:10]} | {r['kind']} | {r['shape']} | "
+            f"{'yes' if r['same_function'] else 'no'} | {flagged} | {quiet} |"
+        )
     n = tot["evaluated"]
     out += [
         "",
@@ -402,12 +487,18 @@ def markdown(rows: list[dict[str, Any]], tot: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--mirrors", type=Path, default=Path("/work/.mirror"), help="directory of bare git mirrors")
+    ap.add_argument(
+        "--mirrors", type=Path, default=Path("/work/.mirror"), help="directory of bare git mirrors"
+    )
     ap.add_argument("--cases", type=Path, default=HERE / "cases.toml")
     ap.add_argument("--only", nargs="*", default=None, help="case ids to run")
-    ap.add_argument("--python", default=sys.executable, help="the Python that has querylint installed")
+    ap.add_argument(
+        "--python", default=sys.executable, help="the Python that has querylint installed"
+    )
     ap.add_argument("--fresh", action="store_true", help="ignore cached findings")
-    ap.add_argument("--check-cases", action="store_true", help="only validate cases.toml against the mirrors")
+    ap.add_argument(
+        "--check-cases", action="store_true", help="only validate cases.toml against the mirrors"
+    )
     args = ap.parse_args(argv)
     try:
         cases = load_cases(args.cases)
@@ -447,7 +538,11 @@ def check_cases(cases: list[Case], mirrors: Path) -> int:
         if gitdir is None:
             problems.append("no mirror")
         else:
-            parents = git(gitdir, "rev-list", "--parents", "-n1", case.fix, check=False).stdout.decode().split()
+            parents = (
+                git(gitdir, "rev-list", "--parents", "-n1", case.fix, check=False)
+                .stdout.decode()
+                .split()
+            )
             if case.parent not in parents[1:]:
                 problems.append(f"{case.parent[:10]} is not a parent of {case.fix[:10]}")
             for path, lines in by_path(case.spots()).items():
