@@ -3,7 +3,8 @@
 The corpus is the fixture projects (fixtures/*) and every rule's VALID / INVALID examples.
 Each input takes one seed file, mutates it (lines deleted, duplicated, swapped or spliced in
 from another file; NUL bytes, a BOM, CR-only or mixed line endings, invalid UTF-8, deep
-nesting, huge lines, truncation, byte flips) and writes it, as bytes, into a copy of its
+nesting, huge lines, truncation, byte flips; in Python one expression swapped for another, the
+file unparsed: valid code of unexpected shapes) and writes it, as bytes, into a copy of its
 project in a temporary folder. Most inputs are single-file projects (the file alone, with the
 project's configuration and, for an example, its extra files); a fraction (``--whole``) are
 the whole fixture project with one file mutated, so that models, views and migrations are
@@ -271,6 +272,47 @@ def m_chars(rng: random.Random, data: bytes, other: bytes) -> bytes:
     )))
 
 
+#: expressions put in place of one of the file's own (the analysers' assumptions about shapes)
+ODD_EXPRESSIONS = (
+    "None", "1", "'x'", "b'x'", "f'{x}'", "x", "x.y", "x[0]", "x()", "x(*a, **k)", "[]", "{}", "()",
+    "lambda: 0", "(yield)", "await x", "x if y else z", "...", "not x", "-x", "x == y", "[i for i in x]",
+    "models.ForeignKey", "Order.objects", "Order.objects.all()", "select(Order)", "session.query(Order)",
+    "op.create_index", "migrations.RunSQL('SELECT 1')", "cursor.execute", "'SELECT * FROM t'",
+)
+
+
+def m_ast_swap(rng: random.Random, data: bytes, other: bytes) -> bytes:
+    """Python only: one expression replaced by another (from the file, another file or an odd
+    one), the file unparsed: valid Python of shapes the analysers may not expect."""
+    try:
+        tree = ast.parse(data)
+        donors = [n for n in ast.walk(ast.parse(other)) if isinstance(n, ast.expr)] if rng.random() < 0.3 else []
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return m_delete(rng, data, other)
+    spots = [(parent, name, i) for parent in ast.walk(tree) for name, value in ast.iter_fields(parent)
+             for i, child in (enumerate(value) if isinstance(value, list) else [(None, value)])
+             if isinstance(child, ast.expr) and not isinstance(parent, ast.expr_context)]
+    if not spots:
+        return data
+    parent, name, i = rng.choice(spots)
+    own = [n for n in ast.walk(tree) if isinstance(n, ast.expr)]
+    pick = rng.random()
+    if donors and pick < 0.3:
+        new: ast.AST = rng.choice(donors)
+    elif pick < 0.6:
+        new = rng.choice(own)
+    else:
+        new = ast.parse(rng.choice(ODD_EXPRESSIONS), mode="eval").body
+    if i is None:
+        setattr(parent, name, new)
+    else:
+        getattr(parent, name)[i] = new
+    try:
+        return ast.unparse(ast.fix_missing_locations(tree)).encode() + b"\n"
+    except (RecursionError, ValueError, AttributeError, TypeError):
+        return data
+
+
 MUTATIONS: dict[str, Callable[..., bytes]] = {
     "delete": m_delete,
     "duplicate": m_duplicate,
@@ -286,6 +328,7 @@ MUTATIONS: dict[str, Callable[..., bytes]] = {
     "truncate": m_truncate,
     "flip": m_flip,
     "chars": m_chars,
+    "ast_swap": m_ast_swap,  # Python only (SQL: a line deleted)
 }
 
 
@@ -299,6 +342,8 @@ def mutate(rng: random.Random, seed: Seed, other: bytes, huge_sizes: tuple[int, 
         fn = MUTATIONS[name]
         if name == "nesting":
             data = fn(rng, data, other, sql=seed.language == "sql", depths=depths)
+        elif name == "ast_swap" and seed.language == "sql":
+            data = m_delete(rng, data, other)
         elif name == "huge_line":
             data = fn(rng, data, other, sizes=huge_sizes)
         else:
