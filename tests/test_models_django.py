@@ -486,3 +486,39 @@ def test_namespace_app_folder_and_pydantic_models_are_not_django() -> None:
         ),
     }).models
     assert {k: m.table for k, m in reg.items()} == {"sf_tests.Sample": "sf_tests_sample"}
+
+
+def test_geodjango_models_are_models() -> None:
+    """``from django.contrib.gis.db import models`` re-exports django.db.models: its classes are models,
+    and a relation read in a loop over them is an N+1 like any other."""
+    views = (
+        "from places.models import Node\n"
+        "\n"
+        "\n"
+        "def labels():\n"
+        "    return [node.group.name for node in Node.objects.filter(active=True)]\n"
+    )
+    files = {
+        "places/__init__.py": "",
+        "places/models.py": (
+            "from django.contrib.gis.db import models\n"
+            "\n"
+            "\n"
+            "class Group(models.Model):\n"
+            "    name = models.TextField()\n"
+            "\n"
+            "\n"
+            "class Node(models.Model):\n"
+            "    group = models.ForeignKey(Group, on_delete=models.CASCADE)\n"
+            "    active = models.BooleanField(default=True)\n"
+            "    where = models.PointField()\n"
+        ),
+        "places/views.py": views,
+    }
+    reg = _models(files)
+    node = reg.models["places.Node"]
+    assert (node.table, _rel(node, "group")) == ("places_node", ("forward-fk", "places.Group", "group_id", None))
+    result = lint_files(files, select=["QL202"])
+    assert [(d.code, d.span.path, result.sources[d.span.path].line_of(d.span.start), d.message) for d in result.diagnostics] == [
+        ("QL202", "places/views.py", 5,
+         '`node.group` lazily loads `Group` once per node: the queryset iterated at line 5 has no select_related("group")')]

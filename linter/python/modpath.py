@@ -60,6 +60,18 @@ def dotted(node: ast.AST) -> str | None:
     return None
 
 
+#: modules that re-export another one whole: a name read through them is the original's
+#: (GeoDjango's ``django.contrib.gis.db.models`` is ``django.db.models`` plus the spatial fields)
+_REEXPORTS = (("django.contrib.gis.db.models", "django.db.models"),)
+
+
+def _canonical(path: str) -> str:
+    for alias, real in _REEXPORTS:
+        if path == alias or path.startswith(alias + "."):
+            return real + path[len(alias):]
+    return path
+
+
 def gather_imports(tree: ast.Module, module: str, is_pkg: bool) -> dict[str, str]:
     """Module-level (and ``if TYPE_CHECKING:`` / ``try:``) imports: local name -> dotted path."""
     out: dict[str, str] = {}
@@ -95,7 +107,7 @@ def gather_imports(tree: ast.Module, module: str, is_pkg: bool) -> dict[str, str
                 visit(st.orelse)
 
     visit(tree.body)
-    return out
+    return {name: _canonical(path) for name, path in out.items()}
 
 
 def resolve_name(text: str, imports: dict[str, str], local: Container[str], module: str) -> str:
