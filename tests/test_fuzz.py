@@ -140,3 +140,75 @@ def test_subqueries_nested_300_deep_are_one_parse_error(nesting: int) -> None:
     result = lint_files({"q.sql": fz.SQL_NESTINGS[nesting](300)}, select=["ALL"])
     found = [(d.code, result.sources[d.span.path].location(d.span.start), d.message) for d in result.diagnostics]
     assert found == [("QL001", (1, 1), "SQL nested deeper than 100 levels: not checked")]
+
+
+# -- the fix loop with thousands of fixes in one file ----------------------------------------
+
+
+def _diag(*edits: Any) -> Any:
+    from querylint.diagnostics import Diagnostic, Fix
+    from querylint.source import Span
+
+    first = edits[0]
+    return Diagnostic("QL999", "test", Span(first.path, first.start, first.end), "m", fix=Fix("f", tuple(edits)))
+
+
+def _overlaps_by_scan(taken: list[tuple[int, int]], start: int, end: int) -> bool:
+    """The rule the fixer keeps: a new edit may not overlap a taken one, nor be a second
+    insertion at one point (the next round takes it, on the new text)."""
+    return any(not (end <= a or start >= b) or start == end == a == b for a, b in taken)
+
+
+def test_choose_takes_the_same_fixes_as_a_scan_of_every_taken_edit() -> None:
+    """Random fixes (one or two edits, insertions among them) against the rule written as a scan."""
+    from querylint import fix as fixmod
+    from querylint.diagnostics import Edit
+
+    rng = random.Random(5)
+    for _ in range(300):
+        diags = []
+        for _i in range(rng.randrange(1, 30)):
+            edits = []
+            for _k in range(rng.choice((1, 1, 2))):
+                start = rng.randrange(40)
+                end = start + rng.choice((0, 0, 1, 2, 5))
+                edits.append(Edit(rng.choice(("a.py", "b.sql")), start, end, "x"))
+            diags.append(_diag(*edits))
+        expected: list[Any] = []
+        taken: dict[str, list[tuple[int, int]]] = {}
+        for d in sorted(diags, key=lambda d: (d.span.path, d.span.start, d.code)):
+            own = [(e.path, e.start, e.end) for e in d.fix.edits]
+            if any(not (e <= a or s >= b) for i, (p, s, e) in enumerate(own) for q, a, b in own[:i] if q == p):
+                continue  # a fix whose own edits overlap cannot be applied: never taken
+            if any(_overlaps_by_scan(taken.get(e.path, []), e.start, e.end) for e in d.fix.edits):
+                continue
+            if any(d.fix.edits == x.fix.edits for x in expected):  # the same fix twice
+                continue
+            expected.append(d)
+            for e in d.fix.edits:
+                taken.setdefault(e.path, []).append((e.start, e.end))
+        assert fixmod._choose(diags, False, lambda p: True) == expected
+
+
+def test_choose_reads_each_edit_a_bounded_number_of_times() -> None:
+    """Found by the fuzzer's scaling probe: a Django migration of 4,000 ``AddIndex`` operations
+    (4,000 fixes) spent 8 million comparisons per round choosing them, each new edit against
+    every edit taken. Counted, not timed: the reads of the edits' bounds grow with their number."""
+    from querylint import fix as fixmod
+    from querylint.diagnostics import Edit
+
+    class CountingEdit(Edit):
+        __slots__ = ()
+        reads = 0
+
+        def __getattribute__(self, name: str) -> Any:
+            if name in ("start", "end"):
+                CountingEdit.reads += 1
+            return object.__getattribute__(self, name)
+
+    n = 2000
+    diags = [_diag(CountingEdit("a.py", 10 * i, 10 * i + 5, "x")) for i in range(n)]
+    CountingEdit.reads = 0
+    chosen = fixmod._choose(diags, False, lambda p: True)
+    assert len(chosen) == n
+    assert CountingEdit.reads < 20 * n
