@@ -19,6 +19,8 @@ Measured:
 querylint runs from inside CORPUS_DIR with --isolated (the corpus' own settings are not the
 benchmark's), so the cache lives in CORPUS_DIR/.querylint_cache and is removed at the end.
   sqlfluff   sqlfluff lint --dialect postgres on the .sql files (only with --sqlfluff, if installed)
+  pglast     pglast.parse_sql of every .sql file (one process): the floor for SQL-heavy corpora
+             such as the generated bench/corpus/large-sql (bench/large_sql.py)
 """
 
 from __future__ import annotations
@@ -46,6 +48,14 @@ for dp, dn, fn in os.walk(sys.argv[1]):
             except (SyntaxError, ValueError):
                 pass
 print(n)
+"""
+
+PGLAST = r"""
+import sys
+from pglast import parse_sql
+for path in sys.argv[1:]:
+    with open(path, encoding="utf-8", newline="") as fh:
+        parse_sql(fh.read())
 """
 
 
@@ -98,6 +108,8 @@ def main() -> int:
             results["files"].append(timed([*ql, *three], env=env, cwd=corpus))
             results["files-again"].append(timed([*ql, *three], env=env, cwd=corpus))
         results["nocache"].append(timed([*ql, "--no-cache", "."], env=env, cwd=corpus))
+    if sql:
+        results["pglast"] = [timed([sys.executable, "-c", PGLAST, *sql]) for _ in range(args.runs)]
     if args.sqlfluff and sql and shutil.which("sqlfluff"):
         results["sqlfluff"] = [timed(["sqlfluff", "lint", "--dialect", "postgres", *sql]) for _ in range(args.runs)]
     if not had_cache:
