@@ -197,3 +197,17 @@ def test_subqueries_are_found_in_the_order_they_were_before() -> None:
     sql = ("SELECT (SELECT max(a) FROM t1), x FROM t0 WHERE y IN (SELECT b FROM t2 WHERE b IN (SELECT c FROM t3)) "
            "AND EXISTS (SELECT 1 FROM t4) AND (z = 1 OR w IN (SELECT d FROM t5));\n")
     assert [q.tables[0].name for q in _to_queries(sql)] == ["t0", "t2", "t3", "t4", "t5", "t1"]
+
+
+@pytest.mark.parametrize(("default", "volatile"), [
+    ("now()", False), ("gen_random_uuid()", True), ("clock_timestamp()", True), ("(random() * 10)::int", True),
+    ("coalesce(1, (SELECT max(x) FROM t WHERE y = random()))", True), ("'x'", False), ("1 + 2", False),
+])
+def test_volatile_defaults_are_found_without_a_visitor_per_column(default: str, volatile: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pglast import parse_sql, visitors
+    from querylint.migrations.sql import is_volatile_expr
+
+    calls: list[Any] = []
+    monkeypatch.setattr(visitors.Visitor, "__call__", lambda self, node: calls.append(node))
+    expr = parse_sql(f"SELECT {default}")[0].stmt.targetList[0].val
+    assert (is_volatile_expr(expr), calls) == (volatile, [])

@@ -285,21 +285,24 @@ def _expr_sql(node: Any) -> str | None:
 
 
 def is_volatile_expr(node: Any) -> bool:
-    """True when a default expression calls a known volatile function (evaluated per row)."""
-    from pglast.visitors import Visitor
+    """True when a default expression calls a known volatile function (evaluated per row).
 
-    found = False
+    An explicit stack, not a pglast Visitor: one Visitor class built per column made a CREATE
+    TABLE of thousands of columns slow, and every walk over a pglast tree here is iterative."""
+    from pglast import ast
 
-    class _V(Visitor):
-        def visit_FuncCall(self, ancestors: Any, fc: Any) -> None:
-            nonlocal found
-            name = fc.funcname[-1].sval.lower() if fc.funcname else ""
-            if name in VOLATILE_FUNCTIONS:
-                found = True
-
-    if node is not None:
-        _V()(node)
-    return found
+    stack: list[Any] = [node] if node is not None else []
+    while stack:
+        n = stack.pop()
+        if isinstance(n, tuple):
+            stack.extend(n)
+        elif isinstance(n, ast.Node):
+            if isinstance(n, ast.FuncCall):
+                name = n.funcname[-1].sval.lower() if n.funcname else ""
+                if name in VOLATILE_FUNCTIONS:
+                    return True
+            stack.extend(getattr(n, member) for member in n)
+    return False
 
 
 def _column(cd: Any) -> ColumnDef:
