@@ -909,27 +909,18 @@ class Engine:
 
         # SQL tree rules: one walk per statement
         if self.sql_rules and pf.statements:
-            from pglast.visitors import Visitor
+            from querylint.sql.walk import walk
 
-            engine = self
-
+            visitors = self._sql_visitors
             for st in pf.statements:
                 sctx = SqlContext(src, project, cfg, statement=st)
-
-                class _Walk(Visitor):
-                    def __init__(self, sctx: SqlContext, span: Span) -> None:
-                        self.sctx = sctx
-                        self.span = span
-
-                    def visit(self, ancestors: Any, node: Any) -> None:
-                        handlers = engine._sql_visitors.get(type(node).__name__)
-                        if handlers:
-                            self.sctx.ancestors = ancestors
-                            for rule, meth in handlers:
-                                guarded(rule, meth, (node, self.sctx), self.span)
-
                 try:
-                    _Walk(sctx, st.span)(st.node)
+                    for ancestors, node in walk(st.node):  # pglast's order, linear in the tree
+                        handlers = visitors.get(type(node).__name__)
+                        if handlers:
+                            sctx.ancestors = ancestors
+                            for rule, meth in handlers:
+                                guarded(rule, meth, (node, sctx), st.span)
                 except Exception as exc:
                     e = self.internal_error(st.span, f"SQL walk on {src.path}", exc)
                     if e is not None:
