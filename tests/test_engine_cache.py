@@ -257,6 +257,8 @@ def test_workers_extract_the_models_of_the_files_they_parse(tmp_path: Path, monk
         "from django.db import connection, models\n\n\nclass Tag(models.Model):\n    name = models.CharField(max_length=9)\n\n\n"
         "def raw():\n    with connection.cursor() as c:\n        c.execute('SELECT id FROM shop_tag')\n", encoding="utf-8")
     (root / "shop" / "views.py").write_text("from shop.models import Tag\n\n\nclass V:\n    pass\n", encoding="utf-8")
+    # a second file with SQL: one file alone is never handed to a worker (nothing to share out)
+    (root / "shop" / "report.sql").write_text("SELECT id FROM shop_tag;\n", encoding="utf-8")
     extracted: list[str] = []
     real = pyfe.extract_models
 
@@ -266,7 +268,7 @@ def test_workers_extract_the_models_of_the_files_they_parse(tmp_path: Path, monk
 
     monkeypatch.setattr(pyfe, "extract_models", spy)  # the workers are forked after this
     engine, result = _run_with_a_worker(root)
-    assert engine.offloaded == 1  # models.py, the one file with a call site
+    assert engine.offloaded == 2  # models.py (the one Python file with a call site) and report.sql
     assert extracted == ["shop/views.py"]  # here; models.py's facts came from the worker
     assert result.project is not None and list(result.project.models.models) == ["shop.Tag"]
     assert result.project.schema.table("shop_tag") is not None
@@ -442,6 +444,7 @@ def test_workers_take_the_trees_parsed_before_they_were_forked(tmp_path: Path, m
     root.mkdir()
     (root / "q.py").write_text("def f(cur):\n    cur.execute('SELECT * FROM t')\n", encoding="utf-8")
     (root / "plain.py").write_text("X = 1\n", encoding="utf-8")
+    (root / "r.sql").write_text("SELECT id FROM t;\n", encoding="utf-8")  # one file alone stays here
     log = tmp_path / "parsed.log"
     real_parse = ast.parse
 
@@ -452,8 +455,21 @@ def test_workers_take_the_trees_parsed_before_they_were_forked(tmp_path: Path, m
 
     monkeypatch.setattr(engine_mod.ast, "parse", spy)
     engine, result = _run_with_a_worker(root)
-    assert engine.offloaded == 1
+    assert engine.offloaded == 2
     parsed = [line.split() for line in log.read_text(encoding="utf-8").splitlines()]
     assert sorted(name for _pid, name in parsed) == ["plain.py", "q.py"]  # each parsed once
     assert {pid for pid, _name in parsed} == {str(os.getpid())}  # by this process
     assert [(d.code, d.span.path) for d in result.diagnostics if d.code == "QL101"] == [("QL101", "q.py")]
+
+
+def test_one_file_alone_is_not_handed_to_a_worker(tmp_path: Path) -> None:
+    """A worker would parse it while this process waits, then pickle its trees back: slower."""
+    (tmp_path / "big.sql").write_text("SELECT * FROM t;\n", encoding="utf-8")
+    (tmp_path / "plain.py").write_text("X = 1\n", encoding="utf-8")
+    engine, result = _run_with_a_worker(tmp_path)
+    assert engine.offloaded == 0
+    assert [(d.code, d.span.path) for d in result.diagnostics] == [("QL101", "big.sql")]
+    (tmp_path / "other.sql").write_text("SELECT * FROM u;\n", encoding="utf-8")
+    engine, result = _run_with_a_worker(tmp_path)
+    assert engine.offloaded == 2
+    assert [(d.code, d.span.path) for d in result.diagnostics] == [("QL101", "big.sql"), ("QL101", "other.sql")]
