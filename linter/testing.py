@@ -48,3 +48,24 @@ def lint_files(
             return engine.run(targets)
         finally:
             os.chdir(cwd)
+
+
+def run_in(root: str | os.PathLike[str], paths: Iterable[str] | None = None, **config_overrides: Any) -> RunResult:
+    """Run the engine from inside ``root`` (the project root) on ``paths`` (default ``.``), with
+    the default configuration changed by ``config_overrides`` (the cache stays on unless told)."""
+    cfg = replace(Config(root=str(root)), **config_overrides)
+    cwd = os.getcwd()
+    os.chdir(root)
+    try:
+        return Engine(cfg).run(list(paths) if paths else ["."])
+    finally:
+        os.chdir(cwd)
+
+
+def finding_lines(result: RunResult) -> list[tuple[str, int, str, str]]:
+    """``(path, line, code, message)`` of every finding, in the run's order."""
+    out = []
+    for d in result.diagnostics:
+        src = result.sources[d.span.path]
+        out.append((d.span.path, src.location(d.span.start)[0], d.code, d.message))
+    return out

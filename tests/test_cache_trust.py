@@ -8,7 +8,6 @@ that is the project root, or a folder holding other files, is refused with exit 
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import pickle
 import random
@@ -22,8 +21,8 @@ from querylint import cache as cache_mod
 from querylint import engine as engine_mod
 from querylint.cache import Cache, cache_key
 from querylint.cli import main
-from querylint.config import Config
-from querylint.engine import Engine, RunResult
+from querylint.engine import RunResult
+from querylint.testing import finding_lines, run_in
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
@@ -44,21 +43,11 @@ def _copy(name: str, tmp_path: Path) -> Path:
 
 
 def _run(root: Path, **changes: Any) -> RunResult:
-    cfg = dataclasses.replace(Config(root=str(root)), **changes)
-    cwd = os.getcwd()
-    os.chdir(root)
-    try:
-        return Engine(cfg).run(["."])
-    finally:
-        os.chdir(cwd)
+    return run_in(root, **changes)
 
 
 def _findings(result: RunResult) -> list[tuple[str, int, str, str]]:
-    out = []
-    for d in result.diagnostics:
-        src = result.sources[d.span.path]
-        out.append((d.span.path, src.location(d.span.start)[0], d.code, d.message))
-    return sorted(out)
+    return sorted(finding_lines(result))
 
 
 def _cache_files(root: Path) -> list[Path]:

@@ -7,7 +7,6 @@ is proven by making the indexer fail: a cached run never reaches it.
 from __future__ import annotations
 
 import ast
-import dataclasses
 import os
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from querylint import engine as engine_mod
 from querylint.config import Config
 from querylint.engine import Engine, RunResult
 from querylint.source import Language
+from querylint.testing import finding_lines, run_in
 
 SCHEMA = "CREATE TABLE orders (id bigint PRIMARY KEY, customer_id bigint NOT NULL, status text NOT NULL);\n"
 REPORT = "SELECT *  FROM orders WHERE id = 1;\n"
@@ -31,22 +31,8 @@ def _project(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def _run(root: Path, paths: list[str] | None = None, **changes: Any) -> RunResult:
-    cfg = dataclasses.replace(Config(root=str(root)), **changes)
-    cwd = os.getcwd()
-    os.chdir(root)
-    try:
-        return Engine(cfg).run(paths or ["."])
-    finally:
-        os.chdir(cwd)
-
-
-def _lines(result: RunResult) -> list[tuple[str, int, str, str]]:
-    out = []
-    for d in result.diagnostics:
-        src = result.sources[d.span.path]
-        out.append((d.span.path, src.location(d.span.start)[0], d.code, d.message))
-    return out
+_run = run_in
+_lines = finding_lines
 
 
 def _no_indexing(monkeypatch: pytest.MonkeyPatch) -> None:
