@@ -25,6 +25,7 @@ Unknown rule names or codes inside ``ignore[...]`` are always reported.
 
 from __future__ import annotations
 
+import ast
 import io
 import re
 import tokenize
@@ -84,6 +85,12 @@ def _keys(raw: str) -> tuple[str, ...]:
     return tuple(k.strip() for k in re.split(r"[,\s]+", raw) if k.strip())
 
 
+#: a run of blanks before a character that starts no token (``$``, ``?``, a lone CR, a BOM or
+#: other non-word character outside a string): ``tokenize`` (3.11) retries the run from each of
+#: its positions, quadratic in its length (a 12 KB file took 11 s). The lookbehind makes the
+#: search start once per run. Only Python that does not parse has such a run outside strings.
+_SLOW_TO_TOKENIZE = re.compile(r"(?<![ \t\f])[ \t\f]{64,}+(?=[^\w'\"#.+\-*/%&|^~<>=@:;,()\[\]{}\\\n \t\f])")
+
 _FSTRING_START = getattr(tokenize, "FSTRING_START", None)  # Python 3.12+
 _FSTRING_END = getattr(tokenize, "FSTRING_END", None)
 
@@ -100,6 +107,8 @@ def _comment_regions(
     regions: list[tuple[int, int, bool]] = [(s.start, s.end, False) for s in sql_spans]
     fstring_starts: list[int] = []
     try:
+        if _SLOW_TO_TOKENIZE.search(source.text):
+            ast.parse(source.text)  # valid Python: its blank runs are in strings, tokenize as usual
         for tok in tokenize.generate_tokens(io.StringIO(source.text).readline):
             if tok.type == tokenize.COMMENT:
                 start = source.offset(tok.start[0], tok.start[1] + 1)
@@ -112,7 +121,7 @@ def _comment_regions(
                 first = fstring_starts.pop()
                 if tok.end[0] > first:
                     multiline[tok.end[0]] = (first, tok.end[0])
-    except (tokenize.TokenError, SyntaxError, IndentationError):
+    except (tokenize.TokenError, SyntaxError, IndentationError, ValueError, RecursionError, MemoryError):
         # Unparseable Python: fall back to every line (only parse errors are reported anyway).
         multiline.clear()
         return [(0, len(source.text), True)]

@@ -212,3 +212,36 @@ def test_choose_reads_each_edit_a_bounded_number_of_times() -> None:
     chosen = fixmod._choose(diags, False, lambda p: True)
     assert len(chosen) == n
     assert CountingEdit.reads < 20 * n
+
+
+def test_a_broken_file_with_long_blank_runs_is_not_tokenized(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found by the fuzzer (a huge line of blanks with a BOM inside, CR-only endings): Python's
+    ``tokenize`` retries a run of blanks before a character that starts no token from each of its
+    positions (this 12 KB file took 11 s in the suppression scan). A file that does not parse
+    has its comments found by the line scan; counted, not timed."""
+    from querylint import suppressions
+
+    calls: list[str] = []
+    real = suppressions.tokenize.generate_tokens
+
+    def counting(readline: Any) -> Any:
+        calls.append("tokenize")
+        return real(readline)
+
+    monkeypatch.setattr(suppressions.tokenize, "generate_tokens", counting)
+    blanks = " " * 6000
+    src = f"x = 1  # noqa: QL001\ny = (1,{blanks}${blanks})\n"
+    o = fz.run_one(_project(tmp_path, "a.py", src.encode()), src.encode())
+    assert (o.exception, o.internal_errors, calls) == (None, [], [])
+    from querylint.testing import lint_files
+
+    result = lint_files({"a.py": src}, select=["ALL"])
+    assert [(d.code, result.sources["a.py"].location(d.span.start), d.message) for d in result.diagnostics] == [
+        ("QL002", (1, 8), "unused suppression `# noqa: QL001`: no QL001 finding on this line"),
+        ("QL001", (2, 23), "Python syntax error: invalid syntax"),
+    ]
+    # valid Python with such a run inside a string is tokenized as before (its comments count)
+    calls.clear()
+    ok = f"q = '{blanks}$'  # querylint: ignore[select-star]\n"
+    lint_files({"a.py": ok}, select=["ALL"])
+    assert calls == ["tokenize"]
