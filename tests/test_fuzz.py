@@ -245,3 +245,21 @@ def test_a_broken_file_with_long_blank_runs_is_not_tokenized(tmp_path: Path, mon
     ok = f"q = '{blanks}$'  # querylint: ignore[select-star]\n"
     lint_files({"a.py": ok}, select=["ALL"])
     assert calls == ["tokenize"]
+
+
+def test_a_related_name_that_is_no_name_is_django_s_default() -> None:
+    """Found by the fuzzer (an expression swap): ``related_name=["-created_at"]`` made linking the
+    models a QL000 (TypeError: unhashable type: 'list'); the reverse accessor is Django's default."""
+    from querylint.testing import lint_files
+
+    src = (
+        "from django.db import models\n\n\n"
+        "class Order(models.Model):\n    number = models.CharField(max_length=20)\n\n\n"
+        "class Line(models.Model):\n"
+        '    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name=["-created_at"])\n\n\n'
+        "def lines(orders):\n    for order in Order.objects.all():\n        print(order.line_set.count())\n"
+    )
+    result = lint_files({"shop/models.py": src, "shop/__init__.py": ""}, select=["ALL"])
+    assert [(d.code, result.sources[d.span.path].location(d.span.start), d.message) for d in result.diagnostics] == [
+        ("QL202", (14, 15), '`order.line_set.count()` queries `Line` once per order: the queryset iterated at line 13 has no prefetch_related("line_set")'),
+    ]

@@ -643,7 +643,9 @@ def _label_vars(text: str, lm: LinkedModel) -> str:
 
 def _add_reverse(lm: LinkedModel, raw: RawField, rel: Relation, target: LinkedModel) -> None:
     related_name = raw.opt("related_name")
-    if isinstance(related_name, str):
+    if not isinstance(related_name, str):
+        related_name = None  # a literal that is no name (``related_name=["x"]``): Django's default
+    else:
         related_name = _label_vars(related_name, lm)
         if related_name.endswith("+"):
             return
