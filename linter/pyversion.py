@@ -100,8 +100,10 @@ def later_constructs(text: str, line: int | None = None) -> list[Construct]:
 
 _PREFIXES = {"", "r", "u", "b", "br", "rb", "f", "fr", "rf", "t", "tr", "rt"}
 _WORD = re.compile(r"\w+")
-#: a comment, or a literal's quote with the word before it (its prefix, when it is one)
-_NEXT = re.compile(r"#|\w*['\"]")
+#: a comment, or a literal's quote with the word before it (its prefix, when it is one); the
+#: word is taken whole (not retried from each of its characters: quadratic in a long word).
+#: The scan resumes after a literal's closing quote or at a line end, never inside a word.
+_NEXT = re.compile(r"#|(?<!\w)\w*['\"]")
 
 
 class _Strings:

@@ -306,3 +306,12 @@ def test_an_error_naming_project_text_stays_on_one_line(project: Path, capsys: p
     assert (code, out) == (2, "")
     assert err.startswith("querylint: error: d\\n::error file=ok.py::x/querylint.toml: invalid TOML: ")
     assert err.count("\n") == 1 and err.endswith("\n")
+
+
+def test_a_long_word_before_the_error_is_scanned_once() -> None:
+    """The literal scan took a 100 KB word character by character, each a new regex attempt over
+    the rest of it (quadratic: 122 s); the word is now taken whole (0.001 s at 40 KB, measured)."""
+    text = "x = 1\n" + "y" * 100_000 + " = 'a'\n(\n"
+    with pytest.raises(SyntaxError) as info:
+        compile(text, "big.py", "exec")
+    assert syntax_error_message(text, info.value) == "Python syntax error: '(' was never closed"
