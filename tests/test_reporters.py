@@ -371,3 +371,20 @@ def test_end_to_end_parse_error_in_every_format() -> None:
     assert (gl["check_name"], gl["severity"], gl["location"]) == ("parse-error", "critical", {"path": "db/broken.sql", "lines": {"begin": 1, "end": 1}})
 
     assert "- `db/broken.sql:1` QL001 SQL syntax error: syntax error at or near \"SELEC\"\n" in get("markdown")(result, ctx)
+
+
+def test_full_shows_a_window_of_a_long_line() -> None:
+    """A generated one-line file: each finding shows the span with 60 characters each side, not
+    the whole line (printing it once per finding was quadratic in the output)."""
+    line = "SELECT 1; " * 100 + "SELECT * FROM t; " + "SELECT 2; " * 100
+    result = lint_files({"gen.sql": line + "\n"}, select=["QL101"])
+    text = get("full")(result, ReportContext(color=False))
+    star = line.index("*")
+    assert text.splitlines()[:5] == [
+        f"gen.sql:1:{star + 1}: QL101 [select-star] `SELECT *` on `t` fetches every column, including ones the "
+        "application may not use",
+        "  |",
+        "1 | \u2026" + line[star - 60 : star + 1 + 60] + "\u2026",
+        "  | " + " " * 61 + "^",
+        "  |",
+    ]

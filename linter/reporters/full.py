@@ -40,6 +40,11 @@ if TYPE_CHECKING:
 
 TAB = 4
 MAX_LINES = 4  # longer spans show the first two and the last line
+#: a longer line is shown as a window around the span (characters): a finding on a generated
+#: one-line file must not print the whole line, once per finding (quadratic in the output)
+MAX_WIDTH = 200
+CONTEXT = 60  # characters shown on each side of the span in a window
+ELLIPSIS = "\u2026"
 SUMMARY_PREFIXES = ("Found ", "All checks passed!")
 
 
@@ -110,12 +115,20 @@ def _frame(src: SourceFile, d: Diagnostic, style: _Style) -> list[str]:
             out.append(style("...", "1;34"))
             continue
         text = src.line_text(ln)
-        shown, cols = _expand(text)
-        out.append(style(f"{ln:>{gutter}} |", "1;34") + (" " + shown if shown else ""))
         a = start_col - 1 if ln == start_line else len(text) - len(text.lstrip())
         b = end_col - 1 if ln == end_line else len(text)
         a, b = min(a, len(text)), min(b, len(text))
-        ca, cb = cols[a], cols[b]
+        lo, hi = 0, len(text)
+        if hi > MAX_WIDTH:
+            lo = max(0, a - CONTEXT)
+            hi = min(len(text), max(b, a + 1) + CONTEXT, lo + MAX_WIDTH)
+        shown, cols = _expand(text[lo:hi])
+        before = ELLIPSIS if lo > 0 else ""
+        if before or hi < len(text):
+            shown = before + shown + (ELLIPSIS if hi < len(text) else "")
+        out.append(style(f"{ln:>{gutter}} |", "1;34") + (" " + shown if shown else ""))
+        a, b = min(a, hi) - lo, min(b, hi) - lo
+        ca, cb = cols[a] + len(before), cols[b] + len(before)
         width = max(1, cb - ca)
         out.append(bar + " " + " " * ca + style("^" * width, color))
     out.append(bar)
