@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 
 from querylint.engine import parse_file
@@ -402,3 +403,25 @@ def test_run_sql_forms_and_unknown_prior_state() -> None:
     assert mig.ops[2].concurrently and mig.ops[2].in_transaction
     # AlterField on a model whose history we never saw (shop.user): no change is claimed
     assert project.facts["migration_unknown_ops"] == {}
+
+
+def test_every_add_index_of_a_migration_gets_the_same_shared_edits() -> None:
+    """The import and ``atomic = False`` edits are computed once per migration (a search of the
+    whole file per operation was quadratic) and are the same for each of its operations."""
+    from querylint.testing import lint_files
+
+    ops = "".join(f"        migrations.AddIndex(model_name='order', index=models.Index(fields=['f{i}'], name='order_f{i}_idx')),\n"
+                  for i in range(3))
+    text = ("from django.db import migrations, models\n\n\nclass Migration(migrations.Migration):\n"
+            "    dependencies = [('shop', '0001_initial')]\n    operations = [\n" + ops + "    ]\n")
+    result = lint_files({"shop/__init__.py": "", "shop/migrations/__init__.py": "", "shop/migrations/0002_idx.py": text},
+                        select=["QL401"])
+    fixes = [d.fix for d in result.diagnostics]
+    assert [d.span.start for d in result.diagnostics] == [m.start() for m in re.finditer(r"migrations\.AddIndex\(", text)]
+    shared = {(e.start, e.end, e.replacement) for f in fixes if f is not None for e in f.edits[1:]}
+    assert shared == {
+        (text.index("\n", 0), text.index("\n", 0) + 1,
+         "\nfrom django.contrib.postgres.operations import AddIndexConcurrently, RemoveIndexConcurrently\n"),
+        (text.index(":\n") + 1, text.index(":\n") + 2, "\n    atomic = False\n"),
+    }
+    assert [f.edits[0].replacement for f in fixes if f is not None] == ["AddIndexConcurrently"] * 3
