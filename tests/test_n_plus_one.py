@@ -338,3 +338,45 @@ def test_sqlalchemy_many_to_one_pinned_by_the_filter_loads_once(monkeypatch) -> 
     assert found(res, "QL202") == [
         ("app/services.py", 12, "`o.user` lazily loads `User` once per o: the query at line 11 has no joinedload(Order.user)"),
     ]
+
+
+def test_a_model_named_through_its_module(monkeypatch) -> None:
+    """``models.Book`` / ``shop.models.Book`` / ``m.Book``: the import binds the module, the model
+    is its attribute (issue 14, names); a local name that shadows the import is not the module."""
+    code = textwrap.dedent("""\
+        import shop.models
+        import shop.models as m
+        from shop import models
+
+
+        def by_module(ids):
+            for pk in ids:
+                models.Book.objects.get(pk=pk)
+
+
+        def by_package(ids):
+            for pk in ids:
+                shop.models.Book.objects.get(pk=pk)
+
+
+        def by_alias():
+            return [b.author.name for b in m.Book.objects.all()]
+
+
+        def eager():
+            return [b.author.name for b in models.Book.objects.select_related("author")]
+
+
+        def shadowed(models, ids):
+            for pk in ids:
+                models.Book.objects.get(pk=pk)
+        """)
+    result = run(monkeypatch, code, select=["QL201", "QL202"])
+    assert found(result, "QL201") == [
+        ("shop/views.py", 8, "`models.Book.objects.get(pk=pk)` runs a query on every iteration of `for pk in ids`"),
+        ("shop/views.py", 13, "`shop.models.Book.objects.get(pk=pk)` runs a query on every iteration of `for pk in ids`"),
+    ]
+    assert found(result, "QL202") == [
+        ("shop/views.py", 17, '`b.author` lazily loads `Author` once per b: the queryset iterated at line 17 has no '
+                              'select_related("author")'),
+    ]

@@ -412,19 +412,22 @@ class Analysis:
             app, _, cls = mod.model_aliases[name].partition(".")
             return self.resolve_model(cls, from_app=app)
         if name in mod.imports:
-            target = mod.imports[name]
-            cands = self.by_class_name(target.rsplit(".", 1)[-1])
-            if not cands:
-                return None
-            tmod = target.rpartition(".")[0]
-            for m in cands:
-                if m.module == tmod or module_name(m.path) == tmod or module_name(m.path).endswith("." + tmod) or tmod.endswith("." + m.module):
-                    return m
-            return cands[0] if len(cands) == 1 else None
+            return self.model_for_target(mod.imports[name])
         for m in self.by_class_name(name):
             if m.path == mod.path:
                 return m
         return None
+
+    def model_for_target(self, target: str) -> Model | None:
+        """The model a dotted import target names (``shop.models.Order``), if any."""
+        cands = self.by_class_name(target.rsplit(".", 1)[-1])
+        if not cands:
+            return None
+        tmod = target.rpartition(".")[0]
+        for m in cands:
+            if m.module == tmod or module_name(m.path) == tmod or module_name(m.path).endswith("." + tmod) or tmod.endswith("." + m.module):
+                return m
+        return cands[0] if len(cands) == 1 else None
 
     def custom_manager_eager(self, manager_class: str) -> bool:
         """Does a custom manager / queryset class add eager loads (select_related in its body)?"""
@@ -771,6 +774,7 @@ class FunctionWalker:
         self.deliberate = 0
         self.params: dict[str, int] = {}  # positional parameter -> its position in a call
         self._single_assignments: dict[str, ast.expr | None] = {}  # see _assigned
+        self._local_names: set[str] | None = None  # see _is_local
 
     # -- entry ---------------------------------------------------------------------------
     def run(self) -> FunctionSummary | None:
@@ -1414,6 +1418,10 @@ class FunctionWalker:
     def attribute(self, node: ast.Attribute) -> object:
         base = self.expr(node.value)
         attr = node.attr
+        if base is None and attr[:1].isupper():
+            base = self._qualified_model(node)
+            if base is not None:
+                return base
         if isinstance(base, ModelClass):
             return self.class_attr(base.model, attr, node)
         if isinstance(base, Instance):
@@ -1425,6 +1433,42 @@ class FunctionWalker:
         if base is None and attr in ("session",) :
             return Session()
         return None
+
+    def _qualified_model(self, node: ast.Attribute) -> ModelClass | None:
+        """``models.Order`` / ``shop.models.Order`` / ``m.Order``: a model named through the
+        module an import bound (a name of this scope shadows the import)."""
+        parts = [node.attr]
+        value: ast.expr = node.value
+        while isinstance(value, ast.Attribute):
+            parts.append(value.attr)
+            value = value.value
+        if not isinstance(value, ast.Name) or value.id not in self.mod.imports or self._is_local(value.id):
+            return None
+        target = ".".join([self.mod.imports[value.id], *reversed(parts)])
+        m = self.a.model_for_target(target)
+        tmod = target.rpartition(".")[0]
+        if m is None or (m.module != tmod and not module_name(m.path).endswith(tmod)):
+            return None  # only the model's own module (or a package path ending in it) names it
+        return ModelClass(m)
+
+    def _is_local(self, name: str) -> bool:
+        """Does this function bind ``name`` (a parameter, an assignment, a loop or ``with``
+        target, an import)? Then it is not the module's import of that name."""
+        if name in self.env:
+            return True
+        if self.func is None:
+            return False
+        if self._local_names is None:
+            a = self.func.args
+            names = {p.arg for p in (*a.posonlyargs, *a.args, *a.kwonlyargs)}
+            names.update(p.arg for p in (a.vararg, a.kwarg) if p is not None)
+            for node in ast.walk(self.func):
+                if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                    names.add(node.id)
+                elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                    names.update((al.asname or al.name).split(".")[0] for al in node.names)
+            self._local_names = names
+        return name in self._local_names
 
     def class_attr(self, model: Model, attr: str, node: ast.Attribute) -> object:
         if model.framework is Framework.DJANGO:
