@@ -418,8 +418,9 @@ class Analysis:
                 return m
         return None
 
-    def model_for_target(self, target: str) -> Model | None:
-        """The model a dotted import target names (``shop.models.Order``), if any."""
+    def model_for_target(self, target: str, *, exact: bool = False) -> Model | None:
+        """The model a dotted import target names (``shop.models.Order``), if any; the one
+        model of that class name when no module matches, unless ``exact``."""
         cands = self.by_class_name(target.rsplit(".", 1)[-1])
         if not cands:
             return None
@@ -427,7 +428,7 @@ class Analysis:
         for m in cands:
             if m.module == tmod or module_name(m.path) == tmod or module_name(m.path).endswith("." + tmod) or tmod.endswith("." + m.module):
                 return m
-        return cands[0] if len(cands) == 1 else None
+        return cands[0] if len(cands) == 1 and not exact else None
 
     def custom_manager_eager(self, manager_class: str) -> bool:
         """Does a custom manager / queryset class add eager loads (select_related in its body)?"""
@@ -1444,12 +1445,9 @@ class FunctionWalker:
             value = value.value
         if not isinstance(value, ast.Name) or value.id not in self.mod.imports or self._is_local(value.id):
             return None
-        target = ".".join([self.mod.imports[value.id], *reversed(parts)])
-        m = self.a.model_for_target(target)
-        tmod = target.rpartition(".")[0]
-        if m is None or (m.module != tmod and not module_name(m.path).endswith(tmod)):
-            return None  # only the model's own module (or a package path ending in it) names it
-        return ModelClass(m)
+        # only the model's own module names it (a module that merely has the class name does not)
+        m = self.a.model_for_target(".".join([self.mod.imports[value.id], *reversed(parts)]), exact=True)
+        return ModelClass(m) if m is not None else None
 
     def _is_local(self, name: str) -> bool:
         """Does this function bind ``name`` (a parameter, an assignment, a loop or ``with``
