@@ -519,10 +519,9 @@ def _column_starts(op: MigrationOp, text: str) -> dict[str, int]:
 
 
 def _column_span(op: MigrationOp, name: str, text: str, starts: dict[str, int]) -> Span:
-    start_at = starts.get(name.lower())
-    if start_at is None:
+    start = starts.get(name.lower())
+    if start is None:
         return op.span
-    start = start_at
     line_end = text.find("\n", start)
     end = min(op.span.end, line_end if line_end != -1 else op.span.end)
     return Span(op.span.path, start, max(start, end))
